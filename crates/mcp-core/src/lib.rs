@@ -1,0 +1,53 @@
+//! `mcp-core`: the one crate every program of the fleet is built on.
+//!
+//! It is a facade. Server and client crates depend on it (plus `serde`) and
+//! never on rmcp, axum, tracing-subscriber or prometheus directly, so a major
+//! bump of rmcp touches this crate only.
+//!
+//! - [`tool`]: how a tool is defined: typed arguments, annotations, results, errors.
+//! - [`server`]: a server's registry, resources and readiness, and the MCP handler.
+//! - [`serve`]: the HTTP side: `/mcp`, `/health`, `/ready`, `/metrics`, guards, shutdown, [`run`].
+//! - [`client`]: the MCP client with retries, a circuit breaker and trace propagation.
+//! - [`trace`]: W3C trace context, JSON logs, OTLP span export.
+//! - [`config`]: environment variables, read all at once, exit 64 on error.
+//! - [`metrics`]: the Prometheus series every program exposes.
+//! - [`security`]: bearer token, Host and Origin allow-lists.
+//! - [`resource`]: MCP resources.
+
+pub mod client;
+pub mod config;
+pub mod metrics;
+pub mod resource;
+pub mod security;
+pub mod serve;
+pub mod server;
+pub mod tool;
+pub mod trace;
+
+pub use client::{CallResult, ClientError, ClientOptions, McpClient, ProgressEvent, ToolInfo};
+pub use config::{ConfigErrors, CoreConfig, Reader};
+pub use serve::{Program, StartError, run, serve};
+pub use server::{Server, ServerBuilder};
+pub use tool::{Annotations, Content, Ctx, Out, Tool, ToolError, ToolResponse};
+
+/// Install the process-wide TLS crypto provider (ring). Every TLS client in
+/// the fleet (reqwest, lettre, async-imap) uses rustls without a default
+/// provider compiled in, so this must run before the first connection; it is
+/// idempotent.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+// Re-exports so server crates need nothing else for their tools.
+pub use schemars;
+pub use serde_json;
+pub use tracing;
+
+/// Everything a tool file needs.
+pub mod prelude {
+    pub use crate::tool::{Annotations, Content, Ctx, Out, Tool, ToolError, ToolResponse};
+    pub use schemars::JsonSchema;
+    pub use serde::{Deserialize, Serialize};
+    pub use serde_json::{Value, json};
+    pub use std::sync::Arc;
+}

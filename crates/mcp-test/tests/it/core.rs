@@ -1,0 +1,231 @@
+//! mcp-core behaviour through HTTP: limits, errors, shutdown, and the client's
+//! retries, breaker and trace propagation.
+
+use std::time::{Duration, Instant};
+
+use mcp_core::{ClientError, ClientOptions, CoreConfig, McpClient};
+use mcp_test::{TEST_TOKEN, TestServer, telemetry};
+use serde_json::{Value, json};
+
+async fn start() -> TestServer {
+    TestServer::start(crate::echo_server()).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_tool_is_contained() {
+    let s = start().await;
+    let r = s.raw().call("boom", json!({"text": "x"})).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.result()["isError"], true, "{}", r.text);
+    assert!(r.result()["content"][0]["text"].as_str().unwrap().contains("internal error"));
+    // The server is still alive.
+    let r = s.raw().call("echo", json!({"text": "after"})).await;
+    assert_eq!(r.result()["structuredContent"]["text"], "after");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_arguments_are_a_tool_error_that_says_what_to_change() {
+    let s = start().await;
+    let r = s.raw().call("echo", json!({"txt": "typo"})).await;
+    assert_eq!(r.result()["isError"], true);
+    let msg = r.result()["content"][0]["text"].as_str().unwrap();
+    assert!(msg.contains("missing field `text`"), "{msg}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_time_out_with_an_error_result() {
+    let mut core = CoreConfig::defaults("mcp-server-echo");
+    core.auth_token = Some(TEST_TOKEN.into());
+    core.call_timeout = Duration::from_millis(200);
+    let s = TestServer::start_with(crate::echo_server(), core).await;
+    let t = Instant::now();
+    let r = s.raw().call("sleep", json!({"ms": 5000})).await;
+    assert!(t.elapsed() < Duration::from_secs(3));
+    assert_eq!(r.result()["isError"], true);
+    assert!(r.result()["content"][0]["text"].as_str().unwrap().contains("timed out"));
+    let m = s.raw().get("/metrics").await.text;
+    assert!(m.contains(r#"outcome="timeout",tool="sleep""#), "{m}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_output_is_truncated_visibly() {
+    let mut core = CoreConfig::defaults("mcp-server-echo");
+    core.auth_token = Some(TEST_TOKEN.into());
+    core.max_output_bytes = 1000;
+    let s = TestServer::start_with(crate::echo_server(), core).await;
+    let r = s.raw().call("big", json!({"ms": 5000})).await;
+    let text = r.result()["content"][0]["text"].as_str().unwrap();
+    assert!(text.len() < 1400, "{}", text.len());
+    assert!(text.contains("output truncated") && text.contains("4000 more bytes"), "{text}");
+    assert_eq!(r.result()["isError"], false);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn protocol_errors_have_the_right_codes() {
+    let s = start().await;
+    let c = s.raw();
+    let batch = c.post_raw(r#"[{"jsonrpc":"2.0","id":1,"method":"tools/list"}]"#, &[]).await;
+    assert_eq!(batch.body["error"]["code"], -32600, "{}", batch.text);
+    let not_obj = c.post_raw("42", &[]).await;
+    assert_eq!(not_obj.body["error"]["code"], -32600, "{}", not_obj.text);
+    let no_name = c.request("tools/call", json!({"arguments": {}}), json!({}), &[]).await;
+    assert!([-32602, -32600].contains(&no_name.body["error"]["code"].as_i64().unwrap_or(0)), "{}", no_name.text);
+    let unknown_method = c.request("no/such/method", json!({}), json!({}), &[]).await;
+    assert_eq!(unknown_method.body["error"]["code"], -32601, "{}", unknown_method.text);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn host_and_body_limits() {
+    let mut core = CoreConfig::defaults("mcp-server-echo");
+    core.auth_token = Some(TEST_TOKEN.into());
+    core.max_body_bytes = 10_000;
+    let s = TestServer::start_with(crate::echo_server(), core).await;
+    let http = reqwest::Client::new();
+    let r = http
+        .post(s.url())
+        .header("host", "evil.example")
+        .bearer_auth(TEST_TOKEN)
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    // The compose service name is accepted by default.
+    let r = http
+        .get(format!("{}/ready", s.base()))
+        .header("host", "mcp-server-echo:8080")
+        .bearer_auth(TEST_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let big = format!(
+        r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"echo","arguments":{{"text":"{}"}}}}}}"#,
+        "a".repeat(20_000)
+    );
+    let r = s.raw().post_raw(big, &[]).await;
+    assert_eq!(r.status, 413);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_lets_in_flight_calls_finish() {
+    let s = start().await;
+    let raw = s.raw();
+    let call = tokio::spawn(async move { raw.call("sleep", json!({"ms": 600})).await });
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let t = Instant::now();
+    s.stop().await;
+    let r = call.await.unwrap();
+    assert_eq!(r.result()["content"][0]["text"], "slept", "{}", r.text);
+    assert!(t.elapsed() < Duration::from_secs(5));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_notifications_reach_the_client() {
+    let s = start().await;
+    let c = s.client();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let r = c.call_with_progress("sleep", json!({"ms": 100}), tx).await.unwrap();
+    assert_eq!(r.text, "slept");
+    let mut seen = Vec::new();
+    while let Ok(p) = rx.try_recv() {
+        seen.push(p.progress);
+    }
+    assert!(seen.len() >= 3, "{seen:?}");
+    assert!(seen.windows(2).all(|w| w[1] > w[0]), "{seen:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_client_propagates_trace_context_in_meta_and_header() {
+    let s = start().await;
+    let c = s.client();
+    telemetry::init();
+    let span = mcp_core::tracing::info_span!("test-root");
+    let trace_id = mcp_core::trace::trace_id_of_span(&span).expect("a trace id");
+    {
+        use mcp_core::tracing::Instrument;
+        let r = c.call("echo", json!({"text": "traced"})).instrument(span).await.unwrap();
+        assert_eq!(r.structured.unwrap()["text"], "traced");
+    }
+    let found = telemetry::logs().iter().any(|l| {
+        serde_json::from_str::<Value>(l)
+            .is_ok_and(|v| v["trace_id"] == trace_id.as_str() && v["fields"]["gen_ai.tool.name"] == "echo")
+    });
+    assert!(found, "the server's log lines do not carry the client's trace {trace_id}");
+    // Client span and server span in one trace, server span a child of the client span.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        telemetry::flush().await;
+        let spans = telemetry::collector().trace(&trace_id);
+        let client = spans.iter().find(|s| s.name == "tools/call echo" && s.kind == 3);
+        let server = spans.iter().find(|s| s.name == "tools/call echo" && s.kind == 2);
+        if let (Some(cs), Some(ss)) = (client, server) {
+            assert_eq!(ss.parent_span_id, cs.span_id);
+            break;
+        }
+        assert!(Instant::now() < deadline, "spans missing: {spans:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_client_retries_transient_failures_then_opens_the_breaker() {
+    telemetry::init();
+    // Nothing listens on this port: connection refused, a transient failure.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut opts = ClientOptions::new(format!("http://127.0.0.1:{port}/mcp"));
+    opts.max_attempts = 3;
+    opts.base_backoff = Duration::from_millis(20);
+    opts.breaker_threshold = 3;
+    opts.breaker_cooldown = Duration::from_secs(30);
+    let c = McpClient::new(opts).unwrap();
+    let t = Instant::now();
+    let e = c.call("echo", json!({"text": "x"})).await.unwrap_err();
+    // The attempts of this call opened the breaker; either error is honest.
+    assert!(matches!(e, ClientError::Transport { .. } | ClientError::CircuitOpen(_)), "{e:?}");
+    // The next call fails fast: the breaker is open.
+    let t2 = Instant::now();
+    let e = c.call("echo", json!({"text": "x"})).await.unwrap_err();
+    assert!(matches!(e, ClientError::CircuitOpen(_)), "{e:?}");
+    assert!(t2.elapsed() < Duration::from_millis(50), "{:?}", t2.elapsed());
+    assert!(t.elapsed() < Duration::from_secs(5));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_client_recovers_when_the_server_comes_up() {
+    telemetry::init();
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    drop(l);
+    let mut opts = ClientOptions::new(format!("http://{addr}/mcp")).token(Some(TEST_TOKEN.into()));
+    opts.max_attempts = 20;
+    opts.base_backoff = Duration::from_millis(50);
+    opts.max_backoff = Duration::from_millis(200);
+    opts.breaker_threshold = 100;
+    let c = McpClient::new(opts).unwrap();
+    let call = tokio::spawn(async move { c.call("echo", json!({"text": "late"})).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut core = CoreConfig::defaults("mcp-server-echo");
+    core.auth_token = Some(TEST_TOKEN.into());
+    let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+    let server = crate::echo_server();
+    tokio::spawn(async move { mcp_core::serve(server, &core, listener, std::future::pending()).await });
+    let r = call.await.unwrap().unwrap();
+    assert_eq!(r.structured.unwrap()["text"], "late");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tool_error_is_a_result_not_a_client_error() {
+    let s = start().await;
+    let c = s.client();
+    let r = c.call("echo", json!({})).await.unwrap();
+    assert!(r.is_error);
+    let e = c.call("no_such_tool", json!({})).await.unwrap_err();
+    assert!(matches!(e, ClientError::Protocol { code: -32602, .. }), "{e:?}");
+    let tools = c.list_tools().await.unwrap();
+    assert_eq!(tools.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), vec!["big", "boom", "echo", "sleep"]);
+}

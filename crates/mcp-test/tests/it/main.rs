@@ -1,0 +1,71 @@
+//! mcp-test's own tests: a minimal compliant server passes the compliance
+//! check, and the same server behind each defect fails exactly the check for
+//! that defect.
+
+mod broken;
+mod core;
+
+use mcp_core::prelude::*;
+use mcp_core::{Server, ToolResponse};
+
+/// Echo arguments.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct EchoArgs {
+    /// Text to send back.
+    pub text: String,
+}
+
+/// Sleep arguments.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct SleepArgs {
+    /// Milliseconds.
+    pub ms: u64,
+}
+
+/// Echo output.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct EchoOut {
+    /// The text.
+    pub text: String,
+}
+
+/// A small compliant server built only from mcp-core.
+pub fn echo_server() -> Server {
+    Server::builder("mcp-server-echo", "0.0.1", ())
+        .tool(Tool::new(
+            "echo",
+            "Send the text back unchanged.",
+            Annotations::read_only(),
+            |_s: Arc<()>, a: EchoArgs, _c: Ctx| async move { Ok(Out::new(EchoOut { text: a.text })) },
+        ))
+        .tool(Tool::new(
+            "sleep",
+            "Sleep for ms milliseconds, then answer.",
+            Annotations::read_only(),
+            |_s: Arc<()>, a: SleepArgs, c: Ctx| async move {
+                for i in 0..a.ms / 10 {
+                    c.progress(i as f64, Some((a.ms / 10) as f64), None).await;
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                }
+                Ok(ToolResponse::text("slept"))
+            },
+        ))
+        .tool(Tool::new(
+            "boom",
+            "Always panics, to prove panics are contained.",
+            Annotations::read_only(),
+            |_s: Arc<()>, _a: EchoArgs, _c: Ctx| async move {
+                if true {
+                    panic!("boom");
+                }
+                Ok(ToolResponse::text("unreachable"))
+            },
+        ))
+        .tool(Tool::new(
+            "big",
+            "Returns a lot of text.",
+            Annotations::read_only(),
+            |_s: Arc<()>, a: SleepArgs, _c: Ctx| async move { Ok(ToolResponse::text("x".repeat(a.ms as usize))) },
+        ))
+        .build()
+}
