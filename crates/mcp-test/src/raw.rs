@@ -105,7 +105,8 @@ impl RawClient {
             params = json!({});
         }
         params["_meta"] = meta;
-        let name = params.get("name").and_then(Value::as_str).map(str::to_owned);
+        // `Mcp-Name` carries the tool or prompt name, or the resource URI.
+        let name = params.get("name").or_else(|| params.get("uri")).and_then(Value::as_str).map(str::to_owned);
         let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
         let mut h: Vec<(&str, &str)> = vec![("mcp-protocol-version", STATELESS), ("mcp-method", method)];
         if let Some(n) = name.as_deref() {

@@ -1,0 +1,80 @@
+//! Integration tests of `mcp-server-fs` over real HTTP: the compliance check,
+//! the golden `tools/list`, the escape corpus, and every tool.
+
+mod compliance;
+mod escape;
+mod process;
+mod resources;
+mod tools;
+
+use std::path::{Path, PathBuf};
+
+use mcp_server_fs::{Config, server};
+use mcp_test::TestServer;
+use mcp_test::raw::{RawClient, Reply};
+use serde_json::Value;
+
+/// A temporary tree: `root/` (the server's root) and `outside/` next to it.
+pub struct Fixture {
+    pub dir: tempfile::TempDir,
+    pub server: TestServer,
+}
+
+impl Fixture {
+    /// Start a server over a fresh root with writes and deletes as given.
+    pub async fn new(write: bool, delete: bool) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir(dir.path().join("root")).unwrap();
+        std::fs::create_dir(dir.path().join("outside")).unwrap();
+        std::fs::write(dir.path().join("outside/secret.txt"), "TOP-SECRET-CONTENT").unwrap();
+        let s = server(Config::for_root(dir.path().join("root"), write, delete)).expect("server");
+        let server = TestServer::start(s).await;
+        Self { dir, server }
+    }
+
+    /// The root.
+    pub fn root(&self) -> PathBuf {
+        std::fs::canonicalize(self.dir.path().join("root")).unwrap()
+    }
+
+    /// The directory next to the root.
+    pub fn outside(&self) -> PathBuf {
+        std::fs::canonicalize(self.dir.path().join("outside")).unwrap()
+    }
+
+    /// Write a file under the root.
+    pub fn put(&self, rel: &str, content: impl AsRef<[u8]>) {
+        let p = self.root().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, content).unwrap();
+    }
+
+    /// A raw client.
+    pub fn raw(&self) -> RawClient {
+        self.server.raw()
+    }
+
+    /// Call a tool and return the reply.
+    pub async fn call(&self, tool: &str, args: Value) -> Reply {
+        self.raw().call(tool, args).await
+    }
+}
+
+/// The result object of a reply, asserting it is not an error.
+pub fn ok(r: &Reply) -> &Value {
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.result()["isError"], false, "expected success: {}", r.text);
+    &r.result()["structuredContent"]
+}
+
+/// The error text of a tool error reply.
+pub fn err(r: &Reply) -> String {
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.result()["isError"], true, "expected a tool error: {}", r.text);
+    r.result()["content"][0]["text"].as_str().unwrap_or_default().to_owned()
+}
+
+/// True when `p` exists (without following a final symlink).
+pub fn exists(p: &Path) -> bool {
+    std::fs::symlink_metadata(p).is_ok()
+}
