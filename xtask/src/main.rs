@@ -1,2 +1,84 @@
-//! placeholder
-fn main() {}
+//! `cargo xtask`: the project's own commands.
+//!
+//! - `up`: run the fleet as plain processes on embedded defaults.
+//! - `test`: provision what the tests need on a fresh Debian machine, then run
+//!   every test (format, lints, Rust tests, the official Python client tests).
+//! - `bench`: the benchmarks whose figures go into `docs/benchmarks.md`.
+
+// The benchmark's report is the program's output, so stdout is the point.
+#![allow(clippy::print_stdout)]
+
+mod bench;
+mod fleet;
+mod provision;
+mod tidy;
+mod util;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "Project tasks for the MCP DevOps fleet")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Build and run the fleet locally on embedded defaults until Ctrl-C.
+    Up {
+        /// Use debug builds (faster to build, slower to run).
+        #[arg(long)]
+        debug: bool,
+    },
+    /// Provision, then run every test: fmt, clippy, cargo test, Python client tests.
+    Test {
+        /// Skip installing system packages (they are already there).
+        #[arg(long)]
+        no_provision: bool,
+    },
+    /// Run a benchmark and print its figures.
+    Bench {
+        /// Which benchmark: `fs`.
+        #[arg(default_value = "fs")]
+        which: String,
+        /// Seconds per measurement.
+        #[arg(long, default_value_t = 10)]
+        seconds: u32,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.cmd {
+        Cmd::Up { debug } => fleet::up(!debug),
+        Cmd::Test { no_provision } => test(no_provision),
+        Cmd::Bench { which, seconds } => bench::run(&which, seconds),
+    }
+}
+
+fn test(no_provision: bool) -> anyhow::Result<()> {
+    let root = util::workspace_root();
+    let mut steps = util::Steps::default();
+    if !no_provision {
+        steps.run("provision system packages", provision::system_packages)?;
+    }
+    let venv = steps.run("python virtualenv", || provision::venv(&root))?;
+    steps.run("cargo fmt --check", || util::cargo(&root, &["fmt", "--all", "--", "--check"], &[]))?;
+    steps.run("cargo clippy -D warnings", || {
+        util::cargo(&root, &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"], &[])
+    })?;
+    steps.run("cargo build (binaries)", || util::cargo(&root, &["build", "--workspace", "--bins"], &[]))?;
+    steps.run("cargo test", || util::cargo(&root, &["test", "--workspace"], &[]))?;
+    let bin_dir = util::target_dir(&root).join("debug");
+    steps.run("python client tests", || {
+        util::run(
+            std::process::Command::new(venv.join("bin/python"))
+                .args(["-m", "pytest", "-q", "tests/python"])
+                .current_dir(&root)
+                .env("MCP_BIN_DIR", &bin_dir),
+        )
+    })?;
+    steps.summary();
+    Ok(())
+}

@@ -44,6 +44,9 @@ pub const MCP_CALL_TIMEOUT_SECS: &str = "MCP_CALL_TIMEOUT_SECS";
 /// How long shutdown waits for in-flight calls, in seconds (default 10).
 pub const MCP_SHUTDOWN_GRACE_SECS: &str = "MCP_SHUTDOWN_GRACE_SECS";
 
+/// Async worker threads (default: one per CPU core).
+pub const MCP_WORKER_THREADS: &str = "MCP_WORKER_THREADS";
+
 /// Exit code for a configuration error (`EX_USAGE` from sysexits.h).
 pub const EXIT_CONFIG: u8 = 64;
 
@@ -293,6 +296,8 @@ pub struct CoreConfig {
     pub call_timeout: Duration,
     /// Shutdown grace period.
     pub shutdown_grace: Duration,
+    /// Async worker threads; `None` for one per core.
+    pub worker_threads: Option<usize>,
 }
 
 impl fmt::Debug for CoreConfig {
@@ -311,6 +316,7 @@ impl fmt::Debug for CoreConfig {
             .field("max_output_bytes", &self.max_output_bytes)
             .field("call_timeout", &self.call_timeout)
             .field("shutdown_grace", &self.shutdown_grace)
+            .field("worker_threads", &self.worker_threads)
             .finish()
     }
 }
@@ -369,6 +375,14 @@ impl CoreConfig {
         let max_output_bytes = r.bytes(MCP_MAX_OUTPUT_BYTES, 1 << 20);
         let call_timeout = r.secs(MCP_CALL_TIMEOUT_SECS, Duration::from_secs(60));
         let shutdown_grace = r.secs(MCP_SHUTDOWN_GRACE_SECS, Duration::from_secs(10));
+        let worker_threads = match r.parse(MCP_WORKER_THREADS, 0usize) {
+            0 => None,
+            n if n > 256 => {
+                r.error(format!("{MCP_WORKER_THREADS}={n}: at most 256"));
+                None
+            }
+            n => Some(n),
+        };
         Self {
             name: name.to_owned(),
             listen,
@@ -383,6 +397,7 @@ impl CoreConfig {
             max_output_bytes,
             call_timeout,
             shutdown_grace,
+            worker_threads,
         }
     }
 }

@@ -14,6 +14,12 @@
 //! - [`security`]: bearer token, Host and Origin allow-lists.
 //! - [`resource`]: MCP resources.
 
+/// Every program built on mcp-core uses mimalloc (see docs/benchmarks.md for
+/// why); declaring it here keeps each `main.rs` to its few lines.
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 pub mod client;
 pub mod config;
 pub mod metrics;

@@ -232,16 +232,8 @@ async fn guard_mw(State(state): State<AppState>, req: Request, next: Next) -> Re
     let mut id = Value::Null;
     let mut method_known = false;
     if is_json {
-        if let Err(e) = serde_json::from_slice::<IgnoredAny>(&bytes) {
-            return jsonrpc_error(
-                &state,
-                StatusCode::BAD_REQUEST,
-                "parse",
-                Value::Null,
-                -32700,
-                format!("Parse error: {e}"),
-            );
-        }
+        // One pass in the common case: deserialising `Peek` walks (and so
+        // validates) the whole document, skipping fields it does not keep.
         match serde_json::from_slice::<Peek<'_>>(&bytes) {
             Ok(p) => {
                 if let Some(what) = missing_param(&p) {
@@ -259,6 +251,16 @@ async fn guard_mw(State(state): State<AppState>, req: Request, next: Next) -> Re
                 method_known = p.method.is_some();
             }
             Err(_) => {
+                if let Err(e) = serde_json::from_slice::<IgnoredAny>(&bytes) {
+                    return jsonrpc_error(
+                        &state,
+                        StatusCode::BAD_REQUEST,
+                        "parse",
+                        Value::Null,
+                        -32700,
+                        format!("Parse error: {e}"),
+                    );
+                }
                 let what = if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
                     "Invalid Request: JSON-RPC batches are not supported; send one message per request"
                 } else {
@@ -480,7 +482,11 @@ where
         eprintln!("{name}: {e}");
         return ExitCode::from(EXIT_CONFIG);
     }
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = core.worker_threads {
+        builder.worker_threads(n);
+    }
+    let rt = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("{name}: cannot start the async runtime: {e}");

@@ -493,9 +493,7 @@ impl ServerHandler for McpHandler {
             if request.and_then(|r| r.cursor).is_some() {
                 return Err(McpError::invalid_params("invalid cursor: this server lists all tools on one page", None));
             }
-            let mut r = m::ListToolsResult::default();
-            r.tools = listed.as_ref().clone();
-            Ok(r)
+            Ok(m::ListToolsResult { tools: listed.as_ref().clone(), ..Default::default() })
         })
         .await
     }
@@ -522,8 +520,7 @@ impl ServerHandler for McpHandler {
         self.observed("resources/list", &ctx, async move {
             let Some(res) = res else { return Ok(m::ListResourcesResult::default()) };
             let (items, next) = res.list(request.and_then(|r| r.cursor)).await.map_err(resource_error)?;
-            let mut r = m::ListResourcesResult::default();
-            r.resources = items
+            let resources = items
                 .into_iter()
                 .map(|i| {
                     let mut x = m::Resource::new(i.uri, i.name);
@@ -539,8 +536,7 @@ impl ServerHandler for McpHandler {
                     x
                 })
                 .collect();
-            r.next_cursor = next;
-            Ok(r)
+            Ok(m::ListResourcesResult { resources, next_cursor: next, ..Default::default() })
         })
         .await
     }
@@ -552,9 +548,9 @@ impl ServerHandler for McpHandler {
     ) -> Result<m::ListResourceTemplatesResult, McpError> {
         let res = self.server.inner.resources.clone();
         self.observed("resources/templates/list", &ctx, async move {
-            let mut r = m::ListResourceTemplatesResult::default();
+            let mut resource_templates = Vec::new();
             if let Some(res) = res {
-                r.resource_templates = res
+                resource_templates = res
                     .templates()
                     .into_iter()
                     .map(|t| {
@@ -569,7 +565,7 @@ impl ServerHandler for McpHandler {
                     })
                     .collect();
             }
-            Ok(r)
+            Ok(m::ListResourceTemplatesResult { resource_templates, ..Default::default() })
         })
         .await
     }

@@ -269,17 +269,18 @@ pub fn schema_for<T: JsonSchema>(settings: SchemaSettings) -> JsonObject {
     obj
 }
 
+/// Sends one progress notification: `(progress, total, message)`.
+pub(crate) type SendProgress = Arc<dyn Fn(f64, Option<f64>, Option<String>) -> BoxFuture<'static, ()> + Send + Sync>;
+
 /// Sends `notifications/progress` for one call, keeping progress increasing.
 #[derive(Clone)]
 pub struct Progress {
-    send: Arc<dyn Fn(f64, Option<f64>, Option<String>) -> BoxFuture<'static, ()> + Send + Sync>,
+    send: SendProgress,
     last: Arc<std::sync::Mutex<f64>>,
 }
 
 impl Progress {
-    pub(crate) fn new(
-        send: Arc<dyn Fn(f64, Option<f64>, Option<String>) -> BoxFuture<'static, ()> + Send + Sync>,
-    ) -> Self {
+    pub(crate) fn new(send: SendProgress) -> Self {
         Self { send, last: Arc::new(std::sync::Mutex::new(f64::NEG_INFINITY)) }
     }
 }

@@ -141,10 +141,15 @@ impl Resources for FileResources {
                 let mut bytes = Vec::with_capacity(st.st_size as usize);
                 std::fs::File::from(fd).take(cap).read_to_end(&mut bytes).map_err(ToolError::internal)?;
                 let head = &bytes[..bytes.len().min(8192)];
-                if !looks_binary(head) && sniff_image(head).is_none() {
-                    if let Ok(text) = String::from_utf8(bytes.clone()) {
-                        return Ok(vec![ResourceBody::Text { uri, mime_type: Some("text/plain".into()), text }]);
-                    }
+                if !looks_binary(head)
+                    && sniff_image(head).is_none()
+                    && let Ok(text) = std::str::from_utf8(&bytes)
+                {
+                    return Ok(vec![ResourceBody::Text {
+                        uri,
+                        mime_type: Some("text/plain".into()),
+                        text: text.to_owned(),
+                    }]);
                 }
                 let mime = sniff_image(head).unwrap_or("application/octet-stream").to_owned();
                 Ok(vec![ResourceBody::Blob { uri, mime_type: Some(mime), bytes }])

@@ -145,6 +145,8 @@ async fn run(fs: Arc<Fs>, a: Args, _ctx: Ctx) -> Result<Out<Output>, ToolError> 
         let dir = fs.sandbox.open_dir(&r).map_err(|e| os_error(e, &a.path))?;
         let opts = Options { max_depth: 64, gitignore: a.gitignore, exclude: None, limit: fs.config.max_walk_entries };
         let mut now = HashMap::new();
+        // The nanosecond fields are u64 on some targets and i64 on others.
+        #[allow(clippy::unnecessary_cast)]
         let summary = walk(dir, &abs, &opts, &mut |e| {
             let st = &e.stat;
             now.insert(
@@ -167,11 +169,10 @@ async fn run(fs: Arc<Fs>, a: Args, _ctx: Ctx) -> Result<Out<Output>, ToolError> 
                     // A directory's times change whenever an entry does; its
                     // entries are reported themselves, so only report a dir
                     // when it was replaced.
-                    Some(old) if old.kind == Kind::Dir && sig.kind == Kind::Dir => {
-                        if old.ino != sig.ino {
-                            modified.push(p.display().to_string());
-                        }
+                    Some(old) if old.kind == Kind::Dir && sig.kind == Kind::Dir && old.ino != sig.ino => {
+                        modified.push(p.display().to_string());
                     }
+                    Some(old) if old.kind == Kind::Dir && sig.kind == Kind::Dir => {}
                     Some(old) if old != sig => modified.push(p.display().to_string()),
                     _ => {}
                 }

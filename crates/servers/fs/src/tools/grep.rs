@@ -136,7 +136,7 @@ async fn run(fs: Arc<Fs>, a: Args, _ctx: Ctx) -> Result<Out<Output>, ToolError> 
             for (i, line) in rd.split(b'\n').enumerate() {
                 let Ok(line) = line else { break };
                 let text = clip(&line);
-                for idx in pending.drain(..).collect::<Vec<_>>() {
+                for idx in std::mem::take(&mut pending) {
                     let m: &mut Match = &mut out.matches[idx];
                     m.after.push(text.clone());
                     if m.after.len() < a.context {

@@ -99,8 +99,8 @@ async fn run(fs: Arc<Fs>, a: Args, _ctx: Ctx) -> Result<Out<Output>, ToolError> 
         }
         match a.sort {
             SortBy::Name => {}
-            SortBy::Size => entries.sort_by(|x, y| y.0.size.cmp(&x.0.size)),
-            SortBy::Modified => entries.sort_by(|x, y| y.1.cmp(&x.1)),
+            SortBy::Size => entries.sort_by_key(|x| std::cmp::Reverse(x.0.size)),
+            SortBy::Modified => entries.sort_by_key(|x| std::cmp::Reverse(x.1)),
         }
         let entries: Vec<Item> = entries.into_iter().map(|e| e.0).collect();
         let path = r.abs().display().to_string();

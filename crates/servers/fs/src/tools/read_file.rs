@@ -122,7 +122,10 @@ fn mode(a: &Args) -> Result<Mode, ToolError> {
 
 async fn run(fs: Arc<Fs>, a: Args, _ctx: Ctx) -> Result<Out<Output>, ToolError> {
     let mode = mode(&a)?;
-    let (out, image) = blocking(move || read(&fs, &a, mode)).await?;
+    // Reads are bounded by the read limit and hit the page cache almost
+    // always; doing them inline saves two thread hand-offs per call, which
+    // cost more than the read itself (docs/benchmarks.md).
+    let (out, image) = read(&fs, &a, mode)?;
     let mut text = if out.encoding == "base64" {
         format!(
             "{}: {}, {} bytes; bytes {}..{} base64-encoded in structuredContent.content",

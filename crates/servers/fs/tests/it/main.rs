@@ -1,6 +1,9 @@
 //! Integration tests of `mcp-server-fs` over real HTTP: the compliance check,
 //! the golden `tools/list`, the escape corpus, and every tool.
 
+// Test helpers unwrap (a panic is how a test fails) and need no API docs.
+#![allow(clippy::unwrap_used, missing_docs)]
+
 mod compliance;
 mod escape;
 mod process;

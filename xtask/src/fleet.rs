@@ -1,0 +1,167 @@
+//! `cargo xtask up`: the fleet as plain processes on embedded defaults.
+//!
+//! Every program of the fleet has a fixed loopback port below. `up` runs the
+//! ones that exist in this workspace, each with the environment it needs to
+//! work without any outside service, writes logs under `.data/logs/`, and
+//! waits. Ctrl-C reaches every process (they share the terminal's process
+//! group) and each drains and stops on its own.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+
+use crate::util::{cargo, target_dir, workspace_root};
+
+/// Every program of the fleet and its local port. Compose uses 8080 inside
+/// each container; locally they need distinct ports.
+pub const PROGRAMS: &[(&str, u16)] = &[
+    ("mcp-server-email", 8101),
+    ("mcp-server-git", 8102),
+    ("mcp-server-fs", 8103),
+    ("mcp-server-lint", 8104),
+    ("mcp-server-test", 8105),
+    ("mcp-server-sql", 8106),
+    ("mcp-server-log", 8107),
+    ("mcp-server-gitlab", 8108),
+    ("mcp-server-docker", 8109),
+    ("mcp-server-shell", 8110),
+    ("mcp-server-browser", 8111),
+    ("mcp-server-spec", 8112),
+    ("mcp-server-registry", 8113),
+    ("mcp-client-llm-agent", 8201),
+    ("mcp-client-planner", 8202),
+    ("mcp-client-api-gateway", 8203),
+    ("mcp-client-observer", 8204),
+];
+
+/// The crate directory of a program, if it exists in this workspace.
+pub fn crate_dir(root: &Path, name: &str) -> Option<PathBuf> {
+    let (kind, short) = if let Some(s) = name.strip_prefix("mcp-server-") {
+        ("servers", s)
+    } else {
+        ("clients", name.strip_prefix("mcp-client-")?)
+    };
+    let d = root.join("crates").join(kind).join(short);
+    d.join("Cargo.toml").exists().then_some(d)
+}
+
+/// Programs present in this workspace.
+pub fn present(root: &Path) -> Vec<(&'static str, u16)> {
+    PROGRAMS.iter().copied().filter(|(n, _)| crate_dir(root, n).is_some()).collect()
+}
+
+/// The environment a program needs on embedded defaults.
+fn env_for(name: &str, root: &Path, data: &Path) -> Vec<(String, String)> {
+    let projects = root.join("projects").display().to_string();
+    let mut env = vec![];
+    if name == "mcp-server-fs" {
+        env.push(("FS_ROOTS".into(), projects));
+        env.push(("FS_WRITE".into(), "true".into()));
+    }
+    let _ = data;
+    env
+}
+
+fn token(data: &Path) -> anyhow::Result<String> {
+    let path = data.join("token");
+    if let Ok(t) = std::fs::read_to_string(&path) {
+        return Ok(t.trim().to_owned());
+    }
+    let mut bytes = [0u8; 24];
+    std::fs::File::open("/dev/urandom").and_then(|mut f| std::io::Read::read_exact(&mut f, &mut bytes))?;
+    let t: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    std::fs::write(&path, &t)?;
+    Ok(t)
+}
+
+/// Build and run the fleet.
+pub fn up(release: bool) -> anyhow::Result<()> {
+    let root = workspace_root();
+    let programs = present(&root);
+    if programs.is_empty() {
+        bail!("no programs in this workspace");
+    }
+    let mut args = vec!["build"];
+    if release {
+        args.push("--release");
+    }
+    for (n, _) in &programs {
+        args.extend(["-p", n]);
+    }
+    cargo(&root, &args, &[])?;
+    let bin = target_dir(&root).join(if release { "release" } else { "debug" });
+    let data = root.join(".data");
+    std::fs::create_dir_all(data.join("logs"))?;
+    std::fs::create_dir_all(root.join("projects"))?;
+    let token = token(&data)?;
+    let mut children: Vec<(&str, Child)> = Vec::new();
+    for (name, port) in &programs {
+        let log = std::fs::File::create(data.join("logs").join(format!("{name}.log")))?;
+        let mut cmd = Command::new(bin.join(name));
+        cmd.env("MCP_LISTEN_ADDR", format!("127.0.0.1:{port}"))
+            .env("MCP_AUTH_TOKEN", &token)
+            .env("LOG_FORMAT", "json")
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .stdin(Stdio::null())
+            .current_dir(&root);
+        for (k, v) in env_for(name, &root, &data) {
+            cmd.env(k, v);
+        }
+        children.push((name, cmd.spawn().with_context(|| format!("cannot start {name}"))?));
+    }
+    for (name, port) in &programs {
+        wait_healthy(name, *port)?;
+    }
+    eprintln!("\nthe fleet is up (logs in {}):", data.join("logs").display());
+    for (name, port) in &programs {
+        eprintln!("  {name:<24} http://127.0.0.1:{port}/mcp");
+    }
+    eprintln!("bearer token: {} (in {})", token, data.join("token").display());
+    eprintln!("Ctrl-C stops everything.");
+    loop {
+        let mut exited = None;
+        for (name, child) in &mut children {
+            if let Some(status) = child.try_wait()? {
+                exited = Some((*name, status));
+                break;
+            }
+        }
+        if let Some((name, status)) = exited {
+            for (_, other) in &mut children {
+                let _ = other.kill();
+            }
+            bail!("{name} exited ({status}); see its log in .data/logs/");
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+fn wait_healthy(name: &str, port: u16) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if crate::util::http_get_ok(port, "/health") {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    bail!("{name} did not become healthy on port {port}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ports_and_names_are_unique_and_cover_the_seventeen() {
+        assert_eq!(PROGRAMS.len(), 17);
+        let mut names: Vec<_> = PROGRAMS.iter().map(|p| p.0).collect();
+        let mut ports: Vec<_> = PROGRAMS.iter().map(|p| p.1).collect();
+        names.dedup();
+        ports.sort();
+        ports.dedup();
+        assert_eq!((names.len(), ports.len()), (17, 17));
+    }
+}

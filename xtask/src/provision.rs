@@ -1,0 +1,70 @@
+//! Provisioning for tests on a fresh Debian machine: system packages through
+//! apt (only what is missing), and a Python virtualenv with the official MCP
+//! SDK kept in the cache directory so CI reuses it.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::bail;
+
+use crate::util::{cache_dir, have, output, run};
+
+/// What the tests need from the system: `(command that proves it is there, Debian package)`.
+/// A later issue that needs a new service adds its line here.
+const PACKAGES: &[(&str, &str)] = &[("python3", "python3"), ("git", "git"), ("curl", "curl")];
+
+/// Install the missing packages.
+pub fn system_packages() -> anyhow::Result<()> {
+    let missing: Vec<&str> = PACKAGES.iter().filter(|(cmd, _)| !have(cmd)).map(|(_, pkg)| *pkg).collect();
+    if !python_has_venv() {
+        // Debian splits venv out of the interpreter.
+        return apt(&["python3-venv"]).and_then(|()| if missing.is_empty() { Ok(()) } else { apt(&missing) });
+    }
+    if missing.is_empty() {
+        eprintln!("all system packages present");
+        return Ok(());
+    }
+    apt(&missing)
+}
+
+fn python_has_venv() -> bool {
+    Command::new("python3").args(["-c", "import venv, ensurepip"]).output().is_ok_and(|o| o.status.success())
+}
+
+/// `apt-get install` as root, or through sudo.
+pub fn apt(pkgs: &[&str]) -> anyhow::Result<()> {
+    let root = output(Command::new("id").arg("-u")).map(|s| s.trim() == "0").unwrap_or(false);
+    let prefix: Vec<&str> = if root {
+        vec![]
+    } else if have("sudo") {
+        vec!["sudo", "-n"]
+    } else {
+        bail!("need root or sudo to install {pkgs:?}");
+    };
+    let mut update = prefix.clone();
+    update.extend(["apt-get", "update", "-qq"]);
+    run(Command::new(update[0]).args(&update[1..]).env("DEBIAN_FRONTEND", "noninteractive"))?;
+    let mut install = prefix;
+    install.extend(["apt-get", "install", "-y", "-qq", "--no-install-recommends"]);
+    install.extend(pkgs);
+    run(Command::new(install[0]).args(&install[1..]).env("DEBIAN_FRONTEND", "noninteractive"))
+}
+
+/// The virtualenv with `tests/python/requirements.txt` installed; reinstalls
+/// only when the requirements change.
+pub fn venv(root: &Path) -> anyhow::Result<PathBuf> {
+    let dir = cache_dir().join("venv");
+    let req = root.join("tests/python/requirements.txt");
+    let wanted = std::fs::read_to_string(&req)?;
+    let stamp = dir.join(".requirements");
+    if dir.join("bin/python").exists() && std::fs::read_to_string(&stamp).is_ok_and(|s| s == wanted) {
+        eprintln!("virtualenv up to date at {}", dir.display());
+        return Ok(dir);
+    }
+    std::fs::create_dir_all(cache_dir())?;
+    run(Command::new("python3").args(["-m", "venv", "--clear"]).arg(&dir))?;
+    run(Command::new(dir.join("bin/pip")).args(["install", "-q", "--upgrade", "pip"]))?;
+    run(Command::new(dir.join("bin/pip")).args(["install", "-q", "-r"]).arg(&req))?;
+    std::fs::write(stamp, wanted)?;
+    Ok(dir)
+}
