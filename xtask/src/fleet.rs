@@ -56,11 +56,23 @@ pub fn present(root: &Path) -> Vec<(&'static str, u16)> {
 fn env_for(name: &str, root: &Path, data: &Path) -> Vec<(String, String)> {
     let projects = root.join("projects").display().to_string();
     let mut env = vec![];
-    if name == "mcp-server-fs" {
-        env.push(("FS_ROOTS".into(), projects));
-        env.push(("FS_WRITE".into(), "true".into()));
+    match name {
+        "mcp-server-fs" => {
+            env.push(("FS_ROOTS".into(), projects));
+            env.push(("FS_WRITE".into(), "true".into()));
+        }
+        "mcp-server-shell" => {
+            env.push(("SHELL_ROOTS".into(), projects));
+            env.push(("SHELL_DATA_DIR".into(), data.join("shell").display().to_string()));
+            // The user's own toolchains (cargo under ~/.cargo/bin) next to the system ones.
+            let mut path = vec!["/usr/local/bin".to_owned(), "/usr/bin".to_owned(), "/bin".to_owned()];
+            if let Some(home) = std::env::var_os("HOME") {
+                path.insert(0, std::path::Path::new(&home).join(".cargo/bin").display().to_string());
+            }
+            env.push(("SHELL_PATH".into(), path.join(":")));
+        }
+        _ => {}
     }
-    let _ = data;
     env
 }
 

@@ -9,13 +9,25 @@ use anyhow::bail;
 
 use crate::util::{cache_dir, have, output, run};
 
-/// What the tests need from the system: `(command that proves it is there, Debian package)`.
-/// A later issue that needs a new service adds its line here.
-const PACKAGES: &[(&str, &str)] = &[("python3", "python3"), ("git", "git"), ("curl", "curl")];
+/// What the tests need from the system: `(command or absolute path that proves
+/// it is there, Debian package)`. A later issue that needs a new service adds
+/// its line here.
+const PACKAGES: &[(&str, &str)] = &[
+    ("/usr/bin/python3", "python3"),
+    ("git", "git"),
+    ("curl", "curl"),
+    // The shell server's remote-host tests talk to a real sshd on loopback.
+    ("/usr/sbin/sshd", "openssh-server"),
+    ("ssh-keygen", "openssh-client"),
+];
+
+fn present(check: &str) -> bool {
+    if check.starts_with('/') { std::path::Path::new(check).exists() } else { have(check) }
+}
 
 /// Install the missing packages.
 pub fn system_packages() -> anyhow::Result<()> {
-    let missing: Vec<&str> = PACKAGES.iter().filter(|(cmd, _)| !have(cmd)).map(|(_, pkg)| *pkg).collect();
+    let missing: Vec<&str> = PACKAGES.iter().filter(|(check, _)| !present(check)).map(|(_, pkg)| *pkg).collect();
     if !python_has_venv() {
         // Debian splits venv out of the interpreter.
         return apt(&["python3-venv"]).and_then(|()| if missing.is_empty() { Ok(()) } else { apt(&missing) });

@@ -30,6 +30,22 @@ pub mod server;
 pub mod tool;
 pub mod trace;
 
+/// Time as the fleet writes it: RFC 3339, UTC.
+pub mod clock {
+    /// Now.
+    pub fn now_rfc3339() -> String {
+        let now = time::OffsetDateTime::now_utc();
+        now.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+    }
+
+    /// A Unix time (seconds and nanoseconds).
+    pub fn rfc3339(secs: i64, nanos: i64) -> String {
+        let t = time::OffsetDateTime::from_unix_timestamp(secs).unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+            + time::Duration::nanoseconds(nanos);
+        t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+    }
+}
+
 pub use client::{CallResult, ClientError, ClientOptions, McpClient, ProgressEvent, ToolInfo};
 pub use config::{ConfigErrors, CoreConfig, Reader};
 pub use serve::{Program, StartError, run, serve};

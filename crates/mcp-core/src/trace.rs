@@ -470,8 +470,7 @@ where
 }
 
 fn now_rfc3339() -> String {
-    let now = time::OffsetDateTime::now_utc();
-    now.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+    crate::clock::now_rfc3339()
 }
 
 /// An in-memory log sink for tests: every line written, in order.

@@ -83,9 +83,4 @@ where
     tokio::task::spawn_blocking(f).await.map_err(ToolError::internal)?
 }
 
-/// RFC 3339 UTC time from seconds and nanoseconds since the epoch.
-pub fn rfc3339(secs: i64, nanos: i64) -> String {
-    let t = time::OffsetDateTime::from_unix_timestamp(secs).unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
-        + time::Duration::nanoseconds(nanos);
-    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
-}
+pub use mcp_core::clock::rfc3339;

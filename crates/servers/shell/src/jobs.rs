@@ -1,0 +1,520 @@
+//! Jobs: a command line (one or more pipelines) running as child processes,
+//! with captured output, a time limit, and a kill that takes the whole tree.
+//!
+//! `run` is a job the call waits for; `start` returns its id at once. Each
+//! pipeline runs in its own process group, so a signal reaches every process
+//! of it; at the time limit the job's processes, their groups, and every
+//! descendant found through `/proc` (which catches children that left the
+//! group with `setsid`) are killed together.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use mcp_core::ToolError;
+use rustix::process::{Pid, Signal};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::process::{Child, ChildStdin, Command};
+use tokio::sync::watch;
+
+use crate::capture::Capture;
+use crate::parse::Join;
+use crate::policy::Checked;
+
+/// Resource limits applied to every child before it runs (setrlimit).
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// CPU seconds.
+    pub cpu_secs: u64,
+    /// Address space in bytes.
+    pub address_space: u64,
+    /// Processes (per user).
+    pub processes: u64,
+    /// Largest file a child may write.
+    pub file_size: u64,
+    /// Open files.
+    pub open_files: u64,
+    /// Run children in a new, empty network namespace.
+    pub no_network: bool,
+}
+
+/// How a job ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum State {
+    /// Still running.
+    Running,
+    /// Exited (code of the last command run, or the signal that ended it).
+    Exited {
+        /// Exit code.
+        code: Option<i32>,
+        /// Signal number.
+        signal: Option<i32>,
+    },
+    /// Killed by the server (time limit, explicit kill, shutdown).
+    Killed {
+        /// Why.
+        reason: String,
+    },
+    /// Could not start.
+    Failed {
+        /// Why.
+        error: String,
+    },
+}
+
+/// One program to execute: already checked by the policy.
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// Pipelines and how each joins the next.
+    pub pipelines: Vec<(Vec<Checked>, Join)>,
+}
+
+/// What to run and where.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    /// The command, already checked.
+    pub step: Step,
+    /// Working directory (inside the roots), or `None` for remote commands.
+    pub cwd: Option<PathBuf>,
+    /// The children's whole environment.
+    pub env: Vec<(String, String)>,
+    /// Bytes for stdin; `None` with `keep_stdin` keeps it open for `write_stdin`.
+    pub stdin: Option<Vec<u8>>,
+    /// Keep stdin open (long-running processes).
+    pub keep_stdin: bool,
+    /// Time limit.
+    pub timeout: Duration,
+    /// The command as shown in logs and results (secrets redacted).
+    pub display: String,
+}
+
+/// A running or finished job.
+pub struct Job {
+    /// Its id.
+    pub id: String,
+    /// The command, redacted.
+    pub display: String,
+    /// Working directory.
+    pub cwd: Option<PathBuf>,
+    /// When it started.
+    pub started: Instant,
+    /// Wall-clock start, RFC 3339.
+    pub started_at: String,
+    /// stdout of the last command of each pipeline.
+    pub stdout: Arc<Capture>,
+    /// stderr of every command.
+    pub stderr: Arc<Capture>,
+    stdin: tokio::sync::Mutex<Option<ChildStdin>>,
+    state: watch::Receiver<State>,
+    state_tx: watch::Sender<State>,
+    pids: Mutex<Vec<i32>>,
+    groups: Mutex<Vec<i32>>,
+    ended: Mutex<Option<Instant>>,
+}
+
+impl Job {
+    /// The current state.
+    pub fn state(&self) -> State {
+        self.state.borrow().clone()
+    }
+
+    /// Wait until the job ends or `timeout` passes; the state then.
+    pub async fn wait(&self, timeout: Duration) -> State {
+        let mut rx = self.state.clone();
+        let _ = tokio::time::timeout(timeout, rx.wait_for(|s| *s != State::Running)).await;
+        self.state()
+    }
+
+    /// How long it ran (or has been running).
+    pub fn elapsed(&self) -> Duration {
+        let end = self.ended.lock().ok().and_then(|e| *e).unwrap_or_else(Instant::now);
+        end.duration_since(self.started)
+    }
+
+    /// When it ended, if it did.
+    pub fn ended_at(&self) -> Option<Instant> {
+        self.ended.lock().ok().and_then(|e| *e)
+    }
+
+    /// Write to the stdin of the first process; `close` closes it afterwards.
+    pub async fn write_stdin(&self, data: &[u8], close: bool) -> Result<(), ToolError> {
+        let mut g = self.stdin.lock().await;
+        let Some(w) = g.as_mut() else {
+            return Err(ToolError::conflict("stdin of this process is closed (or it was started with fixed stdin)"));
+        };
+        w.write_all(data).await.map_err(|e| ToolError::failed(format!("writing to stdin failed: {e}")))?;
+        w.flush().await.map_err(|e| ToolError::failed(format!("writing to stdin failed: {e}")))?;
+        if close {
+            *g = None;
+        }
+        Ok(())
+    }
+
+    /// Send `sig` to every process group of the job.
+    pub fn signal(&self, sig: Signal) -> usize {
+        let groups: Vec<i32> = self.groups.lock().map(|g| g.clone()).unwrap_or_default();
+        groups
+            .iter()
+            .filter_map(|g| Pid::from_raw(*g))
+            .filter(|p| rustix::process::kill_process_group(*p, sig).is_ok())
+            .count()
+    }
+
+    /// Kill every process of the job, its groups and all their descendants.
+    pub fn kill_tree(&self, reason: &str) {
+        let pids: Vec<i32> = self.pids.lock().map(|g| g.clone()).unwrap_or_default();
+        let groups: Vec<i32> = self.groups.lock().map(|g| g.clone()).unwrap_or_default();
+        // Collect descendants first: once a parent dies its children are
+        // re-parented and the link is gone.
+        let mut all: HashSet<i32> = descendants(&pids);
+        all.extend(pids.iter().copied());
+        for g in &groups {
+            if let Some(p) = Pid::from_raw(*g) {
+                let _ = rustix::process::kill_process_group(p, Signal::KILL);
+            }
+        }
+        for p in all {
+            if let Some(p) = Pid::from_raw(p) {
+                let _ = rustix::process::kill_process(p, Signal::KILL);
+            }
+        }
+        if *self.state.borrow() == State::Running {
+            let _ = self.state_tx.send(State::Killed { reason: reason.to_owned() });
+        }
+    }
+}
+
+/// All descendants of `roots`, from `/proc`.
+pub fn descendants(roots: &[i32]) -> HashSet<i32> {
+    let mut parent_of: Vec<(i32, i32)> = Vec::new();
+    if let Ok(rd) = std::fs::read_dir("/proc") {
+        for e in rd.flatten() {
+            let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else { continue };
+            let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else { continue };
+            // Fields after the command name, which is in parentheses and may hold spaces.
+            let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else { continue };
+            let ppid = rest.split_whitespace().nth(1).and_then(|p| p.parse::<i32>().ok()).unwrap_or(0);
+            parent_of.push((pid, ppid));
+        }
+    }
+    let mut found: HashSet<i32> = HashSet::new();
+    let mut frontier: Vec<i32> = roots.to_vec();
+    while let Some(p) = frontier.pop() {
+        for (child, parent) in &parent_of {
+            if *parent == p && found.insert(*child) {
+                frontier.push(*child);
+            }
+        }
+    }
+    found
+}
+
+/// Apply the limits in the child between fork and exec.
+#[allow(unsafe_code)]
+fn apply_limits(cmd: &mut Command, l: Limits) {
+    use rustix::process::{Resource, Rlimit};
+    // SAFETY: the closure runs in the forked child before exec. It only makes
+    // raw system calls (setrlimit, unshare) through rustix, which neither
+    // allocate nor take locks, so it is async-signal-safe as `pre_exec`
+    // requires. All values were computed before the fork.
+    unsafe {
+        cmd.pre_exec(move || {
+            let set = |r: Resource, v: u64| {
+                let _ = rustix::process::setrlimit(r, Rlimit { current: Some(v), maximum: Some(v) });
+            };
+            set(Resource::Cpu, l.cpu_secs);
+            set(Resource::As, l.address_space);
+            set(Resource::Nproc, l.processes);
+            set(Resource::Fsize, l.file_size);
+            set(Resource::Nofile, l.open_files);
+            if l.no_network {
+                rustix::thread::unshare_unsafe(rustix::thread::UnshareFlags::NEWNET).map_err(std::io::Error::from)?;
+            }
+            Ok(())
+        });
+    }
+}
+
+/// Whether this machine can give children a private network namespace.
+pub async fn probe_no_network() -> bool {
+    let mut cmd = Command::new("/bin/true");
+    apply_limits(
+        &mut cmd,
+        Limits {
+            cpu_secs: 10,
+            address_space: 1 << 32,
+            processes: 4096,
+            file_size: 1 << 20,
+            open_files: 64,
+            no_network: true,
+        },
+    );
+    cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+    matches!(cmd.status().await, Ok(s) if s.success())
+}
+
+/// The job table: running and recently finished jobs.
+pub struct Table {
+    jobs: Mutex<BTreeMap<String, Arc<Job>>>,
+    dir: PathBuf,
+    excerpt: usize,
+    spool_cap: u64,
+    limits: Limits,
+    max_running: usize,
+    keep_finished: usize,
+    next: std::sync::atomic::AtomicU64,
+}
+
+impl Table {
+    /// A table spooling under `dir`.
+    pub fn new(dir: PathBuf, excerpt: usize, spool_cap: u64, limits: Limits, max_running: usize) -> Self {
+        Self {
+            jobs: Mutex::new(BTreeMap::new()),
+            dir,
+            excerpt,
+            spool_cap,
+            limits,
+            max_running,
+            keep_finished: 64,
+            next: std::sync::atomic::AtomicU64::new(1),
+        }
+    }
+
+    /// A job by id.
+    pub fn get(&self, id: &str) -> Result<Arc<Job>, ToolError> {
+        self.jobs.lock().ok().and_then(|j| j.get(id).cloned()).ok_or_else(|| {
+            ToolError::not_found(format!("no process {id:?}; list_processes shows the ones this server knows (finished ones are kept for a while)"))
+        })
+    }
+
+    /// Every job, oldest first.
+    pub fn list(&self) -> Vec<Arc<Job>> {
+        self.jobs.lock().map(|j| j.values().cloned().collect()).unwrap_or_default()
+    }
+
+    fn running(&self) -> usize {
+        self.list().iter().filter(|j| j.state() == State::Running).count()
+    }
+
+    /// Forget the oldest finished jobs beyond the keep limit, deleting their spools.
+    fn prune(&self) {
+        let Ok(mut jobs) = self.jobs.lock() else { return };
+        let mut finished: Vec<(Instant, String)> =
+            jobs.values().filter_map(|j| j.ended_at().map(|t| (t, j.id.clone()))).collect();
+        finished.sort();
+        while finished.len() > self.keep_finished {
+            let (_, id) = finished.remove(0);
+            jobs.remove(&id);
+            let _ = std::fs::remove_dir_all(self.dir.join(&id));
+        }
+    }
+
+    /// Start a job.
+    pub fn start(self: &Arc<Self>, spec: Spec) -> Result<Arc<Job>, ToolError> {
+        self.prune();
+        if self.running() >= self.max_running {
+            return Err(ToolError::Unavailable(format!(
+                "{} processes are already running (the limit); wait for one or stop one with signal",
+                self.max_running
+            )));
+        }
+        let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let id = format!("p{n}");
+        let dir = self.dir.join(&id);
+        std::fs::create_dir_all(&dir).map_err(ToolError::internal)?;
+        let stdout =
+            Arc::new(Capture::new(&dir.join("stdout"), self.excerpt, self.spool_cap).map_err(ToolError::internal)?);
+        let stderr =
+            Arc::new(Capture::new(&dir.join("stderr"), self.excerpt, self.spool_cap).map_err(ToolError::internal)?);
+        let (state_tx, state) = watch::channel(State::Running);
+        let job = Arc::new(Job {
+            id: id.clone(),
+            display: spec.display.clone(),
+            cwd: spec.cwd.clone(),
+            started: Instant::now(),
+            started_at: now_rfc3339(),
+            stdout,
+            stderr,
+            stdin: tokio::sync::Mutex::new(None),
+            state,
+            state_tx,
+            pids: Mutex::new(Vec::new()),
+            groups: Mutex::new(Vec::new()),
+            ended: Mutex::new(None),
+        });
+        if let Ok(mut j) = self.jobs.lock() {
+            j.insert(id, job.clone());
+        }
+        let limits = self.limits;
+        let j = job.clone();
+        tokio::spawn(async move {
+            let timeout = spec.timeout;
+            let run = run_job(j.clone(), spec, limits);
+            tokio::pin!(run);
+            tokio::select! {
+                state = &mut run => {
+                    if *j.state.borrow() == State::Running {
+                        let _ = j.state_tx.send(state);
+                    }
+                }
+                _ = tokio::time::sleep(timeout) => {
+                    // Kill while the job still owns its children: dropping it
+                    // first would kill the direct children and orphan their
+                    // descendants before the tree could be collected.
+                    j.kill_tree(&format!("time limit of {} s reached", timeout.as_secs_f64()));
+                }
+            }
+            // The job's processes may still hold the pipes (a killed tree
+            // drains quickly); stop recording.
+            j.stdout.close();
+            j.stderr.close();
+            if let Ok(mut e) = j.ended.lock() {
+                *e = Some(Instant::now());
+            }
+        });
+        Ok(job)
+    }
+
+    /// Kill every running job (shutdown).
+    pub fn kill_all(&self) {
+        for j in self.list() {
+            if j.state() == State::Running {
+                j.kill_tree("server shutting down");
+            }
+        }
+    }
+}
+
+fn now_rfc3339() -> String {
+    mcp_core::clock::now_rfc3339()
+}
+
+async fn pump(mut r: impl AsyncRead + Unpin, cap: Arc<Capture>) {
+    let mut buf = vec![0u8; 64 << 10];
+    loop {
+        match r.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => cap.write(&buf[..n]),
+        }
+    }
+}
+
+/// Run the job's pipelines in order; the state when the last one ends.
+async fn run_job(job: Arc<Job>, spec: Spec, limits: Limits) -> State {
+    let mut last = State::Exited { code: Some(0), signal: None };
+    let mut first_pipeline = true;
+    let mut prev_ok = true;
+    let mut prev_join = Join::Then;
+    for (pipeline, join) in spec.step.pipelines.iter() {
+        let run = match prev_join {
+            Join::Then => true,
+            Join::And => prev_ok,
+            Join::Or => !prev_ok,
+        };
+        prev_join = *join;
+        if !run {
+            continue;
+        }
+        let stdin = if first_pipeline { spec.stdin.clone() } else { None };
+        let keep = first_pipeline && spec.keep_stdin;
+        first_pipeline = false;
+        last = match run_pipeline(&job, pipeline, &spec, stdin, keep, limits).await {
+            Ok(s) => s,
+            Err(e) => return State::Failed { error: e },
+        };
+        prev_ok = matches!(last, State::Exited { code: Some(0), .. });
+    }
+    last
+}
+
+async fn run_pipeline(
+    job: &Arc<Job>,
+    pipeline: &[Checked],
+    spec: &Spec,
+    stdin: Option<Vec<u8>>,
+    keep_stdin: bool,
+    limits: Limits,
+) -> Result<State, String> {
+    let mut children: Vec<Child> = Vec::with_capacity(pipeline.len());
+    let mut pumps = Vec::new();
+    let mut prev_out: Option<Stdio> = None;
+    let mut pgid: i32 = 0;
+    for (i, c) in pipeline.iter().enumerate() {
+        let mut cmd = Command::new(&c.exe);
+        cmd.args(&c.args).env_clear().envs(spec.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        if let Some(cwd) = &spec.cwd {
+            cmd.current_dir(cwd);
+        }
+        // The first command leads a new process group; the rest join it.
+        cmd.process_group(pgid);
+        cmd.kill_on_drop(true);
+        match (i, prev_out.take()) {
+            (0, _) if stdin.is_some() || keep_stdin => {
+                cmd.stdin(Stdio::piped());
+            }
+            (0, _) => {
+                cmd.stdin(Stdio::null());
+            }
+            (_, Some(s)) => {
+                cmd.stdin(s);
+            }
+            (_, None) => {
+                cmd.stdin(Stdio::null());
+            }
+        }
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        apply_limits(&mut cmd, limits);
+        let mut child = cmd.spawn().map_err(|e| format!("{} could not start: {e}", c.exe.display()))?;
+        let pid = child.id().map_or(0, |p| p as i32);
+        if i == 0 {
+            pgid = pid;
+            if let Ok(mut g) = job.groups.lock() {
+                g.push(pid);
+            }
+        }
+        if let Ok(mut p) = job.pids.lock() {
+            p.push(pid);
+        }
+        if i == 0 {
+            if let Some(data) = stdin.clone()
+                && let Some(mut w) = child.stdin.take()
+            {
+                tokio::spawn(async move {
+                    let _ = w.write_all(&data).await;
+                });
+            } else if keep_stdin {
+                *job.stdin.lock().await = child.stdin.take();
+            }
+        }
+        if let Some(e) = child.stderr.take() {
+            pumps.push(tokio::spawn(pump(e, job.stderr.clone())));
+        }
+        let last = i + 1 == pipeline.len();
+        let out = child.stdout.take();
+        if last {
+            if let Some(o) = out {
+                pumps.push(tokio::spawn(pump(o, job.stdout.clone())));
+            }
+        } else if let Some(o) = out {
+            prev_out = Some(o.try_into().map_err(|e| format!("pipe: {e}"))?);
+        }
+        children.push(child);
+    }
+    let mut last_state = State::Exited { code: None, signal: None };
+    let n = children.len();
+    for (i, mut child) in children.into_iter().enumerate() {
+        let status = child.wait().await.map_err(|e| e.to_string())?;
+        if i + 1 == n {
+            use std::os::unix::process::ExitStatusExt;
+            last_state = State::Exited { code: status.code(), signal: status.signal() };
+        }
+    }
+    for p in pumps {
+        // Descendants that kept the pipes open would block this forever;
+        // give them a moment, the job's time limit covers the rest.
+        let _ = tokio::time::timeout(Duration::from_secs(2), p).await;
+    }
+    Ok(last_state)
+}

@@ -1,0 +1,180 @@
+//! `mcp-server-shell`: commands and long-running processes under a policy
+//! fixed at start-up (see `policy` for the rules and `jobs` for execution).
+//!
+//! Every command is an argv array run without a shell, in a working directory
+//! inside the configured roots, with an environment built from scratch (a
+//! fixed `PATH`, a private `HOME`, `LANG`, and only allow-listed variables the
+//! caller asks for: nothing of the server's own environment, where its secrets
+//! live, is inherited), under resource limits, with output captured and kept.
+//! Every run is written to the audit log with its argv (secrets redacted),
+//! working directory, policy decision, exit status, duration and trace_id.
+
+pub mod capture;
+pub mod config;
+pub mod jobs;
+pub mod parse;
+pub mod policy;
+pub mod redact;
+pub mod tools;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use mcp_core::{Server, StartError, ToolError};
+
+pub use config::Config;
+
+/// The program name.
+pub const NAME: &str = "mcp-server-shell";
+/// The version.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The state every tool shares.
+pub struct Shell {
+    /// The fixed policy.
+    pub policy: policy::Policy,
+    /// Canonical roots.
+    pub roots: Vec<PathBuf>,
+    /// Running and finished jobs.
+    pub jobs: Arc<jobs::Table>,
+    /// Settings.
+    pub config: Config,
+    /// Children's HOME.
+    pub home: PathBuf,
+    /// Programs the preset named but this machine lacks.
+    pub missing: Vec<String>,
+}
+
+impl Drop for Shell {
+    fn drop(&mut self) {
+        self.jobs.kill_all();
+    }
+}
+
+/// Build the server.
+pub async fn server(config: Config) -> Result<Server, StartError> {
+    let mut roots = Vec::new();
+    for r in &config.roots {
+        let c = std::fs::canonicalize(r)
+            .map_err(|e| StartError::config(format!("{}: root {}: {e}", config::SHELL_ROOTS, r.display())))?;
+        if !c.is_dir() {
+            return Err(StartError::config(format!("{}: {} is not a directory", config::SHELL_ROOTS, r.display())));
+        }
+        roots.push(c);
+    }
+    let (policy, missing) =
+        policy::build(config.path.clone(), &config.programs, &config.interpreters, config.env_allow.clone())
+            .map_err(|e| StartError::Config(mcp_core::ConfigErrors(e)))?;
+    if !missing.is_empty() {
+        mcp_core::tracing::info!(missing = ?missing, "programs of the policy not found on this machine; left out");
+    }
+    if config.no_network && !jobs::probe_no_network().await {
+        return Err(StartError::config(format!(
+            "{}=true but this machine cannot give children a private network namespace (needs CAP_SYS_ADMIN)",
+            config::SHELL_NO_NETWORK
+        )));
+    }
+    let data = match &config.data_dir {
+        Some(d) => d.clone(),
+        None => std::env::temp_dir().join(format!("mcp-server-shell-{}", std::process::id())),
+    };
+    std::fs::create_dir_all(data.join("spool"))
+        .map_err(|e| StartError::config(format!("{}: {e}", config::SHELL_DATA_DIR)))?;
+    let home = config.home.clone().unwrap_or_else(|| data.join("home"));
+    std::fs::create_dir_all(&home).map_err(|e| StartError::config(format!("{}: {e}", config::SHELL_HOME)))?;
+    let limits = jobs::Limits {
+        cpu_secs: config.cpu_secs,
+        address_space: config.memory,
+        processes: config.processes,
+        file_size: config.file_size,
+        open_files: 4096,
+        no_network: config.no_network,
+    };
+    let table = Arc::new(jobs::Table::new(
+        data.join("spool"),
+        config.max_output,
+        config.max_spool,
+        limits,
+        config.max_processes,
+    ));
+    let shell = Shell { policy, roots, jobs: table, config, home, missing };
+    let b = Server::builder(NAME, VERSION, shell).instructions(
+        "Run build and test commands in the project directories. Commands are argv arrays run without a shell; \
+         call `policy` to see which programs are allowed. Long commands: `start`, then `read_output`/`wait`.",
+    );
+    let state = b.state().clone();
+    let b = b.ready_check("roots", move || {
+        let state = state.clone();
+        async move {
+            for r in &state.roots {
+                std::fs::read_dir(r).map_err(|e| format!("{}: {e}", r.display()))?;
+            }
+            Ok(format!("{} programs allowed", state.policy.programs.len()))
+        }
+    });
+    Ok(b.tool(tools::list_processes::tool())
+        .tool(tools::policy::tool())
+        .tool(tools::read_output::tool())
+        .tool(tools::run::tool())
+        .tool(tools::signal::tool())
+        .tool(tools::start::tool())
+        .tool(tools::wait::tool())
+        .tool(tools::write_stdin::tool())
+        .build())
+}
+
+impl Shell {
+    /// Resolve a working directory: inside a root, canonical, a directory.
+    pub fn cwd(&self, input: Option<&str>) -> Result<PathBuf, ToolError> {
+        let root = &self.roots[0];
+        let Some(input) = input.filter(|s| !s.is_empty()) else { return Ok(root.clone()) };
+        if input.contains('\0') {
+            return Err(ToolError::invalid("cwd contains a NUL byte"));
+        }
+        let p = Path::new(input);
+        let p = if p.is_absolute() { p.to_path_buf() } else { root.join(p) };
+        let c = std::fs::canonicalize(&p)
+            .map_err(|_| ToolError::not_found(format!("working directory {input} does not exist")))?;
+        if !self.roots.iter().any(|r| c.starts_with(r)) {
+            return Err(ToolError::denied(format!(
+                "working directory {input} resolves to {}, outside the allowed roots ({})",
+                c.display(),
+                self.roots.iter().map(|r| r.display().to_string()).collect::<Vec<_>>().join(", ")
+            )));
+        }
+        if !c.is_dir() {
+            return Err(ToolError::invalid(format!("{input} is not a directory")));
+        }
+        Ok(c)
+    }
+
+    /// The children's whole environment: fixed variables plus allowed ones.
+    pub fn env(&self, extra: &std::collections::BTreeMap<String, String>) -> Result<Vec<(String, String)>, ToolError> {
+        let mut env = vec![
+            ("PATH".to_owned(), self.policy.path_var()),
+            ("HOME".to_owned(), self.home.display().to_string()),
+            ("LANG".to_owned(), "C.UTF-8".to_owned()),
+        ];
+        for (k, v) in extra {
+            self.policy.check_env(k, v).map_err(|d| ToolError::denied(d.0))?;
+            env.retain(|(x, _)| x != k);
+            env.push((k.clone(), v.clone()));
+        }
+        Ok(env)
+    }
+
+    /// A timeout asked for, within the configured maximum.
+    pub fn timeout(&self, secs: Option<f64>, default: Duration) -> Result<Duration, ToolError> {
+        match secs {
+            None => Ok(default),
+            Some(s) if s.is_finite() && s > 0.0 && s <= self.config.max_timeout.as_secs_f64() => {
+                Ok(Duration::from_secs_f64(s))
+            }
+            Some(s) => Err(ToolError::invalid(format!(
+                "timeout_secs {s} is outside (0, {}]",
+                self.config.max_timeout.as_secs_f64()
+            ))),
+        }
+    }
+}
