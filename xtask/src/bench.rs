@@ -1,19 +1,26 @@
 //! `cargo xtask bench`: benchmarks with figures for `docs/benchmarks.md`.
 //!
-//! `fs`: `tools/call read_file` of a 4 KiB file over loopback HTTP against the
-//! release binary, driven by `wrk` (stateless 2026-07-28 requests, keep-alive
+//! Each benchmark starts a release binary on loopback and drives one
+//! `tools/call` with `wrk` (stateless 2026-07-28 requests over keep-alive
 //! connections, bearer auth on, JSON logs on as in production but sent to
-//! /dev/null). Reports p50/p99 at concurrency 1, throughput at concurrency 64,
-//! and the server's RSS idle and under load. The server's own metrics are read
-//! afterwards to prove every request was a successful call, not an error.
+//! /dev/null): p50/p99 latency at concurrency 1, throughput at a higher
+//! concurrency, and the server's RSS idle and under load. Before measuring,
+//! the exact request is made once and its result checked; afterwards the
+//! server's own metrics must show no failed call.
+//!
+//! - `fs`: `read_file` of a 4 KiB file.
+//! - `shell`: `run ["true"]` (the cost of a policy check, fork/exec with limits and capture).
+//! - `git`: `git_status` on a 10 000-file repository and `git_log` of 100 commits.
 
 use std::io::Write;
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use serde_json::Value;
 
 use crate::provision::apt;
 use crate::util::{cargo, have, output, target_dir, workspace_root};
@@ -22,9 +29,14 @@ const TOKEN: &str = "bench-token-0123456789abcdef";
 
 /// Run benchmark `which`.
 pub fn run(which: &str, seconds: u32) -> anyhow::Result<()> {
+    if !have("wrk") {
+        apt(&["wrk"])?;
+    }
     match which {
         "fs" => fs(seconds),
-        other => bail!("unknown benchmark {other:?}; known: fs"),
+        "shell" => shell(seconds),
+        "git" => git(seconds),
+        other => bail!("unknown benchmark {other:?}; known: fs, shell, git"),
     }
 }
 
@@ -43,12 +55,110 @@ struct WrkResult {
     errors: u64,
 }
 
-fn wrk(script: &std::path::Path, url: &str, conns: u32, seconds: u32) -> anyhow::Result<WrkResult> {
+/// A server under test, stopped on drop.
+struct Running {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(package: &str, env: &[(&str, String)]) -> anyhow::Result<Running> {
+    let root = workspace_root();
+    cargo(&root, &["build", "--release", "-p", package], &[])?;
+    let bin = target_dir(&root).join("release").join(package);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let mut cmd = Command::new(&bin);
+    cmd.env_clear()
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+        .env("MCP_LISTEN_ADDR", format!("127.0.0.1:{port}"))
+        .env("MCP_AUTH_TOKEN", TOKEN)
+        .env("LOG_FORMAT", "json")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let child = cmd.spawn()?;
+    for _ in 0..200 {
+        if crate::util::http_get_ok(port, "/health") {
+            return Ok(Running { child, port });
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    bail!("{package} did not start")
+}
+
+fn body(tool: &str, args: &Value) -> String {
+    serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+        "name": tool, "arguments": args,
+        "_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}}})
+    .to_string()
+}
+
+const HEADERS: [(&str, &str); 4] = [
+    ("Content-Type", "application/json"),
+    ("Accept", "application/json, text/event-stream"),
+    ("MCP-Protocol-Version", "2026-07-28"),
+    ("Mcp-Method", "tools/call"),
+];
+
+/// Make the request once with curl and return the result.
+fn preflight(port: u16, tool: &str, args: &Value) -> anyhow::Result<Value> {
+    let mut curl = Command::new("curl");
+    curl.args([
+        "-s",
+        "-X",
+        "POST",
+        &format!("http://127.0.0.1:{port}/mcp"),
+        "-H",
+        &format!("Authorization: Bearer {TOKEN}"),
+    ]);
+    curl.args(["-H", &format!("Mcp-Name: {tool}"), "-d", &body(tool, args)]);
+    for (k, v) in HEADERS {
+        curl.args(["-H", &format!("{k}: {v}")]);
+    }
+    let pre = output(&mut curl)?;
+    let v: Value = serde_json::from_str(&pre).context("pre-flight answer is not JSON")?;
+    if v["result"]["isError"] != false {
+        bail!("pre-flight call failed: {pre}");
+    }
+    Ok(v["result"].clone())
+}
+
+fn script(dir: &Path, tool: &str, args: &Value) -> anyhow::Result<std::path::PathBuf> {
+    let path = dir.join(format!("{tool}.lua"));
+    let mut f = std::fs::File::create(&path)?;
+    writeln!(f, "wrk.method = \"POST\"")?;
+    writeln!(f, "wrk.body = [[{}]]", body(tool, args))?;
+    writeln!(f, "wrk.headers[\"Authorization\"] = \"Bearer {TOKEN}\"")?;
+    writeln!(f, "wrk.headers[\"Mcp-Name\"] = \"{tool}\"")?;
+    for (k, v) in HEADERS {
+        writeln!(f, "wrk.headers[\"{k}\"] = \"{v}\"")?;
+    }
+    writeln!(
+        f,
+        r#"done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("RESULT p50_us=%d p99_us=%d rps=%.1f errors=%d\n",
+    latency:percentile(50), latency:percentile(99), summary.requests / (summary.duration / 1e6),
+    e.status + e.connect + e.read + e.write + e.timeout))
+end"#
+    )?;
+    Ok(path)
+}
+
+fn wrk(script: &Path, port: u16, conns: u32, seconds: u32) -> anyhow::Result<WrkResult> {
     let out = output(
         Command::new("wrk")
-            .args(["-t1", &format!("-c{conns}"), &format!("-d{seconds}s"), "--timeout", "5s", "-s"])
+            .args(["-t1", &format!("-c{conns}"), &format!("-d{seconds}s"), "--timeout", "10s", "-s"])
             .arg(script)
-            .arg(url),
+            .arg(format!("http://127.0.0.1:{port}/mcp")),
     )?;
     let line = out.lines().find(|l| l.starts_with("RESULT")).context("wrk printed no RESULT line")?;
     let get = |k: &str| -> f64 {
@@ -60,8 +170,8 @@ fn wrk(script: &std::path::Path, url: &str, conns: u32, seconds: u32) -> anyhow:
     Ok(WrkResult { p50_us: get("p50_us"), p99_us: get("p99_us"), rps: get("rps"), errors: get("errors") as u64 })
 }
 
-/// `(successful, failed)` `read_file` calls counted by the server's metrics.
-fn calls(port: u16) -> anyhow::Result<(f64, f64)> {
+/// `(successful, failed)` calls of `tool` counted by the server's metrics.
+fn calls(port: u16, tool: &str) -> anyhow::Result<(f64, f64)> {
     let metrics = output(Command::new("curl").args([
         "-s",
         &format!("http://127.0.0.1:{port}/metrics"),
@@ -73,7 +183,7 @@ fn calls(port: u16) -> anyhow::Result<(f64, f64)> {
             .lines()
             .find(|l| {
                 l.starts_with("mcp_server_requests_total{")
-                    && l.contains("tool=\"read_file\"")
+                    && l.contains(&format!("tool=\"{tool}\""))
                     && l.contains(&format!("outcome=\"{outcome}\""))
             })
             .and_then(|l| l.rsplit(' ').next()?.parse().ok())
@@ -82,131 +192,155 @@ fn calls(port: u16) -> anyhow::Result<(f64, f64)> {
     Ok((count("ok"), count("tool_error") + count("error") + count("timeout")))
 }
 
-fn calls_ok(port: u16) -> anyhow::Result<f64> {
-    calls(port).map(|(ok, _)| ok)
+/// Measure one tool: c=1 latency, then `high` concurrency with RSS sampling.
+fn measure(
+    s: &Running,
+    dir: &Path,
+    title: &str,
+    tool: &str,
+    args: &Value,
+    high: u32,
+    seconds: u32,
+) -> anyhow::Result<()> {
+    let sc = script(dir, tool, args)?;
+    let pid = s.child.id();
+    let _ = wrk(&sc, s.port, 4, 2)?;
+    std::thread::sleep(Duration::from_millis(500));
+    let idle = rss_kib(pid);
+    let before = calls(s.port, tool)?.0;
+    let c1 = wrk(&sc, s.port, 1, seconds)?;
+    let peak = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let sampler = {
+        let (peak, stop) = (peak.clone(), stop.clone());
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                peak.fetch_max(rss_kib(pid), Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        })
+    };
+    let hi = wrk(&sc, s.port, high, seconds)?;
+    stop.store(true, Ordering::Relaxed);
+    let _ = sampler.join();
+    let (ok_after, bad) = calls(s.port, tool)?;
+    if bad > 0.0 || c1.errors + hi.errors > 0 {
+        bail!("errors during the run: {bad} failed calls, {} HTTP errors", c1.errors + hi.errors);
+    }
+    println!("\n{title}");
+    println!("| measure | result |");
+    println!("|---|---|");
+    println!("| p50 / p99 latency, concurrency 1 | {:.0} µs / {:.0} µs |", c1.p50_us, c1.p99_us);
+    println!("| throughput, concurrency 1 | {:.0} calls/s |", c1.rps);
+    println!("| throughput, concurrency {high} | {:.0} calls/s |", hi.rps);
+    println!("| p50 / p99 latency, concurrency {high} | {:.0} µs / {:.0} µs |", hi.p50_us, hi.p99_us);
+    println!(
+        "| RSS idle / peak under load | {:.1} MB / {:.1} MB |",
+        idle as f64 / 1024.0,
+        peak.load(Ordering::Relaxed) as f64 / 1024.0
+    );
+    println!("| calls counted as successful / failed by the server | {:.0} / {bad:.0} |", ok_after - before);
+    Ok(())
+}
+
+fn machine() -> anyhow::Result<String> {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
+        .unwrap_or_default();
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    let date = output(Command::new("date").args(["-u", "+%Y-%m-%d"]))?.trim().to_owned();
+    Ok(format!("{date}, {cores} cores ({cpu}), wrk 1 thread on the same machine"))
+}
+
+fn tempdir(name: &str) -> anyhow::Result<std::path::PathBuf> {
+    let dir = std::env::temp_dir().join(format!("mcp-bench-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
 }
 
 fn fs(seconds: u32) -> anyhow::Result<()> {
-    let root = workspace_root();
-    if !have("wrk") {
-        apt(&["wrk"])?;
-    }
-    cargo(&root, &["build", "--release", "-p", "mcp-server-fs"], &[])?;
-    let bin = target_dir(&root).join("release/mcp-server-fs");
-    let dir = std::env::temp_dir().join(format!("mcp-bench-fs-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
+    let dir = tempdir("fs")?;
     let line = "The quick brown fox jumps over the lazy dog; all work and no play.\n";
     let content: String = line.repeat(4096 / line.len() + 1).chars().take(4096).collect();
     std::fs::write(dir.join("file.txt"), &content)?;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let mut child = Command::new(&bin)
-        .env_clear()
-        .env("FS_ROOTS", &dir)
-        .env("MCP_LISTEN_ADDR", format!("127.0.0.1:{port}"))
-        .env("MCP_AUTH_TOKEN", TOKEN)
-        .env("LOG_FORMAT", "json")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()?;
-    let pid = child.id();
-    let result = (|| -> anyhow::Result<()> {
-        for _ in 0..100 {
-            if crate::util::http_get_ok(port, "/health") {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let url = format!("http://127.0.0.1:{port}/mcp");
-        let body = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"read_file","arguments":{"path":"file.txt"},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}"#;
-        let headers = [
-            ("Content-Type", "application/json"),
-            ("Accept", "application/json, text/event-stream"),
-            ("MCP-Protocol-Version", "2026-07-28"),
-            ("Mcp-Method", "tools/call"),
-            ("Mcp-Name", "read_file"),
-        ];
-        // Pre-flight: the exact request returns the file, not an error.
-        let mut curl = Command::new("curl");
-        curl.args(["-s", "-X", "POST", &url, "-H", &format!("Authorization: Bearer {TOKEN}"), "-d", body]);
-        for (k, v) in headers {
-            curl.args(["-H", &format!("{k}: {v}")]);
-        }
-        let pre = output(&mut curl)?;
-        let v: serde_json::Value = serde_json::from_str(&pre).context("pre-flight answer is not JSON")?;
-        if v["result"]["isError"] != false || v["result"]["structuredContent"]["bytes"] != 4096 {
-            bail!("pre-flight call failed: {pre}");
-        }
-        std::thread::sleep(Duration::from_secs(1));
-        let idle = rss_kib(pid);
-        let script = dir.join("post.lua");
-        let mut f = std::fs::File::create(&script)?;
-        writeln!(f, "wrk.method = \"POST\"")?;
-        writeln!(f, "wrk.body = [[{body}]]")?;
-        writeln!(f, "wrk.headers[\"Authorization\"] = \"Bearer {TOKEN}\"")?;
-        for (k, v) in headers {
-            writeln!(f, "wrk.headers[\"{k}\"] = \"{v}\"")?;
-        }
-        writeln!(
-            f,
-            r#"done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format("RESULT p50_us=%d p99_us=%d rps=%.1f requests=%d errors=%d\n",
-    latency:percentile(50), latency:percentile(99), summary.requests / (summary.duration / 1e6),
-    summary.requests, e.status + e.connect + e.read + e.write + e.timeout))
-end"#
-        )?;
-        drop(f);
-        // Warm up caches and the allocator.
-        let _ = wrk(&script, &url, 8, 2)?;
-        let before = calls_ok(port)?;
-        let c1 = wrk(&script, &url, 1, seconds)?;
-        let peak = Arc::new(AtomicU64::new(0));
-        let stop = Arc::new(AtomicBool::new(false));
-        let sampler = {
-            let (peak, stop) = (peak.clone(), stop.clone());
-            std::thread::spawn(move || {
-                while !stop.load(Ordering::Relaxed) {
-                    peak.fetch_max(rss_kib(pid), Ordering::Relaxed);
-                    std::thread::sleep(Duration::from_millis(100));
-                }
-            })
-        };
-        let c64 = wrk(&script, &url, 64, seconds)?;
-        stop.store(true, Ordering::Relaxed);
-        let _ = sampler.join();
-        // Every request must have been a successful tool call.
-        let (ok_after, bad) = calls(port)?;
-        let ok = ok_after - before;
-        if bad > 0.0 || c1.errors + c64.errors > 0 {
-            bail!("errors during the run: {bad} failed calls, {} HTTP errors", c1.errors + c64.errors);
-        }
-        let cpu = std::fs::read_to_string("/proc/cpuinfo")
-            .ok()
-            .and_then(|s| {
-                s.lines()
-                    .find(|l| l.starts_with("model name"))
-                    .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
-            })
-            .unwrap_or_default();
-        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
-        let date = output(Command::new("date").args(["-u", "+%Y-%m-%d"]))?.trim().to_owned();
-        println!(
-            "\nfs read_file 4 KiB, {date}, {cores} cores ({cpu}), wrk 1 thread on the same machine, {seconds} s per run"
-        );
-        println!("| measure | result | target |");
-        println!("|---|---|---|");
-        println!("| p50 latency, concurrency 1 | {:.0} µs | ≤ 300 µs |", c1.p50_us);
-        println!("| p99 latency, concurrency 1 | {:.0} µs | |", c1.p99_us);
-        println!("| throughput, concurrency 1 | {:.0} calls/s | |", c1.rps);
-        println!("| throughput, concurrency 64 | {:.0} calls/s | ≥ 15 000 calls/s |", c64.rps);
-        println!("| p50 / p99 latency, concurrency 64 | {:.0} µs / {:.0} µs | |", c64.p50_us, c64.p99_us);
-        println!("| RSS idle | {:.1} MB | ≤ 15 MB |", idle as f64 / 1024.0);
-        println!("| RSS peak under load | {:.1} MB | |", peak.load(Ordering::Relaxed) as f64 / 1024.0);
-        println!("| calls the server counted as successful / failed | {ok:.0} / {bad:.0} | 0 failed |");
-        Ok(())
-    })();
-    let _ = child.kill();
-    let _ = child.wait();
+    let s = start("mcp-server-fs", &[("FS_ROOTS", dir.display().to_string())])?;
+    let args = serde_json::json!({"path": "file.txt"});
+    let r = preflight(s.port, "read_file", &args)?;
+    if r["structuredContent"]["bytes"] != 4096 {
+        bail!("pre-flight read returned {}", r["structuredContent"]["bytes"]);
+    }
+    let title = format!("fs read_file 4 KiB — {}, {seconds} s per run", machine()?);
+    let res = measure(&s, &dir, &title, "read_file", &args, 64, seconds);
+    drop(s);
     let _ = std::fs::remove_dir_all(&dir);
-    result
+    res
+}
+
+fn shell(seconds: u32) -> anyhow::Result<()> {
+    let dir = tempdir("shell")?;
+    std::fs::create_dir_all(dir.join("root"))?;
+    let s = start(
+        "mcp-server-shell",
+        &[
+            ("SHELL_ROOTS", dir.join("root").display().to_string()),
+            ("SHELL_DATA_DIR", dir.join("data").display().to_string()),
+            ("SHELL_PRESET", "minimal".into()),
+            ("SHELL_MAX_PROCESSES", "64".into()),
+        ],
+    )?;
+    let args = serde_json::json!({"argv": ["true"]});
+    let r = preflight(s.port, "run", &args)?;
+    if r["structuredContent"]["exit_code"] != 0 {
+        bail!("pre-flight run failed: {r}");
+    }
+    let title = format!("shell run [\"true\"] — {}, {seconds} s per run", machine()?);
+    let res = measure(&s, &dir, &title, "run", &args, 8, seconds);
+    drop(s);
+    let _ = std::fs::remove_dir_all(&dir);
+    res
+}
+
+fn git(seconds: u32) -> anyhow::Result<()> {
+    let dir = tempdir("git")?;
+    let repo = dir.join("repo");
+    std::fs::create_dir_all(&repo)?;
+    let git = |args: &[&str]| -> anyhow::Result<()> {
+        crate::util::run(Command::new("git").args(args).current_dir(&repo).stdout(Stdio::null()))
+    };
+    git(&["init", "-q", "-b", "main"])?;
+    git(&["config", "user.name", "Bench"])?;
+    git(&["config", "user.email", "bench@example.test"])?;
+    // 10 000 files in 100 directories, committed; then 100 commits for the log.
+    for d in 0..100 {
+        let sub = repo.join(format!("dir{d:03}"));
+        std::fs::create_dir_all(&sub)?;
+        for f in 0..100 {
+            std::fs::write(sub.join(format!("file{f:03}.txt")), format!("{d} {f}\n"))?;
+        }
+    }
+    git(&["add", "-A"])?;
+    git(&["commit", "-q", "-m", "10 000 files"])?;
+    for i in 0..100 {
+        std::fs::write(repo.join("dir000/file000.txt"), format!("change {i}\n"))?;
+        git(&["commit", "-q", "-am", &format!("change {i}")])?;
+    }
+    // One modified and one untracked file so status has something to report.
+    std::fs::write(repo.join("dir001/file001.txt"), "modified\n")?;
+    std::fs::write(repo.join("untracked.txt"), "new\n")?;
+    let s = start("mcp-server-git", &[("GIT_ROOTS", dir.display().to_string())])?;
+    let status = serde_json::json!({"repo": "repo"});
+    preflight(s.port, "git_status", &status)?;
+    let title = format!("git_status, 10 000-file repository — {}, {seconds} s per run", machine()?);
+    measure(&s, &dir, &title, "git_status", &status, 4, seconds)?;
+    let log = serde_json::json!({"repo": "repo", "max_count": 100});
+    preflight(s.port, "git_log", &log)?;
+    let title = format!("git_log -n 100 — {}, {seconds} s per run", machine()?);
+    let res = measure(&s, &dir, &title, "git_log", &log, 4, seconds);
+    drop(s);
+    let _ = std::fs::remove_dir_all(&dir);
+    res
 }

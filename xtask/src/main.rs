@@ -39,7 +39,7 @@ enum Cmd {
     },
     /// Run a benchmark and print its figures.
     Bench {
-        /// Which benchmark: `fs`.
+        /// Which benchmark: `fs`, `shell` or `git`.
         #[arg(default_value = "fs")]
         which: String,
         /// Seconds per measurement.

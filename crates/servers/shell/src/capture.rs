@@ -1,7 +1,11 @@
-//! Output capture: every byte a command writes goes to a spool file (up to a
-//! cap) so it can be read later in pages, while the first and last bytes stay
-//! in memory for the call's own result. Nothing is silently dropped: the
-//! counts of bytes seen, kept and dropped are part of every answer.
+//! Output capture: every byte a command writes is kept (up to a cap) so it can
+//! be read later in pages, while the first and last bytes stay in memory for
+//! the call's own result. Nothing is silently dropped: the counts of bytes
+//! seen, kept and dropped are part of every answer.
+//!
+//! Output starts in memory and moves to a spool file only once it outgrows
+//! the in-memory excerpt: most commands print little, and creating the file
+//! cost a quarter of a millisecond per run.
 
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -17,7 +21,12 @@ pub struct Capture {
 }
 
 struct Inner {
+    /// `None` until the output spills to disk (or after `close`).
     file: Option<std::fs::File>,
+    /// Spilled to disk: reads come from the file.
+    spilled: bool,
+    /// Output kept in memory until it spills.
+    mem: Vec<u8>,
     total: u64,
     spooled: u64,
     head: Vec<u8>,
@@ -41,14 +50,15 @@ impl Capture {
     /// A capture spooling to `path`, keeping `excerpt` bytes in memory (half
     /// from the start, half from the end) and at most `spool_cap` on disk.
     pub fn new(path: &Path, excerpt: usize, spool_cap: u64) -> std::io::Result<Self> {
-        let file = std::fs::OpenOptions::new().create_new(true).write(true).open(path)?;
         Ok(Self {
             path: path.to_path_buf(),
             head_cap: excerpt,
             tail_cap: excerpt / 2,
             spool_cap,
             inner: Mutex::new(Inner {
-                file: Some(file),
+                file: None,
+                spilled: false,
+                mem: Vec::new(),
                 total: 0,
                 spooled: 0,
                 head: Vec::new(),
@@ -65,11 +75,19 @@ impl Capture {
         let room = self.spool_cap.saturating_sub(g.spooled) as usize;
         if room > 0 {
             let n = room.min(chunk.len());
-            let ok = g.file.as_mut().is_some_and(|f| f.write_all(&chunk[..n]).is_ok());
-            if ok {
-                g.spooled += n as u64;
+            if !g.spilled && g.mem.len() + n > self.head_cap.max(4096) {
+                self.spill(&mut g);
+            }
+            if g.spilled {
+                let ok = g.file.as_mut().is_some_and(|f| f.write_all(&chunk[..n]).is_ok());
+                if ok {
+                    g.spooled += n as u64;
+                } else {
+                    g.file = None;
+                }
             } else {
-                g.file = None;
+                g.mem.extend_from_slice(&chunk[..n]);
+                g.spooled += n as u64;
             }
         }
         if g.head.len() < self.head_cap {
@@ -85,6 +103,30 @@ impl Capture {
             let n = ((64 << 10) - g.fresh.len()).min(chunk.len());
             g.fresh.extend_from_slice(&chunk[..n]);
         }
+    }
+
+    /// Move the in-memory output to the spool file.
+    fn spill(&self, g: &mut Inner) {
+        g.spilled = true;
+        let file = self
+            .path
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| std::fs::OpenOptions::new().create_new(true).write(true).open(&self.path));
+        match file {
+            Ok(mut f) => {
+                if f.write_all(&g.mem).is_ok() {
+                    g.file = Some(f);
+                } else {
+                    g.spooled -= g.mem.len() as u64;
+                }
+            }
+            Err(e) => {
+                mcp_core::tracing::warn!(path = %self.path.display(), error = %e, "cannot spool output; keeping only the excerpt");
+                g.spooled -= g.mem.len() as u64;
+            }
+        }
+        g.mem = Vec::new();
     }
 
     /// Bytes seen so far.
@@ -125,7 +167,19 @@ impl Capture {
 
     /// Read up to `max` spooled bytes from `offset`.
     pub fn read(&self, offset: u64, max: usize) -> std::io::Result<Page> {
-        let spooled = self.spooled();
+        let (spooled, in_memory) = {
+            let g = self.inner.lock().map_err(|_| std::io::Error::other("capture lock poisoned"))?;
+            (g.spooled, (!g.spilled).then(|| g.mem.clone()))
+        };
+        if let Some(mem) = in_memory {
+            let start = (offset as usize).min(mem.len());
+            let end = (start + max).min(mem.len());
+            return Ok(Page {
+                text: String::from_utf8_lossy(&mem[start..end]).into_owned(),
+                next_offset: end as u64,
+                at_end: end >= mem.len(),
+            });
+        }
         let mut f = std::fs::File::open(&self.path)?;
         f.seek(SeekFrom::Start(offset.min(spooled)))?;
         let want = (spooled.saturating_sub(offset)).min(max as u64);
@@ -152,6 +206,9 @@ mod tests {
     #[test]
     fn excerpt_and_pages() {
         let dir = tempfile::tempdir().unwrap();
+        let c = Capture::new(&dir.path().join("o"), 10, 25).unwrap();
+        c.write(b"abc");
+        assert_eq!(c.read(1, 100).unwrap().text, "bc", "small output is served from memory");
         let c = Capture::new(&dir.path().join("o"), 10, 25).unwrap();
         c.write(b"0123456789");
         assert_eq!(c.excerpt(10, "x"), ("0123456789".into(), false));

@@ -322,8 +322,8 @@ impl Table {
         }
         let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let id = format!("p{n}");
+        // Created on demand when output spills to disk (see `capture`).
         let dir = self.dir.join(&id);
-        std::fs::create_dir_all(&dir).map_err(ToolError::internal)?;
         let stdout =
             Arc::new(Capture::new(&dir.join("stdout"), self.excerpt, self.spool_cap).map_err(ToolError::internal)?);
         let stderr =
