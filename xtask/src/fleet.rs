@@ -58,8 +58,11 @@ fn env_for(name: &str, root: &Path, data: &Path) -> Vec<(String, String)> {
     let mut env = vec![];
     match name {
         "mcp-server-fs" => {
-            env.push(("FS_ROOTS".into(), projects));
+            env.push(("FS_ROOTS".into(), projects.clone()));
             env.push(("FS_WRITE".into(), "true".into()));
+        }
+        "mcp-server-git" => {
+            env.push(("GIT_ROOTS".into(), projects.clone()));
         }
         "mcp-server-shell" => {
             env.push(("SHELL_ROOTS".into(), projects));

@@ -22,6 +22,8 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 pub mod client;
 pub mod config;
+#[cfg(feature = "db")]
+pub mod db;
 pub mod metrics;
 pub mod resource;
 pub mod security;

@@ -1,0 +1,335 @@
+//! Storage for the programs that keep state: sqlx over SQLite (the embedded
+//! default, a file under a data directory) or PostgreSQL (compose, scale),
+//! with one code path through sqlx's `Any` driver.
+//!
+//! - **SQLite**: WAL journal, a busy timeout, foreign keys on, and exactly one
+//!   writer connection (several writers on one file is what corrupted other
+//!   servers' databases); readers get their own read-only connections
+//!   (`mode=ro` and `PRAGMA query_only`), so a read path cannot write even by
+//!   mistake.
+//! - **PostgreSQL**: one pool; read-only work uses `BEGIN READ ONLY`.
+//! - **SQL text**: write placeholders as `$1, $2, ...`; [`Db::sql`] rewrites
+//!   them to SQLite's numbered `?1, ?2` form. Portable column types only:
+//!   `TEXT`, `BIGINT`, `DOUBLE PRECISION`/`REAL`, `BOOLEAN`; times as RFC 3339
+//!   text or Unix milliseconds.
+//! - **Migrations**: each crate embeds its own, one numbered list with the
+//!   SQLite and PostgreSQL text side by side (they differ only where the
+//!   dialects must, such as full-text search). [`Db::connect`] applies the
+//!   missing ones in order, each in a transaction, and refuses to start when
+//!   an applied migration's text changed.
+
+use std::borrow::Cow;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor, Row};
+
+pub use sqlx;
+
+/// Which database is behind a [`Db`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite (embedded).
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+/// One migration, in both dialects.
+#[derive(Debug, Clone, Copy)]
+pub struct Migration {
+    /// Version, increasing from 1.
+    pub version: i64,
+    /// Short name.
+    pub name: &'static str,
+    /// SQLite text (several statements separated by `;`).
+    pub sqlite: &'static str,
+    /// PostgreSQL text.
+    pub postgres: &'static str,
+}
+
+/// Storage errors.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DbError {
+    /// The URL is not `sqlite:...` or `postgres://...`.
+    #[error("unsupported database URL {0:?}: use sqlite:PATH or postgres://...")]
+    Url(String),
+    /// Connecting or querying failed.
+    #[error("database error: {0}")]
+    Sqlx(#[from] sqlx::Error),
+    /// An applied migration differs from the embedded one.
+    #[error("migration {version} ({name}) was applied with different text; refusing to start")]
+    Changed {
+        /// Version.
+        version: i64,
+        /// Name.
+        name: &'static str,
+    },
+    /// Creating the data directory failed.
+    #[error("cannot create {0}: {1}")]
+    Io(String, std::io::Error),
+}
+
+/// A database: a writer and a reader pool.
+#[derive(Clone)]
+pub struct Db {
+    backend: Backend,
+    write: AnyPool,
+    read: AnyPool,
+    url_shown: String,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db").field("backend", &self.backend).field("url", &self.url_shown).finish()
+    }
+}
+
+/// A URL with its password hidden, for logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(i), Some(j)) if j > i => {
+            let userinfo = &url[i + 3..j];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***@{}", &url[..i + 3], &url[j + 1..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+fn sqlite_url(path: &str, mode: &str) -> String {
+    format!("sqlite://{path}?mode={mode}")
+}
+
+impl Db {
+    /// Connect to `url` (`sqlite:PATH`, `sqlite://PATH`, or `postgres://...`),
+    /// creating a SQLite file and its directory when missing, and apply
+    /// `migrations`.
+    pub async fn connect(url: &str, migrations: &[Migration]) -> Result<Self, DbError> {
+        sqlx::any::install_default_drivers();
+        let (backend, write, read) = if let Some(path) =
+            url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))
+        {
+            let path = path.split('?').next().unwrap_or(path);
+            if path.is_empty() || path == ":memory:" {
+                return Err(DbError::Url(url.to_owned()));
+            }
+            if let Some(dir) = std::path::Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|e| DbError::Io(dir.display().to_string(), e))?;
+            }
+            let write = AnyPoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(Duration::from_secs(30))
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        conn.execute("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=10000;").await?;
+                        Ok(())
+                    })
+                })
+                .connect_with(sqlite_url(path, "rwc").parse::<AnyConnectOptions>()?)
+                .await?;
+            // The writer created the file (and WAL mode) before readers open it.
+            let read = AnyPoolOptions::new()
+                .max_connections(4)
+                .acquire_timeout(Duration::from_secs(30))
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        conn.execute("PRAGMA query_only=ON; PRAGMA busy_timeout=10000;").await?;
+                        Ok(())
+                    })
+                })
+                .connect_with(sqlite_url(path, "ro").parse::<AnyConnectOptions>()?)
+                .await?;
+            (Backend::Sqlite, write, read)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let pool = AnyPoolOptions::new()
+                .max_connections(10)
+                .acquire_timeout(Duration::from_secs(30))
+                .connect_with(url.parse::<AnyConnectOptions>()?)
+                .await?;
+            (Backend::Postgres, pool.clone(), pool)
+        } else {
+            return Err(DbError::Url(redact_url(url)));
+        };
+        let db = Self { backend, write, read, url_shown: redact_url(url) };
+        db.migrate(migrations).await?;
+        Ok(db)
+    }
+
+    /// SQLite or PostgreSQL.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The pool for writes (one connection on SQLite).
+    pub fn writer(&self) -> &AnyPool {
+        &self.write
+    }
+
+    /// The pool for reads (read-only connections on SQLite).
+    pub fn reader(&self) -> &AnyPool {
+        &self.read
+    }
+
+    /// The URL with its password hidden.
+    pub fn url(&self) -> &str {
+        &self.url_shown
+    }
+
+    /// Rewrite `$1, $2, ...` placeholders for the backend.
+    pub fn sql<'a>(&self, sql: &'a str) -> Cow<'a, str> {
+        match self.backend {
+            Backend::Postgres => Cow::Borrowed(sql),
+            Backend::Sqlite => {
+                if !sql.contains('$') {
+                    return Cow::Borrowed(sql);
+                }
+                let mut out = String::with_capacity(sql.len());
+                let mut chars = sql.chars().peekable();
+                while let Some(c) = chars.next() {
+                    if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
+                        out.push('?');
+                    } else {
+                        out.push(c);
+                    }
+                }
+                Cow::Owned(out)
+            }
+        }
+    }
+
+    /// A query over our own SQL text (static, so no injection is possible),
+    /// with placeholders rewritten for the backend.
+    pub fn query(&self, sql: &'static str) -> sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments> {
+        sqlx::query(sqlx::AssertSqlSafe(self.sql(sql).into_owned()))
+    }
+
+    /// A readiness probe: the database answers.
+    pub async fn ping(&self) -> Result<String, String> {
+        sqlx::query("SELECT 1")
+            .execute(&self.read)
+            .await
+            .map(|_| format!("{:?} reachable", self.backend))
+            .map_err(|e| e.to_string())
+    }
+
+    async fn migrate(&self, migrations: &[Migration]) -> Result<(), DbError> {
+        self.write
+            .execute("CREATE TABLE IF NOT EXISTS _mcp_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at TEXT NOT NULL)")
+            .await?;
+        let applied = sqlx::query("SELECT version, checksum FROM _mcp_migrations").fetch_all(&self.write).await?;
+        let applied: Vec<(i64, String)> = applied.iter().map(|r| (r.get::<i64, _>(0), r.get::<String, _>(1))).collect();
+        for m in migrations {
+            let text = match self.backend {
+                Backend::Sqlite => m.sqlite,
+                Backend::Postgres => m.postgres,
+            };
+            let sum = checksum(text);
+            if let Some((_, old)) = applied.iter().find(|(v, _)| *v == m.version) {
+                if *old != sum {
+                    return Err(DbError::Changed { version: m.version, name: m.name });
+                }
+                continue;
+            }
+            let mut tx = self.write.begin().await?;
+            for stmt in split_statements(text) {
+                sqlx::raw_sql(stmt).execute(&mut *tx).await?;
+            }
+            self.query("INSERT INTO _mcp_migrations (version, name, checksum, applied_at) VALUES ($1, $2, $3, $4)")
+                .bind(m.version)
+                .bind(m.name)
+                .bind(sum)
+                .bind(crate::clock::now_rfc3339())
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            tracing::info!(version = m.version, name = m.name, "migration applied");
+        }
+        Ok(())
+    }
+}
+
+/// FNV-1a of the text: stable across builds, enough to notice an edit.
+fn checksum(text: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+/// Split migration text on `;` at the end of a line, ignoring `--` comments.
+/// Migrations are our own text, so this need not understand every SQL quirk;
+/// statements whose bodies contain `;` (triggers) end with `;;` instead.
+fn split_statements(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut pos = 0;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim_end();
+        pos += line.len();
+        let is_end = if trimmed.ends_with(";;") {
+            true
+        } else {
+            trimmed.ends_with(';') && !text[start..pos].contains("BEGIN\n") && !text[start..pos].contains("BEGIN\r\n")
+        };
+        if is_end {
+            let stmt = text[start..pos].trim().trim_end_matches(';').trim();
+            if !stmt.lines().all(|l| l.trim().is_empty() || l.trim().starts_with("--")) {
+                out.push(stmt);
+            }
+            start = pos;
+        }
+    }
+    let rest = text[start..].trim();
+    if !rest.is_empty() && !rest.lines().all(|l| l.trim().is_empty() || l.trim().starts_with("--")) {
+        out.push(rest);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_statements_and_triggers() {
+        let text = "-- a comment\nCREATE TABLE a (x TEXT);\nCREATE TRIGGER t AFTER INSERT ON a BEGIN\n  INSERT INTO b VALUES (1);\nEND;;\nCREATE INDEX i ON a (x);\n";
+        let s = split_statements(text);
+        assert_eq!(s.len(), 3, "{s:?}");
+        assert!(s[1].starts_with("CREATE TRIGGER") && s[1].ends_with("END"));
+    }
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(redact_url("postgres://u:secret@db:5432/x"), "postgres://u:***@db:5432/x");
+        assert_eq!(redact_url("sqlite:/data/x.db"), "sqlite:/data/x.db");
+    }
+
+    #[tokio::test]
+    async fn sqlite_end_to_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:{}/sub/x.db", dir.path().display());
+        let m = [Migration {
+            version: 1,
+            name: "init",
+            sqlite: "CREATE TABLE t (id BIGINT PRIMARY KEY, name TEXT NOT NULL);",
+            postgres: "CREATE TABLE t (id BIGINT PRIMARY KEY, name TEXT NOT NULL);",
+        }];
+        let db = Db::connect(&url, &m).await.unwrap();
+        db.query("INSERT INTO t (id, name) VALUES ($1, $2)").bind(1i64).bind("one").execute(db.writer()).await.unwrap();
+        let row = db.query("SELECT name FROM t WHERE id = $1").bind(1i64).fetch_one(db.reader()).await.unwrap();
+        assert_eq!(row.get::<String, _>(0), "one");
+        // Readers cannot write.
+        assert!(sqlx::query("INSERT INTO t (id, name) VALUES (2, 'x')").execute(db.reader()).await.is_err());
+        // Reconnecting applies nothing new; changed text is refused.
+        drop(db);
+        Db::connect(&url, &m).await.unwrap();
+        let changed = [Migration { sqlite: "CREATE TABLE t (id BIGINT);", ..m[0] }];
+        assert!(matches!(Db::connect(&url, &changed).await, Err(DbError::Changed { .. })));
+    }
+}
