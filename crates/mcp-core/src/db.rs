@@ -78,6 +78,10 @@ pub struct Db {
     write: AnyPool,
     read: AnyPool,
     url_shown: String,
+    /// The SQLite file, for the guarded read-only connections.
+    sqlite_path: Option<std::path::PathBuf>,
+    /// PostgreSQL: a pool whose sessions are read-only, for untrusted queries.
+    read_only: Option<AnyPool>,
 }
 
 impl std::fmt::Debug for Db {
@@ -107,9 +111,17 @@ fn sqlite_url(path: &str, mode: &str) -> String {
 impl Db {
     /// Connect to `url` (`sqlite:PATH`, `sqlite://PATH`, or `postgres://...`),
     /// creating a SQLite file and its directory when missing, and apply
-    /// `migrations`.
-    pub async fn connect(url: &str, migrations: &[Migration]) -> Result<Self, DbError> {
+    /// `migrations`. `namespace` names the migration record
+    /// (`_mcp_migrations_<namespace>`): in compose several services share one
+    /// PostgreSQL database, each with its own tables and its own record.
+    pub async fn connect(url: &str, namespace: &str, migrations: &[Migration]) -> Result<Self, DbError> {
+        if namespace.is_empty() || !namespace.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        {
+            return Err(DbError::Url(format!("invalid migration namespace {namespace:?}")));
+        }
         sqlx::any::install_default_drivers();
+        let mut sqlite_path = None;
+        let mut read_only = None;
         let (backend, write, read) = if let Some(path) =
             url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))
         {
@@ -143,6 +155,7 @@ impl Db {
                 })
                 .connect_with(sqlite_url(path, "ro").parse::<AnyConnectOptions>()?)
                 .await?;
+            sqlite_path = Some(std::path::PathBuf::from(path));
             (Backend::Sqlite, write, read)
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let pool = AnyPoolOptions::new()
@@ -150,12 +163,27 @@ impl Db {
                 .acquire_timeout(Duration::from_secs(30))
                 .connect_with(url.parse::<AnyConnectOptions>()?)
                 .await?;
+            // Untrusted queries get sessions that are read-only by default,
+            // on top of the read-only transaction each one runs in.
+            read_only = Some(
+                AnyPoolOptions::new()
+                    .max_connections(4)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            conn.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY").await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_with(url.parse::<AnyConnectOptions>()?)
+                    .await?,
+            );
             (Backend::Postgres, pool.clone(), pool)
         } else {
             return Err(DbError::Url(redact_url(url)));
         };
-        let db = Self { backend, write, read, url_shown: redact_url(url) };
-        db.migrate(migrations).await?;
+        let db = Self { backend, write, read, url_shown: redact_url(url), sqlite_path, read_only };
+        db.migrate(namespace, migrations).await?;
         Ok(db)
     }
 
@@ -216,11 +244,17 @@ impl Db {
             .map_err(|e| e.to_string())
     }
 
-    async fn migrate(&self, migrations: &[Migration]) -> Result<(), DbError> {
-        self.write
-            .execute("CREATE TABLE IF NOT EXISTS _mcp_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at TEXT NOT NULL)")
+    async fn migrate(&self, namespace: &str, migrations: &[Migration]) -> Result<(), DbError> {
+        // The namespace was checked to be [a-z0-9_]+, so it is safe in identifiers.
+        let table = format!("_mcp_migrations_{namespace}");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "CREATE TABLE IF NOT EXISTS {table} (version BIGINT PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at TEXT NOT NULL)"
+        )))
+        .execute(&self.write)
+        .await?;
+        let applied = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT version, checksum FROM {table}")))
+            .fetch_all(&self.write)
             .await?;
-        let applied = sqlx::query("SELECT version, checksum FROM _mcp_migrations").fetch_all(&self.write).await?;
         let applied: Vec<(i64, String)> = applied.iter().map(|r| (r.get::<i64, _>(0), r.get::<String, _>(1))).collect();
         for m in migrations {
             let text = match self.backend {
@@ -238,17 +272,284 @@ impl Db {
             for stmt in split_statements(text) {
                 sqlx::raw_sql(stmt).execute(&mut *tx).await?;
             }
-            self.query("INSERT INTO _mcp_migrations (version, name, checksum, applied_at) VALUES ($1, $2, $3, $4)")
-                .bind(m.version)
-                .bind(m.name)
-                .bind(sum)
-                .bind(crate::clock::now_rfc3339())
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(sqlx::AssertSqlSafe(
+                self.sql(&format!("INSERT INTO {table} (version, name, checksum, applied_at) VALUES ($1, $2, $3, $4)"))
+                    .into_owned(),
+            ))
+            .bind(m.version)
+            .bind(m.name)
+            .bind(sum)
+            .bind(crate::clock::now_rfc3339())
+            .execute(&mut *tx)
+            .await?;
             tx.commit().await?;
             tracing::info!(version = m.version, name = m.name, "migration applied");
         }
         Ok(())
+    }
+}
+
+/// A bound parameter of an untrusted query.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Param {
+    /// NULL.
+    Null,
+    /// A boolean.
+    Bool(bool),
+    /// An integer.
+    Int(i64),
+    /// A float.
+    Float(f64),
+    /// Text.
+    Text(String),
+}
+
+impl Param {
+    /// From a JSON value (arrays and objects become their JSON text).
+    pub fn from_json(v: &serde_json::Value) -> Self {
+        match v {
+            serde_json::Value::Null => Self::Null,
+            serde_json::Value::Bool(b) => Self::Bool(*b),
+            serde_json::Value::Number(n) => {
+                n.as_i64().map(Self::Int).unwrap_or_else(|| Self::Float(n.as_f64().unwrap_or(0.0)))
+            }
+            serde_json::Value::String(s) => Self::Text(s.clone()),
+            other => Self::Text(other.to_string()),
+        }
+    }
+}
+
+/// The result of an untrusted read-only query.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rows {
+    /// Column names.
+    pub columns: Vec<String>,
+    /// Rows as JSON values (integers, floats, text, booleans, NULL; blobs base64).
+    pub rows: Vec<Vec<serde_json::Value>>,
+    /// More rows existed than `max_rows`.
+    pub truncated: bool,
+}
+
+/// Why an untrusted query failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum QueryError {
+    /// It ran out of time and was interrupted.
+    #[error("the query ran longer than {0} ms and was stopped; narrow it (WHERE, LIMIT) or aggregate")]
+    Timeout(u128),
+    /// The database refused it (syntax, permissions, read-only).
+    #[error("{0}")]
+    Refused(String),
+    /// Anything else.
+    #[error("database error: {0}")]
+    Other(#[from] sqlx::Error),
+}
+
+fn cell_text(s: String) -> serde_json::Value {
+    const MAX: usize = 16 << 10;
+    if s.len() <= MAX {
+        return serde_json::Value::String(s);
+    }
+    let mut cut = MAX;
+    while !s.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    serde_json::Value::String(format!("{}… [{} more bytes]", &s[..cut], s.len() - cut))
+}
+
+fn refused(e: sqlx::Error, timeout: Duration) -> QueryError {
+    if let sqlx::Error::Database(d) = &e {
+        let code = d.code().map(|c| c.into_owned()).unwrap_or_default();
+        // PostgreSQL 57014: canceling statement due to statement timeout.
+        // SQLite 9: SQLITE_INTERRUPT, from our progress handler.
+        if code == "57014" || code == "9" || d.message().contains("interrupted") {
+            return QueryError::Timeout(timeout.as_millis());
+        }
+        return QueryError::Refused(d.message().to_owned());
+    }
+    let text = e.to_string();
+    if text.contains("does not support") || text.contains("unsupported") {
+        return QueryError::Refused(format!(
+            "{text}. Columns of types such as timestamps, numerics or JSON must be cast to text in the query (col::text)"
+        ));
+    }
+    QueryError::Other(e)
+}
+
+impl Db {
+    /// Run one untrusted query that must not change anything: on SQLite a
+    /// fresh read-only connection with `query_only` and a progress handler
+    /// that stops it at `timeout`; on PostgreSQL a read-only session, a
+    /// `READ ONLY` transaction with `statement_timeout`, rolled back after.
+    /// At most `max_rows` rows come back. The caller classifies the statement
+    /// first; this is the second, independent line of defence.
+    pub async fn query_read_only(
+        &self,
+        sql: &str,
+        params: &[Param],
+        max_rows: usize,
+        timeout: Duration,
+    ) -> Result<Rows, QueryError> {
+        match self.backend {
+            Backend::Sqlite => self.sqlite_read_only(sql, params, max_rows, timeout).await,
+            Backend::Postgres => self.pg_read_only(sql, params, max_rows, timeout).await,
+        }
+    }
+
+    async fn sqlite_read_only(
+        &self,
+        sql: &str,
+        params: &[Param],
+        max_rows: usize,
+        timeout: Duration,
+    ) -> Result<Rows, QueryError> {
+        use futures::TryStreamExt;
+        use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
+        use sqlx::{Column, ConnectOptions, TypeInfo, ValueRef};
+        let path = self.sqlite_path.clone().ok_or_else(|| QueryError::Refused("no database file".into()))?;
+        let mut conn: SqliteConnection = SqliteConnectOptions::new()
+            .filename(path)
+            .read_only(true)
+            .pragma("query_only", "ON")
+            .busy_timeout(Duration::from_secs(5))
+            .connect()
+            .await?;
+        let deadline = std::time::Instant::now() + timeout;
+        conn.lock_handle().await?.set_progress_handler(1000, move || std::time::Instant::now() < deadline);
+        let mut q = sqlx::query::<sqlx::Sqlite>(sqlx::AssertSqlSafe(sql.to_owned()));
+        for p in params {
+            q = match p {
+                Param::Null => q.bind(Option::<String>::None),
+                Param::Bool(b) => q.bind(*b),
+                Param::Int(i) => q.bind(*i),
+                Param::Float(f) => q.bind(*f),
+                Param::Text(t) => q.bind(t.clone()),
+            };
+        }
+        let mut out = Rows { columns: Vec::new(), rows: Vec::new(), truncated: false };
+        {
+            let mut stream = q.fetch(&mut conn);
+            loop {
+                let row = match stream.try_next().await {
+                    Ok(Some(r)) => r,
+                    Ok(None) => break,
+                    Err(e) => return Err(refused(e, timeout)),
+                };
+                if out.columns.is_empty() {
+                    out.columns = row.columns().iter().map(|c| c.name().to_owned()).collect();
+                }
+                if out.rows.len() == max_rows {
+                    out.truncated = true;
+                    break;
+                }
+                let mut cells = Vec::with_capacity(row.len());
+                for i in 0..row.len() {
+                    let raw = row.try_get_raw(i)?;
+                    let v = if raw.is_null() {
+                        serde_json::Value::Null
+                    } else {
+                        match raw.type_info().name() {
+                            "INTEGER" => serde_json::Value::from(row.try_get::<i64, _>(i)?),
+                            "REAL" => serde_json::Value::from(row.try_get::<f64, _>(i)?),
+                            "BLOB" => {
+                                use base64::Engine as _;
+                                serde_json::Value::String(
+                                    base64::engine::general_purpose::STANDARD.encode(row.try_get::<Vec<u8>, _>(i)?),
+                                )
+                            }
+                            _ => cell_text(row.try_get::<String, _>(i)?),
+                        }
+                    };
+                    cells.push(v);
+                }
+                out.rows.push(cells);
+            }
+        }
+        if let Ok(mut h) = conn.lock_handle().await {
+            h.remove_progress_handler();
+        }
+        Ok(out)
+    }
+
+    async fn pg_read_only(
+        &self,
+        sql: &str,
+        params: &[Param],
+        max_rows: usize,
+        timeout: Duration,
+    ) -> Result<Rows, QueryError> {
+        use futures::TryStreamExt;
+        use sqlx::Column;
+        use sqlx::any::AnyTypeInfoKind as K;
+        let pool = self.read_only.as_ref().unwrap_or(&self.read);
+        let mut tx = pool.begin().await?;
+        // Both must come before the first query of the transaction.
+        sqlx::raw_sql("SET TRANSACTION READ ONLY").execute(&mut *tx).await?;
+        let ms = timeout.as_millis().clamp(1, 3_600_000);
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("SET LOCAL statement_timeout = {ms}"))).execute(&mut *tx).await?;
+        let mut q = sqlx::query::<sqlx::Any>(sqlx::AssertSqlSafe(sql.to_owned()));
+        for p in params {
+            q = match p {
+                Param::Null => q.bind(Option::<String>::None),
+                Param::Bool(b) => q.bind(*b),
+                Param::Int(i) => q.bind(*i),
+                Param::Float(f) => q.bind(*f),
+                Param::Text(t) => q.bind(t.clone()),
+            };
+        }
+        let mut out = Rows { columns: Vec::new(), rows: Vec::new(), truncated: false };
+        {
+            let mut stream = q.fetch(&mut *tx);
+            loop {
+                let row = match stream.try_next().await {
+                    Ok(Some(r)) => r,
+                    Ok(None) => break,
+                    Err(e) => return Err(refused(e, timeout)),
+                };
+                if out.columns.is_empty() {
+                    out.columns = row.columns().iter().map(|c| c.name().to_owned()).collect();
+                }
+                if out.rows.len() == max_rows {
+                    out.truncated = true;
+                    break;
+                }
+                let mut cells = Vec::with_capacity(row.len());
+                for (i, col) in row.columns().iter().enumerate() {
+                    let v = match col.type_info().kind() {
+                        K::Null => serde_json::Value::Null,
+                        K::Bool => {
+                            row.try_get::<Option<bool>, _>(i)?.map_or(serde_json::Value::Null, serde_json::Value::from)
+                        }
+                        K::SmallInt => {
+                            row.try_get::<Option<i16>, _>(i)?.map_or(serde_json::Value::Null, serde_json::Value::from)
+                        }
+                        K::Integer => {
+                            row.try_get::<Option<i32>, _>(i)?.map_or(serde_json::Value::Null, serde_json::Value::from)
+                        }
+                        K::BigInt => {
+                            row.try_get::<Option<i64>, _>(i)?.map_or(serde_json::Value::Null, serde_json::Value::from)
+                        }
+                        K::Real => {
+                            row.try_get::<Option<f32>, _>(i)?.map_or(serde_json::Value::Null, serde_json::Value::from)
+                        }
+                        K::Double => {
+                            row.try_get::<Option<f64>, _>(i)?.map_or(serde_json::Value::Null, serde_json::Value::from)
+                        }
+                        K::Text => row.try_get::<Option<String>, _>(i)?.map_or(serde_json::Value::Null, cell_text),
+                        K::Blob => {
+                            use base64::Engine as _;
+                            row.try_get::<Option<Vec<u8>>, _>(i)?.map_or(serde_json::Value::Null, |b| {
+                                serde_json::Value::String(base64::engine::general_purpose::STANDARD.encode(b))
+                            })
+                        }
+                    };
+                    cells.push(v);
+                }
+                out.rows.push(cells);
+            }
+        }
+        tx.rollback().await?;
+        Ok(out)
     }
 }
 
@@ -320,7 +621,7 @@ mod tests {
             sqlite: "CREATE TABLE t (id BIGINT PRIMARY KEY, name TEXT NOT NULL);",
             postgres: "CREATE TABLE t (id BIGINT PRIMARY KEY, name TEXT NOT NULL);",
         }];
-        let db = Db::connect(&url, &m).await.unwrap();
+        let db = Db::connect(&url, "test", &m).await.unwrap();
         db.query("INSERT INTO t (id, name) VALUES ($1, $2)").bind(1i64).bind("one").execute(db.writer()).await.unwrap();
         let row = db.query("SELECT name FROM t WHERE id = $1").bind(1i64).fetch_one(db.reader()).await.unwrap();
         assert_eq!(row.get::<String, _>(0), "one");
@@ -328,8 +629,8 @@ mod tests {
         assert!(sqlx::query("INSERT INTO t (id, name) VALUES (2, 'x')").execute(db.reader()).await.is_err());
         // Reconnecting applies nothing new; changed text is refused.
         drop(db);
-        Db::connect(&url, &m).await.unwrap();
+        Db::connect(&url, "test", &m).await.unwrap();
         let changed = [Migration { sqlite: "CREATE TABLE t (id BIGINT);", ..m[0] }];
-        assert!(matches!(Db::connect(&url, &changed).await, Err(DbError::Changed { .. })));
+        assert!(matches!(Db::connect(&url, "test", &changed).await, Err(DbError::Changed { .. })));
     }
 }

@@ -10,12 +10,14 @@
 //! - [`proxy`]: a defect-injecting proxy that proves each compliance check
 //!   fails when the behaviour it checks is broken.
 //! - [`golden`]: the `tools/list` snapshot helper.
+//! - [`services`]: real services for tests (PostgreSQL), started on demand.
 
 pub mod collector;
 pub mod compliance;
 pub mod golden;
 pub mod proxy;
 pub mod raw;
+pub mod services;
 pub mod telemetry;
 
 use std::net::SocketAddr;

@@ -7,6 +7,7 @@
 
 mod broken;
 mod core;
+mod db;
 
 use mcp_core::prelude::*;
 use mcp_core::{Server, ToolResponse};
