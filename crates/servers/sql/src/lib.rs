@@ -1,0 +1,63 @@
+//! `mcp-server-sql`: the fleet's memory. A knowledge base with full-text
+//! search, the communication log (every message in and out, by project and
+//! thread), the decision log (who decided what, why, on which inputs), a
+//! project timeline merging the two, and generic SQL for the agent: listing
+//! and describing tables, a read-only query tool guarded twice (statement
+//! classification here, read-only connection and transaction in
+//! `mcp_core::db`), and a write tool that exists only when configured.
+
+pub mod classify;
+pub mod config;
+pub mod schema;
+pub mod tools;
+
+use mcp_core::db::Db;
+use mcp_core::{Server, StartError};
+
+pub use config::Config;
+
+/// The program name.
+pub const NAME: &str = "mcp-server-sql";
+/// The version.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The state every tool shares.
+pub struct Sql {
+    /// The database.
+    pub db: Db,
+    /// Settings.
+    pub config: Config,
+}
+
+/// Build the server: connect, migrate, register the tools.
+pub async fn server(config: Config) -> Result<Server, StartError> {
+    let db = Db::connect(&config.database_url, "sql", schema::MIGRATIONS)
+        .await
+        .map_err(|e| StartError::config(format!("{}: {e}", config::SQL_DATABASE_URL)))?;
+    mcp_core::tracing::info!(database = %db.url(), backend = ?db.backend(), "database ready");
+    let write = config.allow_write;
+    let b = Server::builder(NAME, VERSION, Sql { db, config }).instructions(
+        "The fleet's memory: knowledge-base entries (kb_*), the communication log (message_*), the decision log \
+         (decision_*), project timelines, and read-only SQL (sql_tables, sql_describe, sql_query).",
+    );
+    let state = b.state().clone();
+    let b = b.ready_check("database", move || {
+        let state = state.clone();
+        async move { state.db.ping().await }
+    });
+    Ok(b.tool(tools::decision_list::tool())
+        .tool(tools::decision_record::tool())
+        .tool(tools::kb_delete::tool())
+        .tool(tools::kb_get::tool())
+        .tool(tools::kb_list::tool())
+        .tool(tools::kb_put::tool())
+        .tool(tools::kb_search::tool())
+        .tool(tools::message_list::tool())
+        .tool(tools::message_record::tool())
+        .tool(tools::project_timeline::tool())
+        .tool(tools::sql_describe::tool())
+        .tool_if(write, tools::sql_execute::tool())
+        .tool(tools::sql_query::tool())
+        .tool(tools::sql_tables::tool())
+        .build())
+}
