@@ -44,6 +44,13 @@ pub const MCP_CALL_TIMEOUT_SECS: &str = "MCP_CALL_TIMEOUT_SECS";
 /// How long shutdown waits for in-flight calls, in seconds (default 10).
 pub const MCP_SHUTDOWN_GRACE_SECS: &str = "MCP_SHUTDOWN_GRACE_SECS";
 
+/// Log server ingest URL (`http://mcp-server-log:8080`, `/v1/logs` appended):
+/// when set, every JSON log line is also shipped there in batches.
+pub const MCP_LOG_ENDPOINT: &str = "MCP_LOG_ENDPOINT";
+/// Bearer token this program sends to its peers (other fleet servers, the
+/// log endpoint). Defaults to `MCP_AUTH_TOKEN`: a fleet usually shares one.
+pub const MCP_PEER_TOKEN: &str = "MCP_PEER_TOKEN";
+
 /// Async worker threads (default: one per CPU core).
 pub const MCP_WORKER_THREADS: &str = "MCP_WORKER_THREADS";
 
@@ -298,6 +305,10 @@ pub struct CoreConfig {
     pub shutdown_grace: Duration,
     /// Async worker threads; `None` for one per core.
     pub worker_threads: Option<usize>,
+    /// Where log lines are shipped, if anywhere.
+    pub log_endpoint: Option<String>,
+    /// Token for peers and the log endpoint.
+    pub peer_token: Option<String>,
 }
 
 impl fmt::Debug for CoreConfig {
@@ -317,6 +328,8 @@ impl fmt::Debug for CoreConfig {
             .field("call_timeout", &self.call_timeout)
             .field("shutdown_grace", &self.shutdown_grace)
             .field("worker_threads", &self.worker_threads)
+            .field("log_endpoint", &self.log_endpoint)
+            .field("peer_token", &self.peer_token.as_ref().map(|_| "<redacted>"))
             .finish()
     }
 }
@@ -383,6 +396,13 @@ impl CoreConfig {
             }
             n => Some(n),
         };
+        let log_endpoint = r.optional(MCP_LOG_ENDPOINT);
+        if let Some(e) = &log_endpoint
+            && !(e.starts_with("http://") || e.starts_with("https://"))
+        {
+            r.error(format!("{MCP_LOG_ENDPOINT}={e:?}: expected an http:// or https:// URL"));
+        }
+        let peer_token = r.optional(MCP_PEER_TOKEN).map(|t| t.trim().to_owned()).or_else(|| auth_token.clone());
         Self {
             name: name.to_owned(),
             listen,
@@ -398,6 +418,8 @@ impl CoreConfig {
             call_timeout,
             shutdown_grace,
             worker_threads,
+            log_endpoint,
+            peer_token,
         }
     }
 }

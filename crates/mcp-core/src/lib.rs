@@ -29,6 +29,7 @@ pub mod resource;
 pub mod security;
 pub mod serve;
 pub mod server;
+pub mod ship;
 pub mod tool;
 pub mod trace;
 
@@ -38,6 +39,37 @@ pub mod clock {
     pub fn now_rfc3339() -> String {
         let now = time::OffsetDateTime::now_utc();
         now.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+    }
+
+    /// Now, in Unix milliseconds.
+    pub fn now_ms() -> i64 {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+    }
+
+    /// Unix milliseconds from RFC 3339 text.
+    pub fn parse_rfc3339_ms(s: &str) -> Option<i64> {
+        let t = time::OffsetDateTime::parse(s.trim(), &time::format_description::well_known::Rfc3339).ok()?;
+        Some((t.unix_timestamp_nanos() / 1_000_000) as i64)
+    }
+
+    /// A point in time given as RFC 3339 text, or as a span back from now such
+    /// as `30s`, `15m`, `2h`, `7d`: Unix milliseconds.
+    pub fn parse_time(s: &str) -> Option<i64> {
+        let s = s.trim();
+        if let Some(ms) = parse_rfc3339_ms(s) {
+            return Some(ms);
+        }
+        let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit())?);
+        let n: i64 = num.parse().ok()?;
+        let ms = match unit {
+            "ms" => 1,
+            "s" => 1000,
+            "m" => 60_000,
+            "h" => 3_600_000,
+            "d" => 86_400_000,
+            _ => return None,
+        };
+        Some(now_ms() - n.checked_mul(ms)?)
     }
 
     /// A Unix time (seconds and nanoseconds).

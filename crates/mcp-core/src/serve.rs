@@ -501,6 +501,10 @@ where
             filter: core.log_filter.clone(),
             otlp_endpoint: core.otlp_endpoint.clone(),
             writer: None,
+            ship: core
+                .log_endpoint
+                .clone()
+                .map(|endpoint| crate::ship::ShipOptions { endpoint, token: core.peer_token.clone() }),
         }) {
             Ok(t) => t,
             Err(e) => {

@@ -62,6 +62,8 @@ pub struct TelemetryOptions {
     pub otlp_endpoint: Option<String>,
     /// Where log lines go; stdout when `None`. Tests capture lines here.
     pub writer: Option<LogWriter>,
+    /// Also ship JSON lines to the log server (see [`crate::ship`]).
+    pub ship: Option<crate::ship::ShipOptions>,
 }
 
 /// A clonable, thread-safe line sink for logs.
@@ -84,6 +86,7 @@ impl Telemetry {
         let _ = self.provider.force_flush();
         let _ = self.provider.shutdown();
         flush_logs();
+        crate::ship::flush(std::time::Duration::from_secs(3));
     }
 }
 
@@ -120,20 +123,40 @@ pub fn init(opts: TelemetryOptions) -> Result<Telemetry, TelemetryError> {
     let otel_filter = EnvFilter::try_new(&opts.filter).map_err(|e| TelemetryError::Filter(e.to_string()))?;
     let otel = tracing_opentelemetry::layer().with_tracer(tracer).with_filter(otel_filter);
     let sink: LogWriter = opts.writer.unwrap_or_else(buffered_stdout);
+    let ship = opts.ship.and_then(crate::ship::start);
     let registry = tracing_subscriber::registry().with(otel);
     let result = match opts.format {
         LogFormat::Json => {
+            // One JSON line, written to stdout and copied to the shipper.
+            let sink = match ship {
+                Some(ship) => Arc::new(move |line: &[u8]| {
+                    sink(line);
+                    ship(line);
+                }) as LogWriter,
+                None => sink,
+            };
             registry.with(JsonLayer { service: opts.service_name.clone(), sink }.with_filter(filter)).try_init()
         }
-        LogFormat::Pretty => registry
-            .with(
-                tracing_subscriber::fmt::layer()
-                    .with_writer(SinkWriter(sink))
-                    .with_target(false)
-                    .with_ansi(false)
-                    .with_filter(filter),
-            )
-            .try_init(),
+        LogFormat::Pretty => {
+            // Pretty text for people on stdout; the log server still gets JSON.
+            let shipped = match ship {
+                Some(ship) => {
+                    let f = EnvFilter::try_new(&opts.filter).map_err(|e| TelemetryError::Filter(e.to_string()))?;
+                    Some(JsonLayer { service: opts.service_name.clone(), sink: ship }.with_filter(f))
+                }
+                None => None,
+            };
+            registry
+                .with(
+                    tracing_subscriber::fmt::layer()
+                        .with_writer(SinkWriter(sink))
+                        .with_target(false)
+                        .with_ansi(false)
+                        .with_filter(filter),
+                )
+                .with(shipped)
+                .try_init()
+        }
     };
     // A subscriber installed by someone else (a test harness) is not an error:
     // our layers simply are not the ones receiving events.

@@ -66,6 +66,26 @@ impl TestServer {
         Self { addr, server, core, stop: Some(tx), task: Some(task) }
     }
 
+    /// Start a whole [`mcp_core::Program`] (server, extra routes, background
+    /// task) with a token and default test settings.
+    pub async fn start_program(program: mcp_core::Program) -> Self {
+        telemetry::init();
+        let server = program.server.clone();
+        let mut core = CoreConfig::defaults(server.name());
+        core.auth_token = Some(TEST_TOKEN.into());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
+        let addr = listener.local_addr().expect("local addr");
+        let (tx, rx) = oneshot::channel();
+        let c = core.clone();
+        let task = tokio::spawn(async move {
+            let _ = mcp_core::serve::serve_program(program, &c, listener, async move {
+                let _ = rx.await;
+            })
+            .await;
+        });
+        Self { addr, server, core, stop: Some(tx), task: Some(task) }
+    }
+
     /// `http://127.0.0.1:PORT`.
     pub fn base(&self) -> String {
         format!("http://{}", self.addr)

@@ -29,6 +29,7 @@ fn get() -> &'static Installed {
             filter: "info,rmcp=warn".into(),
             otlp_endpoint: Some(collector.endpoint()),
             writer: Some(logs.writer(echo)),
+            ship: None,
         })
         .expect("telemetry");
         Installed { logs, collector, telemetry }
