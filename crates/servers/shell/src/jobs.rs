@@ -443,6 +443,9 @@ async fn run_pipeline(
     let mut pgid: i32 = 0;
     for (i, c) in pipeline.iter().enumerate() {
         let mut cmd = Command::new(&c.exe);
+        if let Some(a0) = &c.arg0 {
+            cmd.arg0(a0);
+        }
         cmd.args(&c.args).env_clear().envs(spec.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         if let Some(cwd) = &spec.cwd {
             cmd.current_dir(cwd);

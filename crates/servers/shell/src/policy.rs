@@ -364,6 +364,12 @@ pub struct Checked {
     pub name: String,
     /// The arguments after `argv[0]`.
     pub args: Vec<String>,
+    /// `argv[0]` as the child sees it, when it is not `exe`. Set only for
+    /// Python called by a path (`.venv/bin/python`): CPython finds its
+    /// virtualenv from `argv[0]`, while the file executed stays the
+    /// canonical, allowed interpreter. Other programs always get `exe`, so a
+    /// multi-call binary cannot be turned into something else by its name.
+    pub arg0: Option<String>,
 }
 
 /// Build a policy. `names` are the allowed programs (names looked up on
@@ -504,9 +510,12 @@ impl Policy {
         if first.is_empty() {
             return deny("argv[0] is empty");
         }
+        let mut lexical = None;
         let resolved = if first.contains('/') {
             let p = if Path::new(first).is_absolute() { PathBuf::from(first) } else { cwd.join(first) };
-            std::fs::canonicalize(&p).map_err(|_| Denial(format!("{first} does not exist")))?
+            let r = std::fs::canonicalize(&p).map_err(|_| Denial(format!("{first} does not exist")))?;
+            lexical = Some(p);
+            r
         } else {
             let found = lookup(&self.path, first).ok_or_else(|| {
                 Denial(format!(
@@ -534,7 +543,8 @@ impl Policy {
         };
         let args = argv[1..].to_vec();
         check_args(program, &args)?;
-        Ok(Checked { exe: program.path.clone(), name: program.name.clone(), args })
+        let arg0 = lexical.filter(|_| program.kind == Kind::Python).map(|p| p.display().to_string());
+        Ok(Checked { exe: program.path.clone(), name: program.name.clone(), args, arg0 })
     }
 
     /// Check a command for a remote host, where paths mean nothing: the
@@ -552,7 +562,7 @@ impl Policy {
         };
         let args = argv[1..].to_vec();
         check_args(program, &args)?;
-        Ok(Checked { exe: PathBuf::from(first), name: program.name.clone(), args })
+        Ok(Checked { exe: PathBuf::from(first), name: program.name.clone(), args, arg0: None })
     }
 }
 

@@ -175,7 +175,7 @@ fn remote(
     let line: Vec<String> =
         std::iter::once(checked.name.clone()).chain(checked.args.iter().cloned()).map(|a| redact::quote(&a)).collect();
     args.push(line.join(" "));
-    let program = Checked { exe: ssh, name: "ssh".into(), args };
+    let program = Checked { exe: ssh, name: "ssh".into(), args, arg0: None };
     let env = vec![
         ("PATH".to_owned(), shell.policy.path_var()),
         ("HOME".to_owned(), shell.home.display().to_string()),

@@ -138,3 +138,23 @@ async fn resource_limits_apply_to_children() {
     let size = std::fs::metadata(f.root().join("big.bin")).map(|m| m.len()).unwrap_or(0);
     assert!(size <= 1 << 20, "the file-size limit did not hold: {size}");
 }
+
+/// A virtualenv's `python` is a symlink to the allowed interpreter: the
+/// canonical interpreter runs, and it still finds its virtualenv (through
+/// `argv[0]`), so `.venv/bin/python -m pip install -e .` installs into the
+/// project and not into the system.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_virtualenv_python_runs_inside_its_virtualenv() {
+    let f = Fixture::new().await;
+    let r =
+        f.call("run", json!({"argv": ["python3", "-m", "venv", "--without-pip", ".venv"], "timeout_secs": 60})).await;
+    assert_eq!(ok(&r)["exit_code"], 0, "{}", r.text);
+    f.put("where.py", "import sys\nprint(sys.prefix != sys.base_prefix, sys.prefix)\n");
+    let r = f.call("run", json!({"argv": [".venv/bin/python", "where.py"]})).await;
+    let out = ok(&r)["stdout"].as_str().unwrap().to_owned();
+    assert!(out.starts_with("True "), "{out}");
+    assert!(out.trim_end().ends_with("/.venv"), "{out}");
+    // The system interpreter by name stays outside it.
+    let r = f.call("run", json!({"argv": ["python3", "where.py"]})).await;
+    assert!(ok(&r)["stdout"].as_str().unwrap().starts_with("False "));
+}
