@@ -52,10 +52,32 @@ pub fn present(root: &Path) -> Vec<(&'static str, u16)> {
     PROGRAMS.iter().copied().filter(|(n, _)| crate_dir(root, n).is_some()).collect()
 }
 
-/// The environment a program needs on embedded defaults.
-fn env_for(name: &str, root: &Path, data: &Path) -> Vec<(String, String)> {
+/// `MCP_SERVER_FS_URL` for `mcp-server-fs`, `MCP_CLIENT_PLANNER_URL` for
+/// `mcp-client-planner`: the variable a program reads to find that peer.
+pub fn peer_var(name: &str) -> String {
+    format!("{}_URL", name.replace('-', "_").to_uppercase())
+}
+
+/// The environment a program needs on embedded defaults. `present` are the
+/// programs that run, with their ports: every program is told where its
+/// peers, the log server and the observer are.
+fn env_for(name: &str, root: &Path, data: &Path, present: &[(&str, u16)]) -> anyhow::Result<Vec<(String, String)>> {
     let projects = root.join("projects").display().to_string();
-    let mut env = vec![];
+    let mut env: Vec<(String, String)> = vec![];
+    for (peer, port) in present {
+        env.push((peer_var(peer), format!("http://127.0.0.1:{port}/mcp")));
+        match *peer {
+            // Spans to the observer, log lines to the log server, with the
+            // fleet's token (mcp-core sends MCP_PEER_TOKEN, which defaults
+            // to MCP_AUTH_TOKEN).
+            "mcp-client-observer" => {
+                env.push(("OTEL_EXPORTER_OTLP_ENDPOINT".into(), format!("http://127.0.0.1:{port}")))
+            }
+            "mcp-server-log" => env.push(("MCP_LOG_ENDPOINT".into(), format!("http://127.0.0.1:{port}"))),
+            _ => {}
+        }
+    }
+    let sqlite = |dir: &str, file: &str| format!("sqlite:{}", data.join(dir).join(file).display());
     match name {
         "mcp-server-fs" => {
             env.push(("FS_ROOTS".into(), projects.clone()));
@@ -67,28 +89,50 @@ fn env_for(name: &str, root: &Path, data: &Path) -> Vec<(String, String)> {
         "mcp-server-shell" => {
             env.push(("SHELL_ROOTS".into(), projects));
             env.push(("SHELL_DATA_DIR".into(), data.join("shell").display().to_string()));
-            // The user's own toolchains (cargo under ~/.cargo/bin) next to the system ones.
+            // The active Rust toolchain's own bin directory (cargo, rustc,
+            // clippy, rustfmt without rustup's proxies, which need the
+            // user's HOME) next to the system directories.
             let mut path = vec!["/usr/local/bin".to_owned(), "/usr/bin".to_owned(), "/bin".to_owned()];
-            if let Some(home) = std::env::var_os("HOME") {
-                path.insert(0, std::path::Path::new(&home).join(".cargo/bin").display().to_string());
+            if let Ok(sysroot) = crate::util::output(Command::new("rustc").args(["--print", "sysroot"])) {
+                path.insert(0, Path::new(sysroot.trim()).join("bin").display().to_string());
             }
             env.push(("SHELL_PATH".into(), path.join(":")));
         }
+        "mcp-server-sql" => env.push(("SQL_DATABASE_URL".into(), sqlite("sql", "fleet.db"))),
+        "mcp-server-log" => env.push(("LOG_DATABASE_URL".into(), sqlite("log", "log.db"))),
+        "mcp-client-observer" => env.push(("OBSERVER_DATABASE_URL".into(), sqlite("observer", "observer.db"))),
+        "mcp-server-email" => {
+            // The embedded mailbox: mail dropped into
+            // .data/email/mail/inbox/new from a local sender is a request.
+            env.push(("EMAIL_DATA_DIR".into(), data.join("email").display().to_string()));
+            env.push(("EMAIL_ADDRESS".into(), "agent@localhost".into()));
+            env.push((
+                "EMAIL_TOKEN_SECRET_FILE".into(),
+                secret_file(data, "email-token-secret")?.display().to_string(),
+            ));
+            let senders = std::env::var("EMAIL_ALLOWED_SENDERS").unwrap_or_else(|_| "@localhost".into());
+            env.push(("EMAIL_ALLOWED_SENDERS".into(), senders));
+        }
         _ => {}
     }
-    env
+    Ok(env)
+}
+
+/// A random secret kept in `data/name` (created once, owner-only).
+fn secret_file(data: &Path, name: &str) -> anyhow::Result<PathBuf> {
+    let path = data.join(name);
+    if !path.exists() {
+        let mut bytes = [0u8; 32];
+        std::fs::File::open("/dev/urandom").and_then(|mut f| std::io::Read::read_exact(&mut f, &mut bytes))?;
+        let t: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        std::fs::write(&path, &t)?;
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+    }
+    Ok(path)
 }
 
 fn token(data: &Path) -> anyhow::Result<String> {
-    let path = data.join("token");
-    if let Ok(t) = std::fs::read_to_string(&path) {
-        return Ok(t.trim().to_owned());
-    }
-    let mut bytes = [0u8; 24];
-    std::fs::File::open("/dev/urandom").and_then(|mut f| std::io::Read::read_exact(&mut f, &mut bytes))?;
-    let t: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    std::fs::write(&path, &t)?;
-    Ok(t)
+    Ok(std::fs::read_to_string(secret_file(data, "token")?)?.trim().to_owned())
 }
 
 /// Build and run the fleet.
@@ -122,7 +166,7 @@ pub fn up(release: bool) -> anyhow::Result<()> {
             .stderr(log)
             .stdin(Stdio::null())
             .current_dir(&root);
-        for (k, v) in env_for(name, &root, &data) {
+        for (k, v) in env_for(name, &root, &data, &programs)? {
             cmd.env(k, v);
         }
         children.push((name, cmd.spawn().with_context(|| format!("cannot start {name}"))?));
@@ -134,7 +178,7 @@ pub fn up(release: bool) -> anyhow::Result<()> {
     for (name, port) in &programs {
         eprintln!("  {name:<24} http://127.0.0.1:{port}/mcp");
     }
-    eprintln!("bearer token: {} (in {})", token, data.join("token").display());
+    eprintln!("bearer token: in {} (e.g. TOKEN=$(cat .data/token))", data.join("token").display());
     eprintln!("Ctrl-C stops everything.");
     loop {
         let mut exited = None;

@@ -19,6 +19,24 @@ const PACKAGES: &[(&str, &str)] = &[
     // The shell server's remote-host tests talk to a real sshd on loopback.
     ("/usr/sbin/sshd", "openssh-server"),
     ("ssh-keygen", "openssh-client"),
+    // mcp-test starts a private PostgreSQL cluster for the storage tests.
+    ("/usr/lib/postgresql", "postgresql"),
+    // The observer's tests: promtool and a real Prometheus, shellcheck for
+    // scripts/, PyYAML for reading Grafana's provisioning files.
+    ("promtool", "prometheus"),
+    ("shellcheck", "shellcheck"),
+    ("/usr/lib/python3/dist-packages/yaml", "python3-yaml"),
+    // What the project templates build, lint and test with (the planner
+    // runs them through mcp-server-shell with the system interpreter).
+    ("/usr/lib/python3/dist-packages/pytest", "python3-pytest"),
+    ("/usr/lib/python3/dist-packages/flake8", "flake8"),
+    // A real mail server on loopback for the email tests: Dovecot (IMAP,
+    // LMTP) and Postfix (SMTP), started privately by the tests; openssl makes
+    // the certificates of the TLS tests.
+    ("/usr/sbin/dovecot", "dovecot-imapd"),
+    ("/usr/lib/dovecot/lmtp", "dovecot-lmtpd"),
+    ("/usr/sbin/postfix", "postfix"),
+    ("openssl", "openssl"),
 ];
 
 fn present(check: &str) -> bool {

@@ -475,6 +475,9 @@ where
     Fut: Future<Output = Result<Program, StartError>>,
 {
     let env = ProcessEnv;
+    if std::env::args().nth(1).as_deref() == Some("--health") {
+        return health_probe();
+    }
     let mut r = Reader::new(&env);
     let core = CoreConfig::read(name, &mut r);
     let own = read(&mut r);
@@ -500,6 +503,7 @@ where
             format: core.log_format,
             filter: core.log_filter.clone(),
             otlp_endpoint: core.otlp_endpoint.clone(),
+            otlp_token: core.peer_token.clone(),
             writer: None,
             ship: core
                 .log_endpoint
@@ -545,6 +549,48 @@ where
             }
         }
     })
+}
+
+/// `PROGRAM --health`: ask the running program's `/health` on its listen
+/// address and exit 0 when it answers 200. Images use it as their
+/// `HEALTHCHECK`, so they need no curl or shell. Plain HTTP/1.0 over std,
+/// with a 2-second budget: it must work when the runtime could not.
+fn health_probe() -> ExitCode {
+    use std::io::{Read, Write};
+    let addr: SocketAddr = std::env::var(crate::config::MCP_LISTEN_ADDR)
+        .ok()
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
+    // A wildcard bind is reached on loopback.
+    let target = if addr.ip().is_unspecified() {
+        SocketAddr::new(
+            if addr.is_ipv4() { [127, 0, 0, 1].into() } else { std::net::Ipv6Addr::LOCALHOST.into() },
+            addr.port(),
+        )
+    } else {
+        addr
+    };
+    let t = Duration::from_secs(2);
+    let answer = (|| -> std::io::Result<String> {
+        let mut c = std::net::TcpStream::connect_timeout(&target, t)?;
+        c.set_read_timeout(Some(t))?;
+        c.set_write_timeout(Some(t))?;
+        c.write_all(b"GET /health HTTP/1.0\r\nHost: localhost\r\n\r\n")?;
+        let mut buf = Vec::new();
+        c.take(4096).read_to_end(&mut buf)?;
+        Ok(String::from_utf8_lossy(&buf).into_owned())
+    })();
+    match answer {
+        Ok(a) if a.starts_with("HTTP/1.1 200") || a.starts_with("HTTP/1.0 200") => ExitCode::SUCCESS,
+        Ok(a) => {
+            eprintln!("unhealthy: {}", a.lines().next().unwrap_or(""));
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("unhealthy: {target}: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// Serve a [`Program`]: its router plus extra routes, its background task

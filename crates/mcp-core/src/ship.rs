@@ -4,8 +4,12 @@
 //!
 //! The hot path only appends the line to a buffer. A thread of its own sends
 //! the buffer every 200 ms (sooner when 256 KiB are waiting) from a
-//! single-threaded runtime on which tracing is switched off: the shipper's
-//! own HTTP client must not log, or its lines would be shipped in turn. The
+//! single-threaded runtime; lines logged on that thread (its HTTP client's
+//! debug output) are not shipped, or each batch would produce the next.
+//! (Switching tracing off on that thread with a scoped `NoSubscriber` was
+//! tried and broke span context for the whole process: a second dispatcher
+//! changes callsite interest, and the OpenTelemetry layer's per-layer filter
+//! then missed spans. A thread-local flag is simpler and exact.) The
 //! buffer is bounded (8 MiB): when the log server is down for long, the
 //! oldest lines are dropped, counted, and reported on stderr, and the
 //! program never blocks or grows without limit because of logging. Lines
@@ -54,6 +58,11 @@ struct Shared {
 
 static SHIPPER: OnceLock<Arc<Shared>> = OnceLock::new();
 
+thread_local! {
+    /// True on the shipper's own thread.
+    static ON_SHIP_THREAD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 /// Start the shipper (once per process) and return the line sink to add to
 /// the log writer.
 pub fn start(opts: ShipOptions) -> Option<crate::trace::LogWriter> {
@@ -64,7 +73,11 @@ pub fn start(opts: ShipOptions) -> Option<crate::trace::LogWriter> {
     let url = logs_url(&opts.endpoint);
     let s = shared.clone();
     std::thread::Builder::new().name("log-ship".into()).spawn(move || sender(&s, &url, opts.token)).ok()?;
-    Some(Arc::new(move |line: &[u8]| push(&shared, line)))
+    Some(Arc::new(move |line: &[u8]| {
+        if !ON_SHIP_THREAD.with(std::cell::Cell::get) {
+            push(&shared, line);
+        }
+    }))
 }
 
 fn logs_url(endpoint: &str) -> String {
@@ -100,8 +113,8 @@ pub fn flush(timeout: Duration) {
 }
 
 fn sender(shared: &Shared, url: &str, token: Option<String>) {
-    // Nothing this thread does may produce log lines (see the module docs).
-    let _quiet = tracing::subscriber::set_default(tracing::subscriber::NoSubscriber::default());
+    // Nothing logged on this thread is shipped (see the module docs).
+    ON_SHIP_THREAD.with(|f| f.set(true));
     let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
     let client = match reqwest::Client::builder().timeout(Duration::from_secs(5)).build() {
         Ok(c) => c,

@@ -60,6 +60,9 @@ pub struct TelemetryOptions {
     pub filter: String,
     /// OTLP/HTTP base endpoint; `/v1/traces` is appended.
     pub otlp_endpoint: Option<String>,
+    /// Bearer token for the endpoint (the fleet's peer token), sent unless
+    /// `OTEL_EXPORTER_OTLP_HEADERS` sets headers of its own, which win.
+    pub otlp_token: Option<String>,
     /// Where log lines go; stdout when `None`. Tests capture lines here.
     pub writer: Option<LogWriter>,
     /// Also ship JSON lines to the log server (see [`crate::ship`]).
@@ -107,7 +110,12 @@ pub fn init(opts: TelemetryOptions) -> Result<Telemetry, TelemetryError> {
             .with_http()
             .with_endpoint(url)
             .with_timeout(std::time::Duration::from_secs(5))
-            .with_headers(HashMap::new())
+            .with_headers(
+                opts.otlp_token
+                    .iter()
+                    .map(|t| ("Authorization".to_owned(), format!("Bearer {t}")))
+                    .collect::<HashMap<_, _>>(),
+            )
             .build()
             .map_err(|e| TelemetryError::Exporter(e.to_string()))?;
         builder = builder.with_batch_exporter(exporter);

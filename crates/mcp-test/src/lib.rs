@@ -47,6 +47,7 @@ impl TestServer {
     pub async fn start(server: Server) -> Self {
         let mut core = CoreConfig::defaults(server.name());
         core.auth_token = Some(TEST_TOKEN.into());
+        core.peer_token = core.auth_token.clone();
         Self::start_with(server, core).await
     }
 
@@ -73,6 +74,7 @@ impl TestServer {
         let server = program.server.clone();
         let mut core = CoreConfig::defaults(server.name());
         core.auth_token = Some(TEST_TOKEN.into());
+        core.peer_token = core.auth_token.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local addr");
         let (tx, rx) = oneshot::channel();

@@ -47,6 +47,7 @@ pub struct RawClient {
 impl RawClient {
     /// A client for `base` (`http://127.0.0.1:PORT`).
     pub fn new(base: &str, token: Option<String>) -> Self {
+        mcp_core::install_crypto_provider();
         Self { base: base.trim_end_matches('/').to_owned(), token, http: reqwest::Client::new(), session: None }
     }
 

@@ -28,6 +28,7 @@ fn get() -> &'static Installed {
             format: LogFormat::Json,
             filter: "info,rmcp=warn".into(),
             otlp_endpoint: Some(collector.endpoint()),
+            otlp_token: None,
             writer: Some(logs.writer(echo)),
             ship: None,
         })

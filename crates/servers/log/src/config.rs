@@ -48,6 +48,12 @@ impl Config {
 
     /// Settings for tests.
     pub fn for_url(url: &str) -> Self {
-        Self { database_url: url.to_owned(), retention: Duration::from_secs(7 * 86_400), max_rows: 1_000_000, stall: Duration::from_secs(120), max_batch: 10_000 }
+        Self {
+            database_url: url.to_owned(),
+            retention: Duration::from_secs(7 * 86_400),
+            max_rows: 1_000_000,
+            stall: Duration::from_secs(120),
+            max_batch: 10_000,
+        }
     }
 }

@@ -117,9 +117,5 @@ pub async fn server(config: Config) -> Result<(Server, Arc<Log>), StartError> {
 /// retention loop (which also keeps the stalled-task gauge current).
 pub async fn program(config: Config, _core: &CoreConfig) -> Result<Program, StartError> {
     let (server, state) = server(config).await?;
-    Ok(Program {
-        server,
-        routes: Some(api::routes(state.clone())),
-        background: Some(Box::pin(retention::run(state))),
-    })
+    Ok(Program { server, routes: Some(api::routes(state.clone())), background: Some(Box::pin(retention::run(state))) })
 }

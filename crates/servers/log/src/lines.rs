@@ -213,7 +213,8 @@ pub fn parse_body(body: &[u8], max_lines: usize, now_ms: i64) -> Result<(Vec<Che
     let text = std::str::from_utf8(body).map_err(|e| format!("the body is not UTF-8: {e}"))?;
     let trimmed = text.trim_start();
     let raw: Vec<Result<Value, String>> = if trimmed.starts_with('[') {
-        let values: Vec<Value> = serde_json::from_str(trimmed).map_err(|e| format!("the body is not a JSON array: {e}"))?;
+        let values: Vec<Value> =
+            serde_json::from_str(trimmed).map_err(|e| format!("the body is not a JSON array: {e}"))?;
         values.into_iter().map(Ok).collect()
     } else {
         trimmed
@@ -318,7 +319,10 @@ mod tests {
         assert!(one(r#"{"level":"loud","service":"a","message":"m"}"#).unwrap_err().contains("level"));
         assert!(one(r#"{"level":"info","service":" ","message":"m"}"#).is_err());
         assert!(one(r#"{"level":"info","service":"a","message":"m","trace_id":"xyz"}"#).is_err());
-        assert!(one(r#"{"level":"info","service":"a","message":"m","trace_id":"00000000000000000000000000000000"}"#).is_err());
+        assert!(
+            one(r#"{"level":"info","service":"a","message":"m","trace_id":"00000000000000000000000000000000"}"#)
+                .is_err()
+        );
         assert!(one(r#"{"level":"info","service":"a","message":"m","timestamp":"yesterday"}"#).is_err());
         assert!(one(r#"{"level":"info","service":"a","message":"m","fields":[1]}"#).is_err());
         assert!(one(r#"{"level":"info","service":"a\nb","message":"m"}"#).is_err());

@@ -47,9 +47,8 @@ pub async fn watch_stalls(s: &Log, known: &mut HashSet<String>) -> Result<(), sq
     let n = tasks::count_stalled(s).await?;
     s.metrics.stalled.set(n);
     let cutoff = mcp_core::clock::now_ms() - s.config.stall.as_millis() as i64;
-    let rows = s
-        .db
-        .query(
+    let rows =
+        s.db.query(
             "SELECT id, name, project, trace_id, heartbeat_ms FROM tasks \
              WHERE state = 'running' AND heartbeat_ms < $1 ORDER BY heartbeat_ms LIMIT 1000",
         )
@@ -108,7 +107,9 @@ pub async fn prune(s: &Log) -> Result<u64, sqlx::Error> {
     if let Some(first_kept) = keep_from {
         loop {
             let n = db
-                .query("DELETE FROM log_lines WHERE id IN (SELECT id FROM log_lines WHERE id < $1 ORDER BY id LIMIT $2)")
+                .query(
+                    "DELETE FROM log_lines WHERE id IN (SELECT id FROM log_lines WHERE id < $1 ORDER BY id LIMIT $2)",
+                )
                 .bind(first_kept)
                 .bind(BATCH)
                 .execute(db.writer())

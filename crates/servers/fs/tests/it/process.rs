@@ -50,12 +50,25 @@ fn sigterm_shuts_down_cleanly() {
         assert!(Instant::now() < deadline, "server did not start");
         std::thread::sleep(Duration::from_millis(50));
     }
+    // `--health` (the images' HEALTHCHECK) sees it up, and down afterwards.
+    let probe = || {
+        Command::new(BIN)
+            .arg("--health")
+            .env_clear()
+            .env("MCP_LISTEN_ADDR", format!("127.0.0.1:{port}"))
+            .output()
+            .unwrap()
+    };
+    assert!(probe().status.success());
     let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert!(status.success());
     let t = Instant::now();
     loop {
         if let Some(s) = child.try_wait().unwrap() {
             assert!(s.success(), "exit status {s:?}");
+            let down = probe();
+            assert!(!down.status.success());
+            assert!(String::from_utf8_lossy(&down.stderr).contains("unhealthy"));
             break;
         }
         assert!(t.elapsed() < Duration::from_secs(15), "did not stop after SIGTERM");

@@ -47,7 +47,8 @@ pub fn tool() -> Tool<Log> {
 
 async fn run(s: Arc<Log>, a: Args, _ctx: Ctx) -> Result<Out<Output>, ToolError> {
     let trace_id = crate::lines::normalize_trace_id(&a.trace_id).map_err(ToolError::invalid)?;
-    let filter = Filter { trace_id: Some(trace_id.clone()), service: a.service, min_level: a.min_level, ..Filter::default() };
+    let filter =
+        Filter { trace_id: Some(trace_id.clone()), service: a.service, min_level: a.min_level, ..Filter::default() };
     let lines = query::run(&s, filter, a.limit, Order::Oldest).await?;
     let mut services = BTreeMap::new();
     for l in &lines {

@@ -93,13 +93,14 @@ async fn run(s: Arc<Log>, a: Args, _ctx: Ctx) -> Result<Out<Output>, ToolError> 
         (None, Some(after)) => after,
         // Nothing matched yet: continue from the end of the log as it is
         // now, not from its beginning.
-        (None, None) => db
-            .query("SELECT COALESCE(MAX(id), 0) FROM log_lines")
-            .fetch_one(db.reader())
-            .await
-            .map_err(db_err)?
-            .get(0),
+        (None, None) => {
+            db.query("SELECT COALESCE(MAX(id), 0) FROM log_lines").fetch_one(db.reader()).await.map_err(db_err)?.get(0)
+        }
     };
-    let text = if lines.is_empty() { "no new lines".to_owned() } else { lines.iter().map(render).collect::<Vec<_>>().join("\n") };
+    let text = if lines.is_empty() {
+        "no new lines".to_owned()
+    } else {
+        lines.iter().map(render).collect::<Vec<_>>().join("\n")
+    };
     Ok(Out::new(Output { lines, cursor }).text(text))
 }

@@ -40,9 +40,8 @@ pub const MAX_LIMIT: i64 = 5000;
 
 /// A point in time from the caller.
 pub fn time(name: &str, v: &str) -> Result<i64, ToolError> {
-    mcp_core::clock::parse_time(v).ok_or_else(|| {
-        ToolError::invalid(format!("{name} {v:?} is neither RFC 3339 nor a span like 30s, 15m, 2h, 7d"))
-    })
+    mcp_core::clock::parse_time(v)
+        .ok_or_else(|| ToolError::invalid(format!("{name} {v:?} is neither RFC 3339 nor a span like 30s, 15m, 2h, 7d")))
 }
 
 /// `%text%` for LIKE with `\` as the escape character, so `%` and `_` in
@@ -63,15 +62,11 @@ pub fn like_pattern(text: &str) -> String {
 /// Run the query.
 pub async fn run(s: &Log, f: Filter, n: Option<i64>, order: Order) -> Result<Vec<Line>, ToolError> {
     let n = limit(n, 500, MAX_LIMIT)?;
-    let trace = f
-        .trace_id
-        .as_deref()
-        .map(lines::normalize_trace_id)
-        .transpose()
-        .map_err(ToolError::invalid)?;
+    let trace = f.trace_id.as_deref().map(lines::normalize_trace_id).transpose().map_err(ToolError::invalid)?;
     let min = match f.min_level.as_deref() {
         None => 0,
-        Some(l) => level_num(l).ok_or_else(|| ToolError::invalid(format!("unknown level {l:?}: use TRACE, DEBUG, INFO, WARN or ERROR")))?,
+        Some(l) => level_num(l)
+            .ok_or_else(|| ToolError::invalid(format!("unknown level {l:?}: use TRACE, DEBUG, INFO, WARN or ERROR")))?,
     };
     let now = mcp_core::clock::now_ms();
     let since = match (f.since.as_deref(), &trace) {

@@ -3,8 +3,8 @@
 
 use mcp_core::prelude::*;
 
-use super::tasks::{self, Task, check_id};
 use super::db_err;
+use super::tasks::{self, Task, check_id};
 use crate::Log;
 
 /// How a task ended.
@@ -61,9 +61,8 @@ async fn run(s: Arc<Log>, a: Args, _ctx: Ctx) -> Result<Out<Task>, ToolError> {
         return Err(ToolError::invalid(format!("result is {} bytes of JSON, over 16384", r.len())));
     }
     let now = mcp_core::clock::now_ms();
-    let done = s
-        .db
-        .query(
+    let done =
+        s.db.query(
             "UPDATE tasks SET state = $1, finished_ms = $2, heartbeat_ms = $2, result = $3 \
              WHERE id = $4 AND state = 'running'",
         )

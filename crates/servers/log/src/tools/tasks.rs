@@ -89,9 +89,8 @@ pub fn check_id(id: &str) -> Result<String, ToolError> {
 
 /// One task by id.
 pub async fn get(s: &Log, id: &str) -> Result<Task, ToolError> {
-    let row = s
-        .db
-        .query(
+    let row =
+        s.db.query(
             "SELECT id, name, project, trace_id, state, started_ms, heartbeat_ms, finished_ms, detail, result \
              FROM tasks WHERE id = $1",
         )

@@ -5,6 +5,8 @@
 // Test helpers unwrap (a panic is how a test fails) and need no API docs.
 #![allow(clippy::unwrap_used, missing_docs)]
 
+mod throughput;
+
 use std::time::Duration;
 
 use mcp_server_log::{Config, program, server};
@@ -155,8 +157,7 @@ async fn search_is_bounded_in_time_and_literal() {
         let two_hours_ago = mcp_core::clock::rfc3339(mcp_core::clock::now_ms() / 1000 - 7200, 0);
         let mut old = line("svc", "WARN", None, "disk 50% full");
         old["timestamp"] = json!(two_hours_ago);
-        f.ingest(&[old, line("svc", "INFO", None, "disk 50_ full"), line("svc", "INFO", None, "disk 5000 full")])
-            .await;
+        f.ingest(&[old, line("svc", "INFO", None, "disk 50_ full"), line("svc", "INFO", None, "disk 5000 full")]).await;
         // Default range: the last hour. The old line is outside it.
         let r = f.call("logs_search", json!({"query": "50%"})).await;
         assert_eq!(ok(&r)["lines"].as_array().unwrap().len(), 0, "[{l}] {}", r.text);
@@ -218,7 +219,9 @@ async fn tasks_run_finish_and_stall() {
     let dir = tempfile::tempdir().unwrap();
     for f in fixtures(dir.path(), |c| c.stall = Duration::from_secs(1)).await {
         let l = f.label;
-        let r = f.call("task_start", json!({"name": "build", "project": "demo", "trace_id": T1, "detail": "starting"})).await;
+        let r = f
+            .call("task_start", json!({"name": "build", "project": "demo", "trace_id": T1, "detail": "starting"}))
+            .await;
         let t = ok(&r).clone();
         let id = t["id"].as_str().unwrap().to_owned();
         assert_eq!(t["state"], "running", "[{l}]");
@@ -230,7 +233,10 @@ async fn tasks_run_finish_and_stall() {
         assert_eq!(ok(&r)["id"], "plan-1:test", "[{l}]");
         let r = f.call("task_start", json!({"name": "test", "project": "demo", "id": "plan-1:test"})).await;
         assert_eq!(ok(&r)["id"], "plan-1:test", "[{l}]");
-        assert!(err(&f.call("task_start", json!({"name": "lint", "project": "demo", "id": "plan-1:test"})).await).contains("conflict"));
+        assert!(
+            err(&f.call("task_start", json!({"name": "lint", "project": "demo", "id": "plan-1:test"})).await)
+                .contains("conflict")
+        );
         assert!(err(&f.call("task_start", json!({"name": "x", "id": "a b"})).await).contains("id may hold"));
 
         // Keep `id` alive; let plan-1:test go silent.
@@ -262,7 +268,10 @@ async fn tasks_run_finish_and_stall() {
         assert!(err(&f.call("task_finish", json!({"id": id, "outcome": "failed"})).await).contains("already finished"));
         assert!(err(&f.call("task_heartbeat", json!({"id": id})).await).contains("not running"));
         assert!(err(&f.call("task_heartbeat", json!({"id": "nope"})).await).contains("not found"));
-        assert!(err(&f.call("task_start", json!({"name": "build", "project": "demo", "id": id})).await).contains("already finished"));
+        assert!(
+            err(&f.call("task_start", json!({"name": "build", "project": "demo", "id": id})).await)
+                .contains("already finished")
+        );
         // A heartbeat brings a stalled task back.
         ok(&f.call("task_heartbeat", json!({"id": "plan-1:test"})).await);
         let r = f.call("task_list", json!({"project": "demo", "state": "all"})).await;

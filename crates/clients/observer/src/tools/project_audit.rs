@@ -1,0 +1,38 @@
+//! `project_audit`: a project's decisions and messages joined with its
+//! traces in one timeline.
+
+use mcp_core::prelude::*;
+
+use crate::Observer;
+use crate::audit::{Audit, audit, render};
+
+/// Arguments.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Args {
+    /// The project (the request id the agent gave it).
+    pub project: String,
+    /// Most decisions and most messages, the latest ones (default 200, at most 1000).
+    pub limit: Option<i64>,
+    /// Most spans in the timeline, earliest traces first (default 500, at most 5000; 0 for none).
+    pub max_spans: Option<i64>,
+}
+
+/// The tool.
+pub fn tool() -> Tool<Observer> {
+    Tool::new(
+        "project_audit",
+        "The audit trail of one project: its decisions and messages (from the sql server) with the traces they \
+         belong to, merged with those traces' spans into one time-ordered timeline. Use it to explain what \
+         happened to a request and why.",
+        Annotations::read_only(),
+        run,
+    )
+    .title("Audit a project")
+}
+
+async fn run(obs: Arc<Observer>, a: Args, _ctx: Ctx) -> Result<Out<Audit>, ToolError> {
+    let out = audit(&obs, &a).await?;
+    let text = render(&out);
+    Ok(Out::new(out).text(text))
+}

@@ -1,0 +1,414 @@
+//! Sending: validate, compose, deliver, keep a copy.
+//!
+//! - Every recipient must be a plain address on `EMAIL_ALLOWED_RECIPIENTS`;
+//!   subjects are one line; Message-IDs are our own or validated ones. Header
+//!   values are encoded by lettre, so nothing a caller or a hostile message
+//!   supplies can add a header.
+//! - Threading: `In-Reply-To` is the parent's Message-ID and `References`
+//!   the parent's chain plus the parent, as mail clients expect.
+//! - `Reply-To` carries a signed token when a request id is given.
+//! - Delivery is SMTP (implicit TLS, STARTTLS, or plain on loopback) driven
+//!   step by step with lettre's connection, so a failure is classified: before
+//!   the message data went out (nothing delivered), rejected after it (not
+//!   delivered), or lost after it — ambiguous: reported as such and never
+//!   retried, since a retry could deliver the message twice. Without SMTP the
+//!   message is written to the outbox folder as a `.eml` file.
+//! - A copy goes to the Sent mailbox (IMAP APPEND or the Sent Maildir) and
+//!   into the store, so the agent sees its own replies in `thread`.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
+use lettre::message::{Mailbox, Message};
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, TlsParameters};
+use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
+use lettre::transport::smtp::extension::ClientId;
+use mcp_core::{ToolError, tracing};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::addr::{self, normalize_message_id, parse_address};
+use crate::config::{Endpoint, Security};
+use crate::{Email, backend, parse};
+
+/// Most recipients (To and Cc together) of one message.
+pub const MAX_RECIPIENTS: usize = 50;
+
+/// What to send.
+#[derive(Debug, Clone, Default)]
+pub struct Draft {
+    /// To.
+    pub to: Vec<String>,
+    /// Cc.
+    pub cc: Vec<String>,
+    /// Subject.
+    pub subject: String,
+    /// Plain text body.
+    pub text: String,
+    /// Parent Message-ID.
+    pub in_reply_to: Option<String>,
+    /// References chain (the parent last).
+    pub references: Vec<String>,
+    /// Request id for a signed Reply-To.
+    pub request_id: Option<String>,
+    /// Makes the send idempotent: the same key never sends twice.
+    pub idempotency_key: Option<String>,
+}
+
+/// What was sent.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct Sent {
+    /// The Message-ID of the message sent.
+    pub message_id: String,
+    /// To addresses.
+    pub to: Vec<String>,
+    /// Cc addresses.
+    pub cc: Vec<String>,
+    /// The subject as sent.
+    pub subject: String,
+    /// A copy was saved to the Sent mailbox.
+    pub saved_to_sent: bool,
+    /// `In-Reply-To`, when threaded.
+    pub in_reply_to: Option<String>,
+    /// `References`, when threaded.
+    pub references: Vec<String>,
+    /// The `Reply-To` address carrying the signed token, when a request_id was given.
+    pub reply_to: Option<String>,
+    /// `smtp`, or the outbox file written.
+    pub delivered_via: String,
+    /// True when this is the recorded result of an earlier send with the
+    /// same idempotency key: nothing was sent this time.
+    #[serde(default)]
+    pub duplicate: bool,
+}
+
+fn check_recipients(e: &Email, list: &[String], field: &str) -> Result<Vec<String>, ToolError> {
+    let mut out = Vec::new();
+    let mut refused = Vec::new();
+    for raw in list {
+        let a = parse_address(raw)
+            .ok_or_else(|| ToolError::invalid(format!("{field}: {raw:?} is not a plain address (local@domain)")))?;
+        if !e.config.allowed_recipients.allows(&a) {
+            refused.push(a.clone());
+        }
+        if !out.iter().any(|x: &String| x.eq_ignore_ascii_case(&a)) {
+            out.push(a);
+        }
+    }
+    if !refused.is_empty() {
+        return Err(ToolError::denied(format!(
+            "not on the recipient allow-list (EMAIL_ALLOWED_RECIPIENTS: {}): {}",
+            e.config.allowed_recipients.describe(),
+            refused.join(", ")
+        )));
+    }
+    Ok(out)
+}
+
+fn new_message_id(address: &str, key: Option<&str>) -> String {
+    let domain = address.rsplit_once('@').map_or("localhost", |(_, d)| d);
+    if let Some(k) = key {
+        // Deterministic, so even a duplicate that slipped through (an
+        // ambiguous send retried by hand) is one message to mail clients.
+        use sha2::Digest;
+        let h: String = sha2::Sha256::digest(k.as_bytes()).iter().take(16).map(|b| format!("{b:02x}")).collect();
+        return format!("<k.{h}@{domain}>");
+    }
+    let ms = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis();
+    let r: String = crate::random_bytes(8).iter().map(|b| format!("{b:02x}")).collect();
+    format!("<{ms}.{r}@{domain}>")
+}
+
+fn mailbox(addr: &str, name: Option<String>) -> Result<Mailbox, ToolError> {
+    let a = addr.parse().map_err(|e| ToolError::invalid(format!("{addr:?}: {e}")))?;
+    Ok(Mailbox::new(name, a))
+}
+
+/// A validated, composed message.
+#[derive(Debug, Clone)]
+pub struct Composed {
+    /// Message-ID.
+    pub message_id: String,
+    /// The RFC 5322 bytes.
+    pub bytes: Vec<u8>,
+    /// Envelope recipients (To and Cc).
+    pub recipients: Vec<String>,
+    /// What the caller gets back (minus the delivery facts).
+    pub sent: Sent,
+}
+
+/// Validate `d` and build the message.
+pub fn compose(e: &Email, d: &Draft) -> Result<Composed, ToolError> {
+    if d.to.is_empty() {
+        return Err(ToolError::invalid("to: give at least one recipient"));
+    }
+    if d.to.len() + d.cc.len() > MAX_RECIPIENTS {
+        return Err(ToolError::invalid(format!("at most {MAX_RECIPIENTS} recipients")));
+    }
+    let to = check_recipients(e, &d.to, "to")?;
+    let cc: Vec<String> = check_recipients(e, &d.cc, "cc")?
+        .into_iter()
+        .filter(|c| !to.iter().any(|t| t.eq_ignore_ascii_case(c)))
+        .collect();
+    if d.subject.chars().any(char::is_control) {
+        return Err(ToolError::invalid("subject: one line without control characters"));
+    }
+    let subject = d.subject.trim();
+    if subject.len() > 500 {
+        return Err(ToolError::invalid("subject: at most 500 bytes"));
+    }
+    if d.text.len() > e.config.max_send_bytes {
+        return Err(ToolError::invalid(format!(
+            "text is {} bytes, over EMAIL_MAX_SEND_BYTES ({}); shorten it",
+            d.text.len(),
+            e.config.max_send_bytes
+        )));
+    }
+    if d.text.contains('\0') {
+        return Err(ToolError::invalid("text: NUL characters are not allowed"));
+    }
+    let in_reply_to = match &d.in_reply_to {
+        Some(id) => Some(
+            normalize_message_id(id)
+                .ok_or_else(|| ToolError::invalid(format!("in_reply_to: {id:?} is not a Message-ID")))?,
+        ),
+        None => None,
+    };
+    let references = parse::trim_references(d.references.iter().filter_map(|r| normalize_message_id(r)).collect());
+    let reply_to = match &d.request_id {
+        Some(id) => Some(e.signer.reply_address(id).map_err(|err| ToolError::invalid(format!("request_id: {err}")))?),
+        None => None,
+    };
+    let message_id = new_message_id(&e.config.address, d.idempotency_key.as_deref());
+
+    let mut b = Message::builder()
+        .from(mailbox(&e.config.address, e.config.from_name.clone())?)
+        .subject(subject)
+        .message_id(Some(message_id.clone()))
+        .date_now()
+        .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("Auto-Submitted"), "auto-generated".into()));
+    for t in &to {
+        b = b.to(mailbox(t, None)?);
+    }
+    for c in &cc {
+        b = b.cc(mailbox(c, None)?);
+    }
+    if let Some(r) = &reply_to {
+        b = b.reply_to(mailbox(r, None)?);
+    }
+    if let Some(id) = &in_reply_to {
+        b = b.in_reply_to(id.clone());
+    }
+    if !references.is_empty() {
+        b = b.references(references.join(" "));
+    }
+    let text = d.text.replace("\r\n", "\n");
+    let msg = b.header(ContentType::TEXT_PLAIN).body(text).map_err(|err| ToolError::invalid(err.to_string()))?;
+    let mut recipients = to.clone();
+    recipients.extend(cc.iter().cloned());
+    Ok(Composed {
+        message_id: message_id.clone(),
+        bytes: msg.formatted(),
+        recipients,
+        sent: Sent {
+            message_id,
+            to,
+            cc,
+            subject: subject.to_owned(),
+            saved_to_sent: false,
+            in_reply_to,
+            references,
+            reply_to,
+            delivered_via: String::new(),
+            duplicate: false,
+        },
+    })
+}
+
+/// How an SMTP delivery failed.
+#[derive(Debug)]
+enum Failure {
+    /// Before the message data was sent: nothing was delivered.
+    Before(String),
+    /// The server refused the message after its data: not delivered.
+    Rejected(String),
+    /// The connection failed after the data was sent: delivery unknown.
+    Ambiguous(String),
+}
+
+fn smtp_error(e: &lettre::transport::smtp::Error) -> String {
+    addr::one_line(&e.to_string())
+}
+
+async fn step<T>(
+    t: Duration,
+    what: &str,
+    f: impl Future<Output = Result<T, lettre::transport::smtp::Error>>,
+) -> Result<T, Failure> {
+    match tokio::time::timeout(t, f).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(Failure::Before(format!("{what}: {}", smtp_error(&e)))),
+        Err(_) => Err(Failure::Before(format!("{what}: timed out"))),
+    }
+}
+
+async fn smtp_send(e: &Email, ep: &Endpoint, recipients: &[String], bytes: &[u8]) -> Result<(), Failure> {
+    let t = e.config.network_timeout;
+    let tls = || -> Result<TlsParameters, Failure> {
+        let mut b = TlsParameters::builder(ep.host.clone());
+        if let Some(ca) = &e.config.tls_ca_file {
+            let pem = std::fs::read(ca).map_err(|err| Failure::Before(format!("{}: {err}", ca.display())))?;
+            let cert =
+                Certificate::from_pem(&pem).map_err(|err| Failure::Before(format!("{}: {err}", ca.display())))?;
+            b = b.add_root_certificate(cert);
+        }
+        b.build_rustls().map_err(|err| Failure::Before(format!("TLS settings: {err}")))
+    };
+    let implicit = if ep.security == Security::Tls { Some(tls()?) } else { None };
+    let hello = ClientId::default();
+    let mut conn = step(
+        t * 2,
+        "connecting",
+        AsyncSmtpConnection::connect_tokio1((ep.host.as_str(), ep.port), Some(t), &hello, implicit, None),
+    )
+    .await?;
+    if ep.security == Security::StartTls {
+        if !conn.can_starttls() {
+            return Err(Failure::Before("the server does not offer STARTTLS, which is required".into()));
+        }
+        step(t, "STARTTLS", conn.starttls(tls()?, &hello)).await?;
+    }
+    if let Some(pw) = &e.config.password
+        && conn.server_info().get_auth_mechanism(&[Mechanism::Plain, Mechanism::Login]).is_some()
+    {
+        let creds = Credentials::new(e.config.username.clone(), pw.0.clone());
+        step(t, "authentication", conn.auth(&[Mechanism::Plain, Mechanism::Login], &creds)).await?;
+    }
+    let from = e.config.address.parse().map_err(|err| Failure::Before(format!("sender address: {err}")))?;
+    step(t, "MAIL FROM", conn.command(Mail::new(Some(from), vec![]))).await?;
+    for r in recipients {
+        let a = r.parse().map_err(|err| Failure::Before(format!("recipient {r}: {err}")))?;
+        step(t, "RCPT TO", conn.command(Rcpt::new(a, vec![]))).await?;
+    }
+    step(t, "DATA", conn.command(Data)).await?;
+    // From here on the server may have the message: a lost connection is ambiguous.
+    let budget = t + Duration::from_secs(bytes.len() as u64 / 500_000);
+    match tokio::time::timeout(budget, conn.message(bytes)).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(err)) if err.is_permanent() || err.is_transient() => return Err(Failure::Rejected(smtp_error(&err))),
+        Ok(Err(err)) => return Err(Failure::Ambiguous(smtp_error(&err))),
+        Err(_) => return Err(Failure::Ambiguous("no answer after the message data (timed out)".into())),
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(5), conn.quit()).await;
+    Ok(())
+}
+
+fn write_outbox(e: &Email, message_id: &str, bytes: &[u8]) -> Result<String, ToolError> {
+    let ms = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis();
+    let tag: String = message_id.chars().filter(char::is_ascii_alphanumeric).take(24).collect();
+    let name = format!("{ms}-{tag}.eml");
+    let tmp = e.config.outbox.join(format!(".{name}.tmp"));
+    let path = e.config.outbox.join(&name);
+    std::fs::create_dir_all(&e.config.outbox).map_err(ToolError::internal)?;
+    crate::maildir::write_synced(&tmp, bytes).map_err(ToolError::internal)?;
+    std::fs::rename(&tmp, &path).map_err(ToolError::internal)?;
+    Ok(path.display().to_string())
+}
+
+/// The longest idempotency key.
+pub const MAX_KEY: usize = 200;
+
+/// Validate, compose, deliver, and save a copy. With an idempotency key, a
+/// key already sent returns the recorded result (`duplicate: true`) and
+/// sends nothing; a key whose earlier send was interrupted or ambiguous is
+/// refused rather than risk a second delivery.
+pub async fn send(e: &Email, d: &Draft) -> Result<Sent, ToolError> {
+    let Some(key) = d.idempotency_key.as_deref() else { return send_once(e, d).await };
+    if key.is_empty() || key.len() > MAX_KEY || key.chars().any(char::is_control) {
+        return Err(ToolError::invalid(format!(
+            "idempotency_key must be 1 to {MAX_KEY} characters without control characters"
+        )));
+    }
+    // Validate before claiming, so a bad draft never holds a key.
+    let message_id = compose(e, d)?.message_id;
+    let earlier = |state: String, result: Option<String>| -> Result<Sent, ToolError> {
+        match (state.as_str(), result.and_then(|r| serde_json::from_str::<Sent>(&r).ok())) {
+            ("sent", Some(mut s)) => {
+                s.duplicate = true;
+                Ok(s)
+            }
+            _ => Err(ToolError::failed(format!(
+                "AMBIGUOUS: an earlier send with idempotency key {key:?} (message {message_id}) was interrupted or \
+                 lost its connection after the data; it may have been delivered. Not sending again."
+            ))),
+        }
+    };
+    if let Some((state, result)) = e.store.send_record(key).await.map_err(ToolError::internal)? {
+        return earlier(state, result);
+    }
+    if !e.store.claim_send(key, &message_id).await.map_err(ToolError::internal)? {
+        let (state, result) =
+            e.store.send_record(key).await.map_err(ToolError::internal)?.unwrap_or(("sending".into(), None));
+        return earlier(state, result);
+    }
+    match send_once(e, d).await {
+        Ok(sent) => {
+            let json = serde_json::to_string(&sent).map_err(ToolError::internal)?;
+            e.store.finish_send(key, Some(&json)).await.map_err(ToolError::internal)?;
+            Ok(sent)
+        }
+        Err(err) => {
+            // Only a failure that certainly delivered nothing frees the key.
+            let ambiguous = err.to_string().contains("AMBIGUOUS");
+            if !ambiguous {
+                e.store.finish_send(key, None).await.map_err(ToolError::internal)?;
+            }
+            Err(err)
+        }
+    }
+}
+
+async fn send_once(e: &Email, d: &Draft) -> Result<Sent, ToolError> {
+    let c = compose(e, d)?;
+    let mut sent = c.sent.clone();
+    match &e.config.smtp {
+        Some(ep) => match smtp_send(e, ep, &c.recipients, &c.bytes).await {
+            Ok(()) => sent.delivered_via = "smtp".into(),
+            Err(Failure::Before(m)) => {
+                tracing::warn!(message_id = %c.message_id, error = %addr::redact(&m), "send failed before the message data");
+                return Err(ToolError::Unavailable(format!(
+                    "not sent: {m}. Nothing was delivered; it is safe to try again later."
+                )));
+            }
+            Err(Failure::Rejected(m)) => {
+                tracing::warn!(message_id = %c.message_id, error = %addr::redact(&m), "send rejected by the server");
+                return Err(ToolError::failed(format!("not sent: the SMTP server rejected the message: {m}")));
+            }
+            Err(Failure::Ambiguous(m)) => {
+                tracing::error!(
+                    message_id = %c.message_id,
+                    error = %addr::redact(&m),
+                    "ambiguous send: connection lost after DATA"
+                );
+                return Err(ToolError::failed(format!(
+                    "AMBIGUOUS: the connection to the SMTP server failed after the message data was sent ({m}). \
+                     Message {} may or may not have been delivered. It was NOT retried (a retry could deliver it \
+                     twice) and NOT saved to Sent. Check the recipient's mailbox or ask before sending again.",
+                    c.message_id
+                )));
+            }
+        },
+        None => sent.delivered_via = write_outbox(e, &c.message_id, &c.bytes)?,
+    }
+    sent.saved_to_sent = backend::save_sent(e, &c.bytes, &c.message_id).await?;
+    tracing::info!(
+        message_id = %c.message_id,
+        recipients = c.recipients.len(),
+        threaded = sent.in_reply_to.is_some(),
+        token = sent.reply_to.is_some(),
+        saved_to_sent = sent.saved_to_sent,
+        "message sent"
+    );
+    Ok(sent)
+}
