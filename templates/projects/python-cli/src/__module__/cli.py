@@ -1,13 +1,22 @@
-"""The command line of {{name}}."""
+"""The command line of the {{module}} package."""
 
 import argparse
 import sys
+from importlib import metadata
 
 from . import __version__
 
 
+def description() -> str:
+    """The package's one-line summary, from its metadata (pyproject.toml)."""
+    try:
+        return metadata.metadata("{{slug}}")["Summary"] or ""
+    except metadata.PackageNotFoundError:
+        return ""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="{{slug}}", description="{{summary}}")
+    parser = argparse.ArgumentParser(prog="{{slug}}", description=description())
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("name", nargs="?", default="world", help="who to greet")
     return parser

@@ -1,0 +1,261 @@
+//! Plans: a DAG of steps, each an MCP tool call (or a few, for one purpose)
+//! or an LLM step, with a retry policy, a timeout and an idempotency key.
+//!
+//! Steps are stored in execution order, which is a topological order of
+//! their `deps`; the executor walks them in that order, one at a time (a
+//! project's steps share one working tree, so running them in parallel
+//! would only race). `deps` decide skipping: a step whose dependency failed
+//! or was skipped is skipped too, except the report, which always runs so
+//! the requester always hears back.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::spec::ProjectSpec;
+use crate::templates::Template;
+
+/// What a step does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Action {
+    /// Write `SPEC.md` and the template's files into `projects/<slug>` (fs).
+    Scaffold,
+    /// `git init` the project (git).
+    GitInit,
+    /// Stage everything and commit with this summary, unless a commit with
+    /// it already exists (git).
+    Commit {
+        /// The commit summary: unique within the plan, which is what makes
+        /// the step idempotent.
+        summary: String,
+    },
+    /// Run the template's argv lists of this phase in the project (shell).
+    /// For `lint` and `test` a non-zero exit is a result (the check
+    /// failed), not a step failure.
+    Command {
+        /// `install`, `build`, `lint` or `test`.
+        phase: String,
+    },
+    /// Implement the spec's features (an LLM step through the agent).
+    Implement,
+    /// While the tests fail: give the agent the output, let it fix the
+    /// code, run lint and tests again; at most `rounds` times.
+    Fix {
+        /// Most rounds.
+        rounds: u32,
+    },
+    /// Create an annotated tag at HEAD when lint and tests passed (git).
+    Tag {
+        /// The tag name.
+        name: String,
+    },
+    /// Tell the requester what was and was not done (email), and record
+    /// the outcome in the decision log (sql).
+    Report,
+}
+
+/// When to retry a failed attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Retry {
+    /// Attempts in all, the first included.
+    pub max_attempts: u32,
+    /// First backoff, milliseconds; doubles per attempt, with full jitter.
+    pub base_ms: u64,
+    /// Largest backoff, milliseconds.
+    pub max_ms: u64,
+}
+
+impl Retry {
+    /// One attempt.
+    pub const ONCE: Self = Self { max_attempts: 1, base_ms: 0, max_ms: 0 };
+    /// For calls whose failures are transient (a peer restarting).
+    pub const TRANSIENT: Self = Self { max_attempts: 4, base_ms: 500, max_ms: 8000 };
+}
+
+/// A step as planned and stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct StepDef {
+    /// Unique key within the plan (`scaffold`, `test`); with the run id, the
+    /// step's idempotency key.
+    pub key: String,
+    /// What a person reads.
+    pub title: String,
+    /// What it does.
+    pub action: Action,
+    /// Keys of the steps it needs.
+    pub deps: Vec<String>,
+    /// Retries. Only failures marked retryable (a peer unreachable or
+    /// timing out) are retried; a failed build is not.
+    pub retry: Retry,
+    /// Timeout of one attempt, seconds.
+    pub timeout_secs: u64,
+}
+
+/// Options that shape the default plan.
+#[derive(Debug, Clone, Copy)]
+pub struct Shape {
+    /// The agent offers LLM steps.
+    pub llm: bool,
+    /// Fix rounds.
+    pub fix_rounds: u32,
+    /// Timeout of a command phase, seconds.
+    pub command_secs: u64,
+}
+
+fn step(key: &str, title: String, action: Action, deps: &[&str], retry: Retry, timeout_secs: u64) -> StepDef {
+    StepDef {
+        key: key.into(),
+        title,
+        action,
+        deps: deps.iter().map(|d| (*d).to_owned()).collect(),
+        retry,
+        timeout_secs,
+    }
+}
+
+/// The default plan for a complete spec and its template.
+pub fn default_plan(spec: &ProjectSpec, slug: &str, template: &Template, shape: Shape) -> Vec<StepDef> {
+    let c = shape.command_secs;
+    let mut plan = vec![
+        step(
+            "scaffold",
+            format!("Create projects/{slug} from the {} template and write SPEC.md", template.name),
+            Action::Scaffold,
+            &[],
+            Retry::TRANSIENT,
+            120,
+        ),
+        step("git_init", "Initialise the git repository".into(), Action::GitInit, &["scaffold"], Retry::TRANSIENT, 60),
+        step(
+            "commit_scaffold",
+            "Commit the scaffold".into(),
+            Action::Commit { summary: format!("Scaffold {slug} from the {} template", template.name) },
+            &["git_init"],
+            Retry::TRANSIENT,
+            60,
+        ),
+        step(
+            "install",
+            "Install dependencies".into(),
+            Action::Command { phase: "install".into() },
+            &["commit_scaffold"],
+            Retry { max_attempts: 2, base_ms: 2000, max_ms: 10_000 },
+            c,
+        ),
+        step("build", "Build".into(), Action::Command { phase: "build".into() }, &["install"], Retry::TRANSIENT, c),
+    ];
+    let mut checks_after = "build";
+    if shape.llm {
+        plan.push(step(
+            "implement",
+            format!("Implement the requested features ({})", spec.features.len()),
+            Action::Implement,
+            &["build"],
+            Retry::TRANSIENT,
+            1800,
+        ));
+        checks_after = "implement";
+    }
+    plan.push(step(
+        "lint",
+        "Lint".into(),
+        Action::Command { phase: "lint".into() },
+        &[checks_after],
+        Retry::TRANSIENT,
+        c,
+    ));
+    plan.push(step(
+        "test",
+        "Run the tests".into(),
+        Action::Command { phase: "test".into() },
+        &["lint"],
+        Retry::TRANSIENT,
+        c,
+    ));
+    let mut commit_after = "test";
+    if shape.llm && shape.fix_rounds > 0 {
+        plan.push(step(
+            "fix",
+            format!("Fix failing checks (at most {} rounds)", shape.fix_rounds),
+            Action::Fix { rounds: shape.fix_rounds },
+            &["test"],
+            Retry::TRANSIENT,
+            3600,
+        ));
+        commit_after = "fix";
+    }
+    plan.push(step(
+        "commit_work",
+        "Commit the work".into(),
+        Action::Commit { summary: format!("Build {slug}: {}", crate::spec::one_line(&spec.name, 60)) },
+        &[commit_after],
+        Retry::TRANSIENT,
+        60,
+    ));
+    plan.push(step(
+        "tag",
+        "Tag v0.1.0 when lint and tests pass".into(),
+        Action::Tag { name: "v0.1.0".into() },
+        &["commit_work"],
+        Retry::TRANSIENT,
+        60,
+    ));
+    plan.push(step("report", "Report to the requester".into(), Action::Report, &[], Retry::TRANSIENT, 120));
+    plan
+}
+
+/// Check that `plan` is well formed: unique keys, every dependency earlier
+/// in the list (so the order is topological and there are no cycles).
+pub fn check(plan: &[StepDef]) -> Result<(), String> {
+    let mut seen: Vec<&str> = Vec::new();
+    for s in plan {
+        if seen.contains(&s.key.as_str()) {
+            return Err(format!("step key {} appears twice", s.key));
+        }
+        for d in &s.deps {
+            if !seen.contains(&d.as_str()) {
+                return Err(format!("step {} depends on {d}, which does not come before it", s.key));
+            }
+        }
+        if s.retry.max_attempts == 0 {
+            return Err(format!("step {} has no attempts", s.key));
+        }
+        seen.push(&s.key);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::templates::Templates;
+
+    fn spec() -> ProjectSpec {
+        ProjectSpec {
+            name: "Word Counter".into(),
+            slug: None,
+            summary: "Counts words".into(),
+            language: "python".into(),
+            kind: "cli".into(),
+            features: vec!["count words".into()],
+            acceptance: vec![],
+            delivery: "local".into(),
+        }
+    }
+
+    #[test]
+    fn default_plans_are_well_formed() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../templates");
+        let t = Templates::load(&dir).unwrap();
+        let tpl = t.find("python", "cli").unwrap();
+        for llm in [false, true] {
+            let p = default_plan(&spec(), "word-counter", tpl, Shape { llm, fix_rounds: 3, command_secs: 600 });
+            check(&p).unwrap();
+            assert_eq!(p.iter().any(|s| s.action == Action::Implement), llm);
+            assert_eq!(p.last().unwrap().action, Action::Report);
+        }
+        let mut bad = default_plan(&spec(), "x", tpl, Shape { llm: false, fix_rounds: 0, command_secs: 1 });
+        bad.swap(0, 1);
+        assert!(check(&bad).unwrap_err().contains("does not come before"));
+    }
+}

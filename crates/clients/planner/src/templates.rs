@@ -1,0 +1,192 @@
+//! The templates folder: project skeletons with the argv of their steps,
+//! the `SPEC.md` template and the email templates. Loaded at start-up and
+//! checked then (a broken template is a configuration error, not a failed
+//! run), rendered with `{{name}}` placeholders.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Largest template file.
+const MAX_FILE: u64 = 256 * 1024;
+
+/// `template.json`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// `python`, `rust`, ...
+    pub language: String,
+    /// `cli`, `library`, `service`.
+    pub kind: String,
+    /// What it is.
+    pub description: String,
+    /// argv lists per phase: `install`, `build`, `lint`, `test`.
+    pub commands: BTreeMap<String, Vec<Vec<String>>>,
+}
+
+/// A project template.
+#[derive(Debug, Clone)]
+pub struct Template {
+    /// Folder name (`python-cli`).
+    pub name: String,
+    /// Its manifest.
+    pub manifest: Manifest,
+    /// Files: path relative to the project (with `__module__` segments), contents.
+    pub files: Vec<(String, String)>,
+}
+
+/// Everything under the templates folder.
+#[derive(Debug, Clone)]
+pub struct Templates {
+    /// Project templates by name.
+    pub projects: BTreeMap<String, Template>,
+    /// `SPEC.md.tmpl`.
+    pub spec: String,
+    /// Email templates by file stem (`questions`, `completed`, ...).
+    pub email: BTreeMap<String, String>,
+}
+
+/// The phases a manifest may name, in the order they run.
+pub const PHASES: &[&str] = &["install", "build", "lint", "test"];
+
+fn read(path: &Path) -> Result<String, String> {
+    let meta = std::fs::symlink_metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    if !meta.is_file() {
+        return Err(format!("{}: not a regular file (links are not followed)", path.display()));
+    }
+    if meta.len() > MAX_FILE {
+        return Err(format!("{}: larger than {MAX_FILE} bytes", path.display()));
+    }
+    std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) -> Result<(), String> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    for p in entries {
+        let meta = std::fs::symlink_metadata(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+        if meta.is_dir() {
+            walk(root, &p, out)?;
+        } else {
+            let rel = p.strip_prefix(root).map_err(|e| e.to_string())?.to_string_lossy().into_owned();
+            if rel == "template.json" {
+                continue;
+            }
+            out.push((rel, read(&p)?));
+        }
+    }
+    Ok(())
+}
+
+impl Templates {
+    /// Load and check the folder.
+    pub fn load(dir: &Path) -> Result<Self, String> {
+        let mut projects = BTreeMap::new();
+        let pdir = dir.join("projects");
+        let mut names: Vec<PathBuf> = std::fs::read_dir(&pdir)
+            .map_err(|e| format!("{}: {e}", pdir.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.join("template.json").is_file())
+            .collect();
+        names.sort();
+        for p in names {
+            let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let manifest: Manifest = serde_json::from_str(&read(&p.join("template.json"))?)
+                .map_err(|e| format!("{}/template.json: {e}", p.display()))?;
+            for (phase, cmds) in &manifest.commands {
+                if !PHASES.contains(&phase.as_str()) {
+                    return Err(format!("{name}: unknown phase {phase:?} (known: {PHASES:?})"));
+                }
+                if cmds.iter().any(Vec::is_empty) {
+                    return Err(format!("{name}: an empty argv in phase {phase}"));
+                }
+            }
+            let mut files = Vec::new();
+            walk(&p, &p, &mut files)?;
+            projects.insert(name.clone(), Template { name, manifest, files });
+        }
+        if projects.is_empty() {
+            return Err(format!("no project templates under {}", pdir.display()));
+        }
+        let spec = read(&dir.join("SPEC.md.tmpl"))?;
+        let mut email = BTreeMap::new();
+        for stem in ["questions", "follow_up", "completed", "failed", "refused"] {
+            if let Ok(t) = read(&dir.join("email").join(format!("{stem}.txt"))) {
+                email.insert(stem.to_owned(), t);
+            }
+        }
+        for needed in ["completed", "failed"] {
+            if !email.contains_key(needed) {
+                return Err(format!("{}/email/{needed}.txt is missing", dir.display()));
+            }
+        }
+        Ok(Self { projects, spec, email })
+    }
+
+    /// The template for a language and kind.
+    pub fn find(&self, language: &str, kind: &str) -> Option<&Template> {
+        self.projects.values().find(|t| t.manifest.language == language && t.manifest.kind == kind)
+    }
+
+    /// `language/kind` pairs offered, for messages.
+    pub fn offered(&self) -> Vec<String> {
+        self.projects.values().map(|t| format!("{} {}", t.manifest.language, t.manifest.kind)).collect()
+    }
+}
+
+/// Fill `{{key}}` placeholders. A placeholder without a value is an error,
+/// never left in place: a half-rendered file must not reach a project.
+pub fn render(text: &str, vars: &BTreeMap<&str, String>) -> Result<String, String> {
+    let mut out = String::with_capacity(text.len() + 256);
+    let mut rest = text;
+    while let Some(i) = rest.find("{{") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 2..];
+        let Some(j) = after.find("}}") else {
+            return Err("an unclosed {{".into());
+        };
+        let key = &after[..j];
+        match vars.get(key) {
+            Some(v) => out.push_str(v),
+            None => return Err(format!("no value for {{{{{key}}}}}")),
+        }
+        rest = &after[j + 2..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders() {
+        let vars = BTreeMap::from([("name", "X".to_owned())]);
+        assert_eq!(render("a {{name}} b", &vars).unwrap(), "a X b");
+        assert!(render("{{nope}}", &vars).unwrap_err().contains("nope"));
+        assert!(render("{{name", &vars).is_err());
+        // A value holding braces is not expanded again.
+        let vars = BTreeMap::from([("name", "{{name}}".to_owned())]);
+        assert_eq!(render("{{name}}", &vars).unwrap(), "{{name}}");
+    }
+
+    #[test]
+    fn the_repository_templates_load() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../templates");
+        let t = Templates::load(&dir).unwrap();
+        assert!(t.find("python", "cli").is_some());
+        assert!(t.find("python", "library").is_some());
+        assert!(t.find("rust", "cli").is_some());
+        for p in t.projects.values() {
+            for phase in ["install", "build", "lint", "test"] {
+                assert!(p.manifest.commands.contains_key(phase), "{} has no {phase}", p.name);
+            }
+        }
+    }
+}

@@ -1,0 +1,143 @@
+//! `plan_start`: plan a complete spec and queue the run. One run per
+//! request id: starting again returns the existing run, so a retried call or
+//! a redelivered request never builds twice.
+
+use mcp_core::prelude::*;
+
+use super::{RunView, State, load, render, store_err};
+use crate::config::Budget;
+use crate::plan::{self, Shape};
+use crate::spec::{ProjectSpec, RequestRef};
+use crate::store::NewRun;
+
+/// Budget limits for this run; each at most the planner's configured one.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BudgetArgs {
+    /// Step attempts.
+    pub max_steps: Option<u32>,
+    /// Wall time, seconds.
+    pub max_wall_secs: Option<u64>,
+    /// LLM tokens.
+    pub max_tokens: Option<u64>,
+}
+
+/// Arguments.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Args {
+    /// The complete project spec.
+    pub spec: ProjectSpec,
+    /// The request it serves (its request_id is the idempotency key).
+    pub request: RequestRef,
+    /// Lower budgets than the configured ones, if wanted.
+    #[serde(default)]
+    pub budget: Option<BudgetArgs>,
+}
+
+/// The tool.
+pub fn tool() -> Tool<State> {
+    Tool::new(
+        "plan_start",
+        "Plan and queue a run that builds the project: scaffold from the template for its language and kind, git init \
+         and commit, install, build, lint, test, (with an LLM agent) implement and fix, commit, tag v0.1.0, and report \
+         to the requester. Idempotent on request.request_id. Returns the run and its planned steps; follow it with \
+         plan_wait or plan_status.",
+        Annotations::additive(true),
+        run,
+    )
+    .title("Start a plan")
+}
+
+fn check_request_id(id: &str) -> Result<(), ToolError> {
+    if id.is_empty() || id.len() > 128 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b)) {
+        return Err(ToolError::invalid("request.request_id must be 1-128 characters of letters, digits and . _ : -"));
+    }
+    Ok(())
+}
+
+async fn run(s: Arc<State>, a: Args, ctx: Ctx) -> Result<Out<RunView>, ToolError> {
+    let p = &s.0;
+    check_request_id(&a.request.request_id)?;
+    a.spec.check()?;
+    if let Some(existing) = p.store.by_request(&a.request.request_id).await.map_err(store_err)? {
+        let v = load(p, Some(&existing.id), None).await?;
+        let text = format!("this request already has a run\n{}", render(&v));
+        return Ok(Out::new(v).text(text));
+    }
+    let template = p.templates.find(&a.spec.language, &a.spec.kind).ok_or_else(|| {
+        ToolError::invalid(format!(
+            "no template builds a {} {}; available: {}",
+            a.spec.language,
+            a.spec.kind,
+            p.templates.offered().join(", ")
+        ))
+    })?;
+    let slug = a.spec.slug()?;
+    if let Some(other) = p.store.slug_taken(&slug, &a.request.request_id).await.map_err(store_err)? {
+        return Err(ToolError::conflict(format!(
+            "a project named {slug} already exists (request {other}); choose another name"
+        )));
+    }
+    // LLM steps only when the agent offers them (not with the rules provider).
+    let llm = match &p.peers.agent {
+        Some(agent) => match agent.tool_names().await {
+            Ok(names) => names.iter().any(|n| n == "llm_implement") && names.iter().any(|n| n == "llm_fix"),
+            Err(e) => {
+                mcp_core::tracing::warn!(error = %e, "llm-agent not reachable; planning without LLM steps");
+                false
+            }
+        },
+        None => false,
+    };
+    let shape = Shape { llm, fix_rounds: p.config.fix_rounds, command_secs: p.config.command_timeout.as_secs() };
+    let steps = plan::default_plan(&a.spec, &slug, template, shape);
+    plan::check(&steps).map_err(ToolError::internal)?;
+    let b = a.budget.unwrap_or_default();
+    let c = p.config.budget;
+    let budget = Budget {
+        max_steps: b.max_steps.map_or(c.max_steps, |v| v.min(c.max_steps)),
+        max_wall_secs: b.max_wall_secs.map_or(c.max_wall_secs, |v| v.min(c.max_wall_secs)),
+        max_tokens: b.max_tokens.map_or(c.max_tokens, |v| v.min(c.max_tokens)),
+    };
+    let carrier = mcp_core::trace::current_carrier();
+    let id = format!("run-{:012x}", rand::random::<u64>() & 0xffff_ffff_ffff);
+    let (run, created) = p
+        .store
+        .create(NewRun {
+            id: &id,
+            spec: &a.spec,
+            request: &a.request,
+            slug: &slug,
+            template: &template.name,
+            budget,
+            trace_id: ctx.trace_id(),
+            traceparent: carrier.get("traceparent").map(String::as_str),
+            steps: &steps,
+        })
+        .await
+        .map_err(store_err)?;
+    if created {
+        if let Some(sql) = &p.peers.sql {
+            let keys: Vec<&str> = steps.iter().map(|s| s.key.as_str()).collect();
+            let r = sql
+                .call(
+                    "decision_record",
+                    json!({"project": slug, "trace_id": ctx.trace_id(), "actor": crate::NAME, "decision": "planned",
+                           "rationale": format!("{} steps from the {} template{}", steps.len(), template.name,
+                                                if llm { ", with LLM steps" } else { ", without LLM steps (no LLM provider)" }),
+                           "inputs": {"request_id": a.request.request_id, "spec": a.spec},
+                           "outputs": {"run_id": run.id, "steps": keys, "budget": budget}}),
+                )
+                .await;
+            if let Err(e) = r {
+                mcp_core::tracing::warn!(error = %e, "decision not recorded");
+            }
+        }
+        p.wake.notify_one();
+    }
+    let v = load(p, Some(&run.id), None).await?;
+    let text =
+        format!("{}\n{}", if created { "planned and queued" } else { "this request already has a run" }, render(&v));
+    Ok(Out::new(v).text(text))
+}

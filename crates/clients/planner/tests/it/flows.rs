@@ -1,0 +1,182 @@
+//! Whole runs against the real servers and toolchains.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::{Fleet, err, ok, spec, wait_done};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_python_cli_is_built_tested_tagged_and_reported_once() {
+    let fleet = Fleet::start().await;
+    let planner = fleet.planner(|_| {}).await;
+    let mail = fleet.request_mail("Word counter please").await;
+    let request = json!({"request_id": "req-wc-1", "requester": "alice@example.test", "subject": "Word counter please",
+                         "reply_to": mail});
+    let tp = "00-5bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let r = planner
+        .raw()
+        .request(
+            "tools/call",
+            json!({"name": "plan_start", "arguments": {"spec": spec("Word Counter", "python", "cli"), "request": request}}),
+            json!({"traceparent": tp}),
+            &[],
+        )
+        .await;
+    let v = ok(&r).clone();
+    let run_id = v["id"].as_str().unwrap().to_owned();
+    assert_eq!(v["slug"], "word-counter");
+    assert_eq!(v["template"], "python-cli");
+    assert_eq!(v["trace_id"], "5bf92f3577b34da6a3ce929d0e0e4736");
+    let keys: Vec<&str> = v["steps"].as_array().unwrap().iter().map(|s| s["def"]["key"].as_str().unwrap()).collect();
+    assert_eq!(
+        keys,
+        ["scaffold", "git_init", "commit_scaffold", "install", "build", "lint", "test", "commit_work", "tag", "report"]
+    );
+
+    // The same request again: the same run, nothing new.
+    let again = ok(&planner
+        .raw()
+        .call("plan_start", json!({"spec": spec("Word Counter", "python", "cli"), "request": request}))
+        .await)
+    .clone();
+    assert_eq!(again["id"], run_id.as_str());
+
+    let done = wait_done(&planner, &run_id, Duration::from_secs(300)).await;
+    assert_eq!(done["state"], "succeeded", "{done}");
+    let states: Vec<&str> = done["steps"].as_array().unwrap().iter().map(|s| s["state"].as_str().unwrap()).collect();
+    assert_eq!(states, ["succeeded"; 10], "{done}");
+    let test = &done["steps"][6]["result"];
+    assert_eq!(test["passed"], true);
+    assert!(test["summary"].as_str().unwrap().contains("3 passed"), "{test}");
+
+    // The project: SPEC.md with the request, the scaffold commit, the tag.
+    let spec_md = std::fs::read_to_string(fleet.projects().join("word-counter/SPEC.md")).unwrap();
+    assert!(spec_md.contains("| Request | req-wc-1 |") && spec_md.contains("- greets people"), "{spec_md}");
+    assert!(fleet.projects().join("word-counter/src/word_counter/cli.py").exists());
+    assert_eq!(fleet.commits("word-counter"), ["Scaffold word-counter from the python-cli template"]);
+    assert_eq!(fleet.tags("word-counter"), ["v0.1.0"]);
+
+    // One email, in the thread, with the result and the trace.
+    let mails = fleet.outbox();
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    let m = &mails[0];
+    assert!(m.contains("Subject: Re: Word counter please"), "{m}");
+    assert!(m.contains("is ready") && m.contains("v0.1.0") && m.contains("5bf92f3577b34da6a3ce929d0e0e4736"), "{m}");
+    assert!(m.contains("test: passed"), "{m}");
+
+    // The decision log: planned, then completed; the task is finished.
+    let d = ok(&fleet.sql.raw().call("decision_list", json!({"project": "word-counter"})).await).clone();
+    let kinds: Vec<&str> = d["items"].as_array().unwrap().iter().map(|i| i["decision"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["planned", "completed"], "{d}");
+    assert_eq!(d["items"][1]["trace_id"], "5bf92f3577b34da6a3ce929d0e0e4736");
+    let t =
+        ok(&fleet.log.raw().call("task_list", json!({"state": "finished", "project": "word-counter"})).await).clone();
+    assert_eq!(t["tasks"][0]["state"], "succeeded", "{t}");
+
+    // Status by request id, and the list.
+    let s = ok(&planner.raw().call("plan_status", json!({"request_id": "req-wc-1"})).await).clone();
+    assert_eq!(s["id"], run_id.as_str());
+    let l = ok(&planner.raw().call("plan_list", json!({"state": "succeeded"})).await).clone();
+    assert_eq!(l["runs"].as_array().unwrap().len(), 1);
+    assert!(err(&planner.raw().call("plan_cancel", json!({"run_id": run_id})).await).contains("already succeeded"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rust_cli_and_a_python_library_build_side_by_side() {
+    let fleet = Fleet::start().await;
+    let planner = fleet.planner(|_| {}).await;
+    let mut runs = Vec::new();
+    for (id, name, lang, kind) in
+        [("req-rust", "Hello Rust", "rust", "cli"), ("req-lib", "Slug Tools", "python", "library")]
+    {
+        let request = json!({"request_id": id, "requester": "alice@example.test"});
+        let v =
+            ok(&planner.raw().call("plan_start", json!({"spec": spec(name, lang, kind), "request": request})).await)
+                .clone();
+        runs.push((v["id"].as_str().unwrap().to_owned(), v["slug"].as_str().unwrap().to_owned()));
+    }
+    for (run_id, slug) in &runs {
+        let done = wait_done(&planner, run_id, Duration::from_secs(600)).await;
+        assert_eq!(done["state"], "succeeded", "{slug}: {done}");
+        assert_eq!(fleet.tags(slug), ["v0.1.0"], "{slug}");
+    }
+    // cargo wrote Cargo.lock: the second commit holds it.
+    let rust = fleet.commits("hello-rust");
+    assert_eq!(rust, ["Build hello-rust: Hello Rust", "Scaffold hello-rust from the rust-cli template"]);
+    assert!(fleet.projects().join("hello-rust/target/debug/hello-rust").exists());
+    // No reply_to: the reports went as new mail to the requester.
+    assert_eq!(fleet.outbox().len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn budgets_and_cancellation_stop_cleanly_and_still_report() {
+    let fleet = Fleet::start().await;
+    let planner = fleet.planner(|_| {}).await;
+    let mail = fleet.request_mail("Tiny budget").await;
+    let request = json!({"request_id": "req-budget", "requester": "alice@example.test", "reply_to": mail});
+    let v = ok(&planner
+        .raw()
+        .call(
+            "plan_start",
+            json!({"spec": spec("Tiny", "python", "cli"), "request": request, "budget": {"max_steps": 3}}),
+        )
+        .await)
+    .clone();
+    assert_eq!(v["budget"]["max_steps"], 3);
+    let done = wait_done(&planner, v["id"].as_str().unwrap(), Duration::from_secs(120)).await;
+    assert_eq!(done["state"], "budget_exhausted", "{done}");
+    let steps = done["steps"].as_array().unwrap();
+    assert_eq!(steps[2]["state"], "succeeded", "scaffold, git init and the first commit fit: {done}");
+    assert_eq!(steps[3]["state"], "skipped");
+    assert!(steps[3]["error"].as_str().unwrap().contains("budget exhausted"), "{done}");
+    assert_eq!(steps[9]["state"], "succeeded", "the report always runs: {done}");
+    let mails = fleet.outbox();
+    assert_eq!(mails.len(), 1);
+    assert!(mails[0].contains("could not finish") && mails[0].contains("step budget"), "{}", mails[0]);
+    assert!(fleet.tags("tiny").is_empty());
+
+    // Cancel a run as it starts.
+    let v = ok(&planner
+        .raw()
+        .call("plan_start", json!({"spec": spec("Stopper", "rust", "cli"), "request": {"request_id": "req-stop"}}))
+        .await)
+    .clone();
+    let run_id = v["id"].as_str().unwrap().to_owned();
+    ok(&planner.raw().call("plan_cancel", json!({"run_id": run_id})).await);
+    let done = wait_done(&planner, &run_id, Duration::from_secs(120)).await;
+    assert_eq!(done["state"], "cancelled", "{done}");
+    assert_eq!(done["steps"].as_array().unwrap().last().unwrap()["state"], "succeeded");
+    assert!(fleet.tags("stopper").is_empty());
+    let d = ok(&fleet.sql.raw().call("decision_list", json!({"project": "stopper"})).await).clone();
+    assert_eq!(d["items"].as_array().unwrap().last().unwrap()["decision"], "cancelled", "{d}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_specs_are_refused_before_anything_runs() {
+    let fleet = Fleet::start().await;
+    let planner = fleet.planner(|_| {}).await;
+    let c = planner.raw();
+    let start = |spec: serde_json::Value, id: &str| {
+        let c = c.clone();
+        let id = id.to_owned();
+        async move { c.call("plan_start", json!({"spec": spec, "request": {"request_id": id}})).await }
+    };
+    let e = err(&start(spec("Svc", "python", "service"), "r1").await);
+    assert!(e.contains("no template builds a python service") && e.contains("rust cli"), "{e}");
+    let mut s = spec("Remote", "python", "cli");
+    s["delivery"] = json!("gitlab");
+    assert!(err(&start(s, "r2").await).contains("mcp-server-gitlab"));
+    let mut s = spec("X", "python", "cli");
+    s["slug"] = json!("../../etc");
+    assert!(err(&start(s, "r3").await).contains("slug"));
+    assert!(err(&start(spec("Ok", "python", "cli"), "bad id!").await).contains("request_id"));
+    let mut s = spec("X", "python", "cli");
+    s["summary"] = json!("");
+    assert!(err(&start(s, "r4").await).contains("summary"));
+    // Two requests, one folder: the second is refused.
+    ok(&start(spec("Shared Name", "python", "cli"), "r5").await);
+    assert!(err(&start(spec("Shared Name", "python", "library"), "r6").await).contains("already exists"));
+    assert!(err(&c.call("plan_status", json!({"run_id": "run-nope"})).await).contains("not found"));
+    assert!(err(&c.call("plan_wait", json!({"run_id": "x", "timeout_secs": 99})).await).contains("timeout_secs"));
+}
