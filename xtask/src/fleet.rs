@@ -85,6 +85,9 @@ fn env_for(name: &str, root: &Path, data: &Path, present: &[(&str, u16)]) -> any
         }
         "mcp-server-git" => {
             env.push(("GIT_ROOTS".into(), projects.clone()));
+            // Commits need an author; a fresh machine has no git identity.
+            env.push(("GIT_AUTHOR_NAME".into(), "MCP DevOps fleet".into()));
+            env.push(("GIT_AUTHOR_EMAIL".into(), "fleet@localhost".into()));
         }
         "mcp-server-shell" => {
             env.push(("SHELL_ROOTS".into(), projects));
@@ -101,6 +104,18 @@ fn env_for(name: &str, root: &Path, data: &Path, present: &[(&str, u16)]) -> any
         "mcp-server-sql" => env.push(("SQL_DATABASE_URL".into(), sqlite("sql", "fleet.db"))),
         "mcp-server-log" => env.push(("LOG_DATABASE_URL".into(), sqlite("log", "log.db"))),
         "mcp-client-observer" => env.push(("OBSERVER_DATABASE_URL".into(), sqlite("observer", "observer.db"))),
+        // Templates come from ./templates (the working directory is the repository root).
+        "mcp-client-planner" => env.push(("PLANNER_DATABASE_URL".into(), sqlite("planner", "planner.db"))),
+        // The `rules` provider by default; LLM_PROVIDER=openai with LLM_BASE_URL/LLM_MODEL in the caller's
+        // environment switches to a model.
+        "mcp-client-llm-agent" => {
+            env.push(("AGENT_DATABASE_URL".into(), sqlite("llm-agent", "agent.db")));
+            for k in ["LLM_PROVIDER", "LLM_BASE_URL", "LLM_MODEL", "LLM_API_KEY_FILE"] {
+                if let Ok(v) = std::env::var(k) {
+                    env.push((k.into(), v));
+                }
+            }
+        }
         "mcp-server-email" => {
             // The embedded mailbox: mail dropped into
             // .data/email/mail/inbox/new from a local sender is a request.
@@ -179,6 +194,14 @@ pub fn up(release: bool) -> anyhow::Result<()> {
         eprintln!("  {name:<24} http://127.0.0.1:{port}/mcp");
     }
     eprintln!("bearer token: in {} (e.g. TOKEN=$(cat .data/token))", data.join("token").display());
+    if programs.iter().any(|(n, _)| *n == "mcp-client-llm-agent") {
+        eprintln!(
+            "send a request: save an email from you@localhost as a file in {}, or call the agent's \
+             submit_request tool; replies and reports appear in {}",
+            data.join("email/mail/inbox/new").display(),
+            data.join("email/mail/outbox").display()
+        );
+    }
     eprintln!("Ctrl-C stops everything.");
     loop {
         let mut exited = None;

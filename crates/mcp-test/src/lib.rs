@@ -11,10 +11,12 @@
 //!   fails when the behaviour it checks is broken.
 //! - [`golden`]: the `tools/list` snapshot helper.
 //! - [`services`]: real services for tests (PostgreSQL), started on demand.
+//! - [`mail`]: a real mail server (Dovecot + Postfix) on loopback.
 
 pub mod collector;
 pub mod compliance;
 pub mod golden;
+pub mod mail;
 pub mod proxy;
 pub mod raw;
 pub mod services;

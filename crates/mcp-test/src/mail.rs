@@ -7,6 +7,13 @@
 //! Needs the Debian packages `dovecot-imapd`, `dovecot-lmtpd` and `postfix`
 //! (`cargo xtask test` installs them), and root (Postfix's master runs as
 //! root; Dovecot drops to uid 65534 for the mail).
+//!
+//! Addresses with a `+detail` (the email server's signed Reply-To tokens,
+//! `agent+<token>@example.test`) are delivered to the user's inbox, as on a
+//! real mail system.
+
+// A fixture: a panic is how a test fails.
+#![allow(clippy::unwrap_used)]
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
@@ -19,11 +26,17 @@ pub const USERS: &[&str] = &["agent", "alice", "bob", "mallory"];
 /// Their password.
 pub const PASSWORD: &str = "secret";
 
+/// Dovecot and Postfix on loopback.
 pub struct MailServer {
+    /// Configuration, mail and logs.
     pub dir: tempfile::TempDir,
+    /// IMAP (plain).
     pub imap_port: u16,
+    /// IMAPS (TLS fixtures only).
     pub imaps_port: u16,
+    /// LMTP.
     pub lmtp_port: u16,
+    /// SMTP (Postfix).
     pub smtp_port: u16,
     /// SMTP with implicit TLS (TLS fixtures only).
     pub smtps_port: u16,
@@ -33,6 +46,7 @@ pub struct MailServer {
     watchdog: Option<Child>,
 }
 
+/// A free TCP port on loopback.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
@@ -121,6 +135,7 @@ fn make_certs(dir: &Path) -> PathBuf {
 }
 
 impl MailServer {
+    /// Start both servers, without TLS.
     pub fn start() -> Self {
         Self::start_with(false)
     }
@@ -164,7 +179,7 @@ impl MailServer {
              service imap-login {{\n  inet_listener imap {{\n    address = 127.0.0.1\n    port = {imap_port}\n  }}\n\
                inet_listener imaps {{\n    {imaps}\n  }}\n}}\n\
              service lmtp {{\n  inet_listener lmtp {{\n    address = 127.0.0.1\n    port = {lmtp_port}\n  }}\n}}\n\
-             protocol lmtp {{\n  postmaster_address = postmaster@example.test\n}}\n",
+             protocol lmtp {{\n  postmaster_address = postmaster@example.test\n}}\nrecipient_delimiter = +\n",
             d = d.display()
         );
         std::fs::write(d.join("dovecot.conf"), conf).unwrap();
@@ -223,7 +238,7 @@ impl MailServer {
              inet_protocols = ipv4\nmynetworks = 127.0.0.0/8\nvirtual_mailbox_domains = example.test\n\
              virtual_transport = lmtp:inet:127.0.0.1:{lmtp_port}\nrelayhost =\n\
              smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination\nalias_maps =\n\
-             alias_database =\nlocal_recipient_maps =\nsmtputf8_enable = no\nmessage_size_limit = 104857600\n\
+             alias_database =\nlocal_recipient_maps =\nrecipient_delimiter = +\nsmtputf8_enable = no\nmessage_size_limit = 104857600\n\
              {tls_conf}",
             pf = pf.display()
         );
@@ -271,14 +286,17 @@ impl MailServer {
         s
     }
 
+    /// The fixture's folder.
     pub fn path(&self) -> &Path {
         self.dir.path()
     }
 
+    /// `imap://127.0.0.1:PORT`.
     pub fn imap_url(&self) -> String {
         format!("imap://127.0.0.1:{}", self.imap_port)
     }
 
+    /// `smtp://127.0.0.1:PORT`.
     pub fn smtp_url(&self) -> String {
         format!("smtp://127.0.0.1:{}", self.smtp_port)
     }

@@ -294,11 +294,16 @@ fn outcome(cx: &Ctx<'_>, stop: Option<&(String, String)>) -> (String, String) {
     ("succeeded".into(), "built, lint clean, tests passing, tagged".into())
 }
 
+/// Why a step skipped because there was nothing for it to do: its dependents go on.
+const NOT_NEEDED: &str = "not needed: ";
+
 /// Why a step cannot run, if it cannot.
 fn blocked(cx: &Ctx<'_>, def: &StepDef) -> Option<String> {
     for d in &def.deps {
-        match cx.state_of(d).map(|s| s.state.as_str()) {
+        let dep = cx.state_of(d);
+        match dep.map(|s| s.state.as_str()) {
             Some("succeeded") => {}
+            Some("skipped") if dep.and_then(|s| s.error.as_deref()).is_some_and(|e| e.starts_with(NOT_NEEDED)) => {}
             Some(other) => return Some(format!("it needs {d}, which {other}")),
             None => return Some(format!("it needs {d}, which is not in the plan")),
         }
@@ -307,7 +312,7 @@ fn blocked(cx: &Ctx<'_>, def: &StepDef) -> Option<String> {
         Action::Tag { .. } if !cx.checks().0 => {
             Some("lint or tests did not pass, so there is no release to tag".into())
         }
-        Action::Fix { .. } if cx.checks().0 => Some("lint and tests already pass".into()),
+        Action::Fix { .. } if cx.checks().0 => Some(format!("{NOT_NEEDED}lint and tests already pass")),
         _ => None,
     }
 }

@@ -12,7 +12,6 @@ mod compliance;
 mod corpus;
 mod imap;
 mod maildir;
-mod mailserver;
 mod process;
 mod smtp;
 
@@ -27,7 +26,9 @@ use mcp_test::TestServer;
 use mcp_test::raw::Reply;
 use serde_json::{Value, json};
 
-pub use mailserver::MailServer;
+// The fixture lives in mcp-test: the agent's end-to-end tests use the same mail server.
+pub use mcp_test::mail as mailserver;
+pub use mcp_test::mail::MailServer;
 
 /// The token secret every test server uses.
 pub const SECRET: &str = "test-secret-0123456789-0123456789-0123456789";

@@ -1,0 +1,529 @@
+//! Handling one incoming message, from either channel (email or the
+//! `submit_request` tool): find or open its request, screen it, let the
+//! provider read it, merge, decide — ask (all questions in one reply),
+//! proceed (the planner), refuse, or give up — and record the decision.
+//!
+//! Idempotent on the message id: the outcome is stored as the last write of
+//! the processing, every effect before it is idempotent on its own (replies
+//! carry an idempotency key, `plan_start` is keyed on the request id,
+//! decisions are looked up before they are recorded), so a restart at any
+//! point re-runs the processing without a second reply or a second project.
+
+use mcp_core::trace::OpenTelemetrySpanExt;
+use mcp_core::tracing::{self, Instrument};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::Agent;
+use crate::llm::{ExtractInput, Llm};
+use crate::peers::PeerError;
+use crate::spec::Question;
+use crate::store::{Request, StoreError};
+
+/// Where a message came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Channel {
+    /// The watched inbox; the email server's id of the message, for replies.
+    Email {
+        /// Email server id.
+        email_id: String,
+    },
+    /// The agent's own MCP tool (the REST gateway).
+    Mcp,
+}
+
+/// One message to process.
+#[derive(Debug, Clone)]
+pub struct Incoming {
+    /// Channel.
+    pub channel: Channel,
+    /// Its unique id (Message-ID, or the caller's key): the idempotency key.
+    pub message_id: String,
+    /// Sender.
+    pub from: Option<String>,
+    /// Subject.
+    pub subject: String,
+    /// New text.
+    pub text: String,
+    /// The request it answers: from a verified reply token (email) or given by the caller (MCP).
+    pub request_id: Option<String>,
+    /// When it arrived.
+    pub received_at: Option<String>,
+    /// May be acted on.
+    pub trusted: bool,
+    /// Why (not) trusted.
+    pub trust_reason: String,
+}
+
+/// What was decided for a message.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct Outcome {
+    /// `asked`, `proceeded`, `refused`, `gave_up`, `failed`, `ignored` (untrusted) or `noted` (a message for a
+    /// request that is already settled).
+    pub decision: String,
+    /// The request.
+    pub request_id: Option<String>,
+    /// Its trace.
+    pub trace_id: Option<String>,
+    /// Open questions (when asked).
+    #[serde(default)]
+    pub questions: Vec<String>,
+    /// The planner's run (when proceeded).
+    #[serde(default)]
+    pub run_id: Option<String>,
+    /// The spec handed to the planner (when proceeded).
+    #[serde(default)]
+    pub spec: Option<Value>,
+    /// The reply's text (sent by email for email requests; for the caller to relay otherwise).
+    #[serde(default)]
+    pub reply: Option<String>,
+    /// Why.
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// This message had been processed before; this is the recorded outcome.
+    #[serde(default)]
+    pub duplicate: bool,
+}
+
+/// Why processing stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum HandleError {
+    /// The agent's database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A peer failed; `transient` says whether a later attempt may succeed.
+    #[error(transparent)]
+    Peer(#[from] PeerError),
+    /// The provider failed.
+    #[error(transparent)]
+    Llm(#[from] crate::llm::LlmError),
+    /// A template is broken.
+    #[error("template {0}: {1}")]
+    Template(&'static str, String),
+}
+
+impl HandleError {
+    /// A later attempt may succeed (a peer or the model endpoint was unavailable).
+    pub fn transient(&self) -> bool {
+        match self {
+            Self::Peer(p) => p.transient,
+            Self::Llm(crate::llm::LlmError::Unavailable(_)) => true,
+            Self::Store(_) => true,
+            _ => false,
+        }
+    }
+}
+
+/// The request id for a first message: derived from its id, so the same message always opens the same request.
+pub fn request_id_for(message_id: &str) -> String {
+    let h = Sha256::digest(message_id.as_bytes());
+    let hex: String = h.iter().take(10).map(|b| format!("{b:02x}")).collect();
+    format!("r-{hex}")
+}
+
+/// Fill `{{name}}` placeholders; a placeholder without a value is an error.
+pub fn render(template: &str, vars: &[(&str, String)]) -> Result<String, String> {
+    let mut out = String::with_capacity(template.len() + 256);
+    let mut rest = template;
+    while let Some(i) = rest.find("{{") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 2..];
+        let j = after.find("}}").ok_or("an unclosed {{")?;
+        let key = after[..j].trim();
+        let v = vars.iter().find(|(k, _)| *k == key).ok_or_else(|| format!("no value for {{{{{key}}}}}"))?;
+        out.push_str(&v.1);
+        rest = &after[j + 2..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+impl Agent {
+    /// Process one message (see the module docs).
+    pub async fn handle(&self, m: &Incoming) -> Result<Outcome, HandleError> {
+        if let Some((_, outcome)) = self.store.processed(&m.message_id).await? {
+            let mut o: Outcome =
+                serde_json::from_str(&outcome).map_err(|e| StoreError::Corrupt("outcome", e.to_string()))?;
+            o.duplicate = true;
+            return Ok(o);
+        }
+        if !m.trusted {
+            return self.ignore(m).await;
+        }
+        let existing = match &m.request_id {
+            Some(id) => self.store.get(id).await?,
+            None => None,
+        };
+        let request = match existing {
+            Some(r) => r,
+            None => {
+                let now = mcp_core::clock::now_ms();
+                // A request from the gateway continues the caller's trace; an email starts one.
+                let traceparent = match m.channel {
+                    Channel::Mcp => mcp_core::trace::current_carrier().remove("traceparent"),
+                    Channel::Email { .. } => None,
+                }
+                .unwrap_or_else(mcp_core::trace::new_traceparent);
+                let trace_id = mcp_core::trace::trace_id_of(&traceparent).unwrap_or_default().to_owned();
+                let id = match (&m.channel, &m.request_id) {
+                    (Channel::Mcp, Some(given)) => given.clone(),
+                    _ => request_id_for(&m.message_id),
+                };
+                self.store
+                    .create(&Request {
+                        id,
+                        channel: if m.channel == Channel::Mcp { "mcp".into() } else { "email".into() },
+                        requester: m.from.clone(),
+                        subject: crate::one_line(&m.subject, 200),
+                        first_message_id: m.message_id.clone(),
+                        reply_to: None,
+                        draft: Default::default(),
+                        state: "new".into(),
+                        rounds: 0,
+                        asked: Vec::new(),
+                        reason: None,
+                        traceparent,
+                        trace_id,
+                        run_id: None,
+                        tokens: 0,
+                        created_ms: now,
+                        updated_ms: now,
+                    })
+                    .await?
+            }
+        };
+        let span = tracing::info_span!(
+            "request",
+            otel.name = %format!("invoke_agent {}", crate::NAME),
+            otel.kind = "internal",
+            gen_ai.operation.name = "invoke_agent",
+            gen_ai.agent.name = crate::NAME,
+            gen_ai.conversation.id = %request.id,
+            gen_ai.provider.name = self.provider.name(),
+            message.id = %m.message_id,
+        );
+        let _ = span.set_parent(mcp_core::trace::parent_context(Some(&request.traceparent), None, None));
+        self.decide(m, request).instrument(span).await
+    }
+
+    async fn ignore(&self, m: &Incoming) -> Result<Outcome, HandleError> {
+        let o = Outcome {
+            decision: "ignored".into(),
+            request_id: None,
+            trace_id: mcp_core::trace::current_ids().map(|(t, _)| t),
+            questions: Vec::new(),
+            run_id: None,
+            spec: None,
+            reply: None,
+            reason: Some(format!("untrusted sender: {}", m.trust_reason)),
+            duplicate: false,
+        };
+        tracing::info!(message_id = %m.message_id, reason = %m.trust_reason, "ignored an untrusted message");
+        self.record_decision(None, "ignored", o.reason.as_deref(), m, json!({})).await?;
+        self.store.mark_processed(&m.message_id, None, &json!(o).to_string()).await?;
+        Ok(o)
+    }
+
+    async fn decide(&self, m: &Incoming, mut r: Request) -> Result<Outcome, HandleError> {
+        let mut o = Outcome {
+            decision: String::new(),
+            request_id: Some(r.id.clone()),
+            trace_id: Some(r.trace_id.clone()),
+            questions: Vec::new(),
+            run_id: None,
+            spec: None,
+            reply: None,
+            reason: None,
+            duplicate: false,
+        };
+        if let Channel::Email { email_id } = &m.channel {
+            r.reply_to = Some(email_id.clone());
+        }
+        self.record_message(&r, "in", m.from.as_deref(), None, &m.subject, &m.text, Some(&m.message_id)).await;
+        if matches!(r.state.as_str(), "planned" | "refused" | "gave_up" | "failed") {
+            // Settled: a late "thanks" or a second answer changes nothing and gets no reply (no mail loops).
+            o.decision = "noted".into();
+            o.run_id = r.run_id.clone();
+            o.reason = Some(format!("request {} is already {}", r.id, r.state));
+            self.store.mark_processed(&m.message_id, Some(&r.id), &json!(o).to_string()).await?;
+            return Ok(o);
+        }
+        // 1. The screen, before any model sees the text.
+        if let Some(why) = crate::safety::screen(&m.subject, &m.text) {
+            return self.refuse(m, r, o, why.to_owned(), json!({"screen": why})).await;
+        }
+        // 2. The provider reads it.
+        let ex = self
+            .provider
+            .extract(ExtractInput { subject: &m.subject, text: &m.text, asked: &r.asked, known: &r.draft })
+            .await?;
+        r.tokens += ex.usage.total() as i64;
+        if let Some(why) = ex.refuse.clone() {
+            let why = format!("it does not ask for a software project ({})", crate::one_line(&why, 200));
+            return self.refuse(m, r, o, why, json!({"model": ex.refuse, "notes": ex.notes})).await;
+        }
+        r.draft.merge(&ex.draft);
+        let questions = r.draft.open_questions(&self.offer);
+        let inputs = json!({
+            "message_id": m.message_id, "provider": self.provider.name(), "model": self.provider.model(),
+            "extracted": ex.draft, "notes": ex.notes, "tokens": ex.usage,
+        });
+        if questions.is_empty() {
+            return self.proceed(m, r, o, inputs).await;
+        }
+        if r.rounds >= i64::from(self.config.max_question_rounds) {
+            let open: Vec<&str> = questions.iter().map(|q| q.field.as_str()).collect();
+            let why = format!(
+                "after {} rounds of questions, {} {} still open",
+                r.rounds,
+                open.join(", "),
+                if open.len() == 1 { "is" } else { "are" }
+            );
+            r.state = "gave_up".into();
+            return self.close(m, r, o, "gave_up", why, inputs).await;
+        }
+        self.ask(m, r, o, questions, inputs).await
+    }
+
+    /// Send all open questions in one reply (the first round in full, later rounds short).
+    async fn ask(
+        &self,
+        m: &Incoming,
+        mut r: Request,
+        mut o: Outcome,
+        questions: Vec<Question>,
+        inputs: Value,
+    ) -> Result<Outcome, HandleError> {
+        let first = r.rounds == 0;
+        let lines: Vec<String> = questions
+            .iter()
+            .enumerate()
+            .map(|(i, q)| format!("{}. {}", i + 1, if first { &q.text } else { &q.short }))
+            .collect();
+        let tmpl = if first { &self.emails.questions } else { &self.emails.follow_up };
+        let text = render(
+            tmpl,
+            &[
+                ("subject", crate::one_line(&r.subject, 200)),
+                ("questions", lines.join("\n")),
+                ("understood", r.draft.understood()),
+                ("request_id", r.id.clone()),
+                ("trace_id", r.trace_id.clone()),
+            ],
+        )
+        .map_err(|e| HandleError::Template(if first { "email/questions.txt" } else { "email/follow_up.txt" }, e))?;
+        r.rounds += 1;
+        r.asked = questions.iter().map(|q| q.field.clone()).collect();
+        r.state = "asking".into();
+        self.send_reply(m, &r, &text, &format!("{}/ask/{}", r.id, r.rounds)).await?;
+        o.decision = "asked".into();
+        o.questions = lines;
+        o.reply = Some(text);
+        let rationale = format!("open: {}", r.asked.join(", "));
+        self.record_decision(
+            Some(&r),
+            "asked",
+            Some(&rationale),
+            m,
+            json!({"questions": o.questions, "inputs": inputs}),
+        )
+        .await?;
+        self.finish(m, &r, o).await
+    }
+
+    /// Hand the complete spec to the planner.
+    async fn proceed(
+        &self,
+        m: &Incoming,
+        mut r: Request,
+        mut o: Outcome,
+        inputs: Value,
+    ) -> Result<Outcome, HandleError> {
+        let spec = r.draft.to_spec();
+        let planner = self.peers.planner.as_ref().ok_or_else(|| PeerError {
+            transient: false,
+            message: "no planner is configured (MCP_CLIENT_PLANNER_URL)".into(),
+        })?;
+        let reply_to = match &m.channel {
+            Channel::Email { email_id } => Some(email_id.clone()),
+            Channel::Mcp => None,
+        };
+        let args = json!({
+            "spec": spec,
+            "request": {"request_id": r.id, "requester": r.requester, "subject": r.subject, "reply_to": reply_to,
+                        "received_at": m.received_at},
+        });
+        match planner.call("plan_start", args).await {
+            Ok(run) => {
+                r.run_id = run["id"].as_str().map(str::to_owned);
+                r.state = "planned".into();
+                r.asked.clear();
+                o.decision = "proceeded".into();
+                o.run_id = r.run_id.clone();
+                o.spec = Some(spec.clone());
+                self.record_decision(
+                    Some(&r),
+                    "proceeded",
+                    Some("every required field is settled"),
+                    m,
+                    json!({"spec": spec, "run_id": r.run_id, "inputs": inputs}),
+                )
+                .await?;
+                self.finish(m, &r, o).await
+            }
+            Err(e) if e.transient => Err(e.into()),
+            Err(e) => {
+                // The planner refused the spec (a folder name in use, a value out of range): say why and stop,
+                // rather than loop on a spec the requester has to change.
+                let why = format!("the project could not be planned: {}", crate::one_line(&e.message, 400));
+                r.state = "failed".into();
+                self.close(m, r, o, "failed", why, inputs).await
+            }
+        }
+    }
+
+    async fn refuse(
+        &self,
+        m: &Incoming,
+        mut r: Request,
+        o: Outcome,
+        why: String,
+        inputs: Value,
+    ) -> Result<Outcome, HandleError> {
+        r.state = "refused".into();
+        tracing::warn!(request_id = %r.id, reason = %why, "refused a request");
+        self.close(m, r, o, "refused", why, inputs).await
+    }
+
+    /// End a request with the refusal email and a decision.
+    async fn close(
+        &self,
+        m: &Incoming,
+        r: Request,
+        mut o: Outcome,
+        decision: &str,
+        why: String,
+        inputs: Value,
+    ) -> Result<Outcome, HandleError> {
+        let mut r = r;
+        r.reason = Some(why.clone());
+        let text = render(
+            &self.emails.refused,
+            &[("reason", why.clone()), ("request_id", r.id.clone()), ("trace_id", r.trace_id.clone())],
+        )
+        .map_err(|e| HandleError::Template("email/refused.txt", e))?;
+        self.send_reply(m, &r, &text, &format!("{}/{decision}", r.id)).await?;
+        o.decision = decision.to_owned();
+        o.reason = Some(why.clone());
+        o.reply = Some(text);
+        self.record_decision(Some(&r), decision, Some(&why), m, inputs).await?;
+        self.finish(m, &r, o).await
+    }
+
+    async fn finish(&self, m: &Incoming, r: &Request, o: Outcome) -> Result<Outcome, HandleError> {
+        self.store.save(r).await?;
+        self.store.mark_processed(&m.message_id, Some(&r.id), &json!(o).to_string()).await?;
+        tracing::info!(request_id = %r.id, decision = %o.decision, "request processed");
+        Ok(o)
+    }
+
+    /// Reply by email (email requests only), once per key.
+    async fn send_reply(&self, m: &Incoming, r: &Request, text: &str, key: &str) -> Result<(), HandleError> {
+        let (Channel::Email { email_id }, Some(email)) = (&m.channel, &self.peers.email) else { return Ok(()) };
+        let sent = email
+            .call("reply", json!({"id": email_id, "text": text, "request_id": r.id, "idempotency_key": key}))
+            .await?;
+        if sent["duplicate"] != true {
+            let to = sent["to"][0].as_str().map(str::to_owned);
+            let subject = sent["subject"].as_str().unwrap_or("").to_owned();
+            let mid = sent["message_id"].as_str().map(str::to_owned);
+            self.record_message(r, "out", None, to.as_deref(), &subject, text, mid.as_deref()).await;
+        }
+        Ok(())
+    }
+
+    /// The communication log (best effort: a missing sql server loses the copy, not the request).
+    #[allow(clippy::too_many_arguments)]
+    async fn record_message(
+        &self,
+        r: &Request,
+        direction: &str,
+        from: Option<&str>,
+        to: Option<&str>,
+        subject: &str,
+        body: &str,
+        message_id: Option<&str>,
+    ) {
+        let Some(sql) = &self.peers.sql else { return };
+        let args = json!({
+            "direction": direction, "channel": if r.channel == "mcp" { "mcp" } else { "email" }, "project": r.id,
+            "thread_id": r.id, "from_addr": from, "to_addr": to, "subject": subject, "body": body,
+            "message_id": message_id, "trace_id": r.trace_id,
+        });
+        if let Err(e) = sql.call("message_record", args).await {
+            tracing::warn!(error = %e, "message not recorded");
+        }
+    }
+
+    /// The decision log, once per (request, decision, message).
+    async fn record_decision(
+        &self,
+        r: Option<&Request>,
+        decision: &str,
+        rationale: Option<&str>,
+        m: &Incoming,
+        outputs: Value,
+    ) -> Result<(), HandleError> {
+        tracing::info!(decision, message_id = %m.message_id, "decision");
+        let Some(sql) = &self.peers.sql else { return Ok(()) };
+        let trace_id = r.map(|r| r.trace_id.clone()).or_else(|| mcp_core::trace::current_ids().map(|(t, _)| t));
+        let listed = sql
+            .call(
+                "decision_list",
+                json!({"trace_id": trace_id, "actor": crate::NAME, "decision": decision, "limit": 1000}),
+            )
+            .await?;
+        let already = listed["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|d| d["inputs"]["message_id"].as_str() == Some(m.message_id.as_str()));
+        if already {
+            return Ok(());
+        }
+        sql.call(
+            "decision_record",
+            json!({
+                "project": r.map(|r| r.id.clone()), "trace_id": trace_id, "actor": crate::NAME, "decision": decision,
+                "rationale": rationale,
+                "inputs": {"message_id": m.message_id, "channel": if m.channel == Channel::Mcp { "mcp" } else { "email" },
+                           "subject": crate::one_line(&m.subject, 200), "provider": self.provider.name()},
+                "outputs": outputs,
+            }),
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_are_stable_and_token_safe() {
+        let a = request_id_for("<abc@example.test>");
+        assert_eq!(a, request_id_for("<abc@example.test>"));
+        assert_ne!(a, request_id_for("<abd@example.test>"));
+        assert!(a.len() <= 24 && a.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'));
+    }
+
+    #[test]
+    fn templates_render_strictly() {
+        assert_eq!(render("a {{x}} b {{ y }}", &[("x", "1".into()), ("y", "2".into())]).unwrap(), "a 1 b 2");
+        assert!(render("{{z}}", &[]).unwrap_err().contains("{{z}}"));
+        assert!(render("{{z", &[]).is_err());
+    }
+}
