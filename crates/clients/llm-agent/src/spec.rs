@@ -160,22 +160,27 @@ impl Draft {
             });
         }
         let langs = offer.languages();
+        // For people: "Python or Rust", not "python or rust".
+        let shown: Vec<String> = langs.iter().map(|l| cap(l)).collect();
         match self.languages.as_slice() {
             [] => q.push(Question {
                 field: "language".into(),
-                text: format!("Which programming language should it be written in? I can build {}.", or_list(&langs)),
-                short: format!("Language: {}?", or_list(&langs)),
+                text: format!("Which programming language should it be written in? I can build {}.", or_list(&shown)),
+                short: format!("Language: {}?", or_list(&shown)),
             }),
             [one] if !langs.contains(one) => q.push(Question {
                 field: "language".into(),
-                text: format!("I cannot build projects in {one} yet; would {} do?", or_list(&langs)),
-                short: format!("Language: {one} is not available; {}?", or_list(&langs)),
+                text: format!("I cannot build projects in {} yet; would {} do?", cap(one), or_list(&shown)),
+                short: format!("Language: {} is not available; {}?", cap(one), or_list(&shown)),
             }),
             [_] => {}
             many => q.push(Question {
                 field: "language".into(),
-                text: format!("The request mentions {}; which one language should it be?", or_list(many)),
-                short: format!("Language: one of {}?", or_list(many)),
+                text: format!(
+                    "The request mentions {}; which one language should it be?",
+                    or_list(&many.iter().map(|l| cap(l)).collect::<Vec<_>>())
+                ),
+                short: format!("Language: one of {}?", or_list(&many.iter().map(|l| cap(l)).collect::<Vec<_>>())),
             }),
         }
         let language = self.language();
@@ -309,7 +314,7 @@ mod tests {
         let q = Draft::default().open_questions(&offer());
         let fields: Vec<&str> = q.iter().map(|q| q.field.as_str()).collect();
         assert_eq!(fields, REQUIRED);
-        assert!(q[2].text.contains("python or rust"), "{}", q[2].text);
+        assert!(q[2].text.contains("Python or Rust"), "{}", q[2].text);
     }
 
     #[test]
@@ -319,7 +324,7 @@ mod tests {
         assert_eq!(d.open_questions(&offer())[0].field, "language");
         let mut d = full();
         d.languages = vec!["go".into()];
-        assert!(d.open_questions(&offer())[0].text.contains("cannot build projects in go"));
+        assert!(d.open_questions(&offer())[0].text.contains("cannot build projects in Go"));
         let mut d = full();
         d.languages = vec!["rust".into()];
         d.kinds = vec!["library".into()];

@@ -14,14 +14,24 @@ use crate::{Fleet, ok, spec};
 
 const BIN: &str = env!("CARGO_BIN_EXE_mcp-client-planner");
 
-fn start(fleet: &Fleet, db: &str, port: u16) -> Child {
+/// The planner process, killed when dropped (a failing assertion must not leave it running).
+struct Planner(Child);
+
+impl Drop for Planner {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start(fleet: &Fleet, db: &str, port: u16) -> Planner {
     let mut cmd = Command::new(BIN);
     cmd.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
     for (k, v) in fleet.planner_env(db) {
         cmd.env(k, v);
     }
     cmd.env("MCP_LISTEN_ADDR", format!("127.0.0.1:{port}")).stdout(Stdio::null()).stderr(Stdio::inherit());
-    cmd.spawn().unwrap()
+    Planner(cmd.spawn().unwrap())
 }
 
 async fn ready(c: &RawClient, port: u16) {
@@ -34,7 +44,7 @@ async fn ready(c: &RawClient, port: u16) {
 }
 
 /// Wait until `key` is the running step, then SIGKILL.
-async fn kill_during(c: &RawClient, child: &mut Child, run_id: &str, key: &str) {
+async fn kill_during(c: &RawClient, child: &mut Planner, run_id: &str, key: &str) {
     let deadline = Instant::now() + Duration::from_secs(240);
     loop {
         let r = c.call("plan_status", json!({"run_id": run_id})).await;
@@ -48,8 +58,8 @@ async fn kill_during(c: &RawClient, child: &mut Child, run_id: &str, key: &str) 
         assert!(!["succeeded", "failed"].contains(&v["state"].as_str().unwrap()), "finished before {key}: {v}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    child.0.kill().unwrap();
+    child.0.wait().unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -70,7 +80,7 @@ async fn sigkill_mid_run_resumes_without_doing_anything_twice() {
     let mut child = start(&fleet, &db, port);
     ready(&c, port).await;
     kill_during(&c, &mut child, &run_id, "test").await;
-    let mut child = start(&fleet, &db, port);
+    let child = start(&fleet, &db, port);
     ready(&c, port).await;
 
     let done = crate::wait_done_raw(&c, &run_id, Duration::from_secs(300)).await;
@@ -83,6 +93,5 @@ async fn sigkill_mid_run_resumes_without_doing_anything_twice() {
     let d = ok(&fleet.sql.raw().call("decision_list", json!({"project": "resume-me"})).await).clone();
     let kinds: Vec<&str> = d["items"].as_array().unwrap().iter().map(|i| i["decision"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["planned", "completed"], "{d}");
-    child.kill().unwrap();
-    child.wait().unwrap();
+    drop(child);
 }
