@@ -74,4 +74,17 @@ async fn submit_request_asks_refuses_and_is_idempotent() {
     }
     let r = c.call("request_status", json!({"request_id": o["request_id"]})).await;
     assert_eq!(ok(&r)["state"], "asking", "a failed proceed leaves the request open: {}", r.text);
+
+    // An answer that leaves something open gets a shorter follow-up with only what is still open.
+    let r =
+        c.call("submit_request", json!({"text": "I want something named Foo Bar that sorts my photos by date."})).await;
+    let first = ok(&r).clone();
+    let asked: Vec<String> = serde_json::from_value(first["questions"].clone()).unwrap();
+    assert_eq!(asked.len(), 2, "language and kind are open: {asked:?}");
+    let r = c.call("submit_request", json!({"text": "Python", "request_id": first["request_id"]})).await;
+    let follow: Vec<String> = serde_json::from_value(ok(&r)["questions"].clone()).unwrap();
+    assert_eq!(follow.len(), 1, "{follow:?}");
+    assert!(follow[0].starts_with("1. Kind:"), "the short form: {follow:?}");
+    assert!(!asked.contains(&follow[0]), "never the same question twice");
+    assert!(ok(&r)["reply"].as_str().unwrap().contains("One thing is still open"), "the follow-up template");
 }
