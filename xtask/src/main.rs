@@ -4,12 +4,15 @@
 //! - `test`: provision what the tests need on a fresh Debian machine, then run
 //!   every test (format, lints, Rust tests, the official Python client tests).
 //! - `bench`: the benchmarks whose figures go into `docs/benchmarks.md`.
+//! - `images`: every image `docker-compose.yml` runs, built without a
+//!   registry (a debootstrapped base, host-built binaries).
 
 // The benchmark's report is the program's output, so stdout is the point.
 #![allow(clippy::print_stdout)]
 
 mod bench;
 mod fleet;
+mod images;
 mod provision;
 mod tidy;
 mod util;
@@ -31,7 +34,7 @@ enum Cmd {
         #[arg(long)]
         debug: bool,
     },
-    /// Provision, then run every test: fmt, clippy, cargo test, Python client tests.
+    /// Provision, then run every test: fmt, clippy, cargo test, Python client tests, the composed fleet.
     Test {
         /// Skip installing system packages (they are already there).
         #[arg(long)]
@@ -46,6 +49,21 @@ enum Cmd {
         #[arg(long, default_value_t = 10)]
         seconds: u32,
     },
+    /// Build every image compose runs, offline: base (debootstrap), services, programs.
+    Images {
+        /// Package the debug binaries already in the target directory; build nothing.
+        #[arg(long)]
+        debug_binaries: bool,
+        /// Debootstrap the base image again even if it exists.
+        #[arg(long)]
+        rebuild_base: bool,
+        /// Cargo's target directory (default: CARGO_TARGET_DIR, else target/).
+        #[arg(long)]
+        target_dir: Option<std::path::PathBuf>,
+        /// Image tag (default: FLEET_TAG, else latest).
+        #[arg(long)]
+        tag: Option<String>,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -54,6 +72,10 @@ fn main() -> anyhow::Result<()> {
         Cmd::Up { debug } => fleet::up(!debug),
         Cmd::Test { no_provision } => test(no_provision),
         Cmd::Bench { which, seconds } => bench::run(&which, seconds),
+        Cmd::Images { debug_binaries, rebuild_base, target_dir, tag } => {
+            let opts = images::Options { debug_binaries, rebuild_base, target_dir, tag };
+            images::images(&util::workspace_root(), &opts).map(drop)
+        }
     }
 }
 
@@ -78,6 +100,9 @@ fn test(no_provision: bool) -> anyhow::Result<()> {
                 .current_dir(&root)
                 .env("MCP_BIN_DIR", &bin_dir),
         )
+    })?;
+    steps.run("compose fleet: offline images, up, email-to-project scenario, down", || {
+        images::compose_scenario(&root, true)
     })?;
     steps.summary();
     Ok(())

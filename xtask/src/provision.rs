@@ -37,6 +37,9 @@ const PACKAGES: &[(&str, &str)] = &[
     ("/usr/lib/dovecot/lmtp", "dovecot-lmtpd"),
     ("/usr/sbin/postfix", "postfix"),
     ("openssl", "openssl"),
+    // `cargo xtask images` makes the fleet's base image with debootstrap
+    // (no registry on the project's machines; see images.rs).
+    ("/usr/sbin/debootstrap", "debootstrap"),
 ];
 
 fn present(check: &str) -> bool {
