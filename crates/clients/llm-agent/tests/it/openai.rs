@@ -5,8 +5,10 @@
 //! the first request fails with 503 (retried), the first extraction reply is
 //! not JSON (one corrective retry), the coder's first turn proposes a call
 //! with broken arguments and a path outside the project (both refused and
-//! reported back to the model), then it writes a test, runs the tests and
-//! finishes. The same email-to-project flow must hold.
+//! reported back to the model), then it writes a test that fails, runs the
+//! tests and finishes; the planner's fix loop then hands the failing output
+//! to `llm_fix`, whose conversation corrects the test. The same
+//! email-to-project flow must hold.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -40,8 +42,13 @@ fn call(id: &str, name: &str, arguments: &str) -> Value {
     json!({"id": id, "type": "function", "function": {"name": name, "arguments": arguments}})
 }
 
-const TEST_FILE: &str = "\"\"\"A test written by the model.\"\"\"\n\nfrom greeter.cli import greeting\n\n\n\
-def test_greeting_names_the_person():\n    assert greeting(\"Ada\") == \"Hello, Ada!\"\n";
+/// The model's test, with the greeting it expects.
+fn test_file(expected: &str) -> String {
+    format!(
+        "\"\"\"A test written by the model.\"\"\"\n\nfrom greeter.cli import greeting\n\n\n\
+         def test_greeting_names_the_person():\n    assert greeting(\"Ada\") == \"{expected}\"\n"
+    )
+}
 
 async fn chat(State(s): State<Arc<Mutex<Script>>>, headers: HeaderMap, Json(body): Json<Value>) -> Response {
     let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).map(str::to_owned);
@@ -66,8 +73,19 @@ async fn chat(State(s): State<Arc<Mutex<Script>>>, headers: HeaderMap, Json(body
             });
             completion(json!({"role": "assistant", "content": spec.to_string()}), "stop")
         }
+    } else if messages.get(1).and_then(|m| m["content"].as_str()).is_some_and(|t| t.contains("phase fails")) {
+        // llm_fix: the failing output names the wrong expectation; correct it, then finish.
+        let fixed = json!({"path": "tests/test_feature.py", "content": test_file("Hello, Ada!")}).to_string();
+        match count("tool") {
+            0 => completion(
+                json!({"role": "assistant", "content": null, "tool_calls": [call("f1", "write_file", &fixed)]}),
+                "tool_calls",
+            ),
+            _ => completion(json!({"role": "assistant", "content": "Corrected the expected greeting."}), "stop"),
+        }
     } else {
-        let write = json!({"path": "tests/test_feature.py", "content": TEST_FILE}).to_string();
+        // llm_implement: a test with a wrong expectation, so the fix loop has work to do.
+        let write = json!({"path": "tests/test_feature.py", "content": test_file("Hi, Ada!")}).to_string();
         let escape = json!({"path": "../../escape.py", "content": "import os"}).to_string();
         let run = json!({"argv": [".venv/bin/python", "-m", "pytest", "-q", "-p", "no:cacheprovider"]}).to_string();
         match count("tool") {
@@ -131,6 +149,11 @@ async fn the_openai_provider_runs_the_same_flow_and_survives_bad_model_output() 
     assert_eq!(implement["state"], "succeeded", "{implement}");
     assert_eq!(implement["result"]["files_written"], json!(["tests/test_feature.py"]));
     assert!(status["tokens_used"].as_i64().unwrap() > 0, "{status}");
+    let test = status["steps"].as_array().unwrap().iter().find(|s| s["def"]["key"] == "test").unwrap().clone();
+    assert_eq!(test["result"]["passed"], false, "the model's first test fails: {test}");
+    let fix = status["steps"].as_array().unwrap().iter().find(|s| s["def"]["key"] == "fix").unwrap().clone();
+    assert_eq!(fix["state"], "succeeded", "{fix}");
+    assert_eq!((fix["result"]["rounds"].clone(), fix["result"]["passed"].clone()), (json!(1), json!(true)), "{fix}");
 
     let repo = f.projects().join("greeter");
     let files = git(&repo, &["ls-files"]);
@@ -145,6 +168,10 @@ async fn the_openai_provider_runs_the_same_flow_and_survives_bad_model_output() 
 
     // The model saw its mistakes as tool results, not as crashes.
     let requests = script.lock().unwrap().requests.clone();
+    assert!(
+        requests.iter().any(|(_, b)| b["messages"][1]["content"].as_str().is_some_and(|t| t.contains("Hi, Ada!"))),
+        "llm_fix was given the failing output"
+    );
     assert!(requests.iter().all(|(auth, _)| auth.as_deref() == Some(&format!("Bearer {KEY}"))), "the key is sent");
     let tool_results: Vec<String> = requests
         .iter()
