@@ -727,6 +727,7 @@ resource "docker_container" "mcp_client_planner" {
   env = concat(local.program_env, [
     "PLANNER_DATABASE_URL=${local.database}",
     "PLANNER_TEMPLATES_DIR=/templates",
+    "PLANNER_TEMPLATES=${var.fleet_templates}",
     "MCP_SERVER_FS_URL=http://mcp-server-fs:8080/mcp",
     "MCP_SERVER_GIT_URL=http://mcp-server-git:8080/mcp",
     "MCP_SERVER_SHELL_URL=http://mcp-server-shell:8080/mcp",
@@ -799,6 +800,7 @@ resource "docker_container" "mcp_client_llm_agent" {
     "LLM_API_KEY_FILE=/run/secrets/llm_api_key",
     "AGENT_DATABASE_URL=${local.database}",
     "AGENT_TEMPLATES_DIR=/templates",
+    "AGENT_TEMPLATES=${var.fleet_templates}",
     "MCP_SERVER_EMAIL_URL=http://mcp-server-email:8080/mcp",
     "MCP_SERVER_SQL_URL=http://mcp-server-sql:8080/mcp",
     "MCP_SERVER_FS_URL=http://mcp-server-fs:8080/mcp",

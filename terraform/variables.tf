@@ -153,6 +153,12 @@ variable "llm_base_url" {
   default     = "http://llm:11434/v1"
 }
 
+variable "fleet_templates" {
+  description = "Templates the planner and the agent offer (the toolchain image has no Rust)."
+  type        = string
+  default     = "python-cli,python-lib"
+}
+
 variable "llm_model" {
   description = "Model the llm service pulls and the agent asks for (llm/README.md)."
   type        = string

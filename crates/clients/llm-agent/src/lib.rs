@@ -81,7 +81,7 @@ pub struct Agent {
 impl Agent {
     /// Open the store, load the templates, make the clients.
     pub async fn open(config: Config, core: &CoreConfig) -> Result<Arc<Self>, StartError> {
-        let offer = spec::Offer::load(&config.templates)
+        let offer = spec::Offer::load(&config.templates, &config.offered)
             .map_err(|e| StartError::config(format!("{}: {e}", config::AGENT_TEMPLATES_DIR)))?;
         let emails = Emails::load(&config.templates)
             .map_err(|e| StartError::config(format!("{}: {e}", config::AGENT_TEMPLATES_DIR)))?;

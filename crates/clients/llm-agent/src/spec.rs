@@ -48,18 +48,27 @@ pub struct Offer {
 }
 
 impl Offer {
-    /// Read `projects/*/template.json` under the templates folder.
-    pub fn load(templates: &Path) -> Result<Self, String> {
+    /// Read `projects/*/template.json` under the templates folder: those named in `only`, or all.
+    pub fn load(templates: &Path, only: &[String]) -> Result<Self, String> {
         let dir = templates.join("projects");
         let mut pairs = BTreeSet::new();
         let entries = std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let mut seen = Vec::new();
         for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if !only.is_empty() && !only.contains(&name) {
+                continue;
+            }
+            seen.push(name);
             let f = e.path().join("template.json");
             let Ok(text) = std::fs::read_to_string(&f) else { continue };
             let v: Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", f.display()))?;
             if let (Some(l), Some(k)) = (v["language"].as_str(), v["kind"].as_str()) {
                 pairs.insert((l.to_owned(), k.to_owned()));
             }
+        }
+        if let Some(n) = only.iter().find(|n| !seen.contains(n)) {
+            return Err(format!("{}: no template {n:?}", dir.display()));
         }
         if pairs.is_empty() {
             return Err(format!("{}: no template.json found", dir.display()));
@@ -334,6 +343,19 @@ mod tests {
         let mut d = full();
         d.delivery = Some("gitlab".into());
         assert_eq!(d.open_questions(&offer())[0].field, "delivery");
+    }
+
+    #[test]
+    fn a_deployment_offers_only_its_templates() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../templates");
+        let all = Offer::load(&dir, &[]).unwrap();
+        assert_eq!(all.languages(), vec!["python", "rust"]);
+        let py = Offer::load(&dir, &["python-cli".into(), "python-lib".into()]).unwrap();
+        assert_eq!(py.languages(), vec!["python"]);
+        let mut d = full();
+        d.languages = vec!["rust".into()];
+        assert!(d.open_questions(&py)[0].text.contains("cannot build projects in Rust"));
+        assert!(Offer::load(&dir, &["cobol-cli".into()]).unwrap_err().contains("cobol-cli"));
     }
 
     #[test]

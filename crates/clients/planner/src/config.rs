@@ -9,6 +9,9 @@ use mcp_core::Reader;
 pub const PLANNER_DATABASE_URL: &str = "PLANNER_DATABASE_URL";
 /// The templates folder (default `./templates`): `projects/<template>/template.json`, `SPEC.md.tmpl`, `email/`.
 pub const PLANNER_TEMPLATES_DIR: &str = "PLANNER_TEMPLATES_DIR";
+/// Templates this deployment offers, by folder name (default: every template in the folder). Compose sets
+/// it to what its toolchain image can build.
+pub const PLANNER_TEMPLATES: &str = "PLANNER_TEMPLATES";
 /// Name of this planner instance, owner of the runs it claims (default: the host name). A restarted
 /// planner with the same name takes its runs back at once; others wait for the lease to expire.
 pub const PLANNER_INSTANCE: &str = "PLANNER_INSTANCE";
@@ -47,6 +50,8 @@ pub struct Config {
     pub database_url: String,
     /// Templates folder.
     pub templates: PathBuf,
+    /// Templates offered (empty: all).
+    pub offered: Vec<String>,
     /// Instance name.
     pub instance: String,
     /// Runs at once.
@@ -133,6 +138,7 @@ impl Config {
         Self {
             database_url: r.string(PLANNER_DATABASE_URL, "sqlite:./.data/planner/planner.db"),
             templates: PathBuf::from(r.string(PLANNER_TEMPLATES_DIR, "./templates")),
+            offered: r.list(PLANNER_TEMPLATES),
             instance,
             concurrency: concurrency.clamp(1, 64),
             budget,
@@ -147,6 +153,7 @@ impl Config {
         Self {
             database_url: database_url.to_owned(),
             templates,
+            offered: Vec::new(),
             instance: "test".into(),
             concurrency: 2,
             budget: Budget { max_steps: 60, max_wall_secs: 900, max_tokens: 200_000 },

@@ -60,6 +60,7 @@ impl Planner {
     /// Open the store, load the templates, make the clients.
     pub async fn open(config: Config, core: &CoreConfig) -> Result<Arc<Self>, StartError> {
         let templates = templates::Templates::load(&config.templates)
+            .and_then(|t| t.only(&config.offered))
             .map_err(|e| StartError::config(format!("{}: {e}", config::PLANNER_TEMPLATES_DIR)))?;
         let store = store::Store::open(&config.database_url)
             .await

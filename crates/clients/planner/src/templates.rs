@@ -133,6 +133,21 @@ impl Templates {
         self.projects.values().find(|t| t.manifest.language == language && t.manifest.kind == kind)
     }
 
+    /// Only the templates named (all when `names` is empty); a name that is not a template is an error.
+    pub fn only(mut self, names: &[String]) -> Result<Self, String> {
+        if names.is_empty() {
+            return Ok(self);
+        }
+        if let Some(n) = names.iter().find(|n| !self.projects.contains_key(n.as_str())) {
+            return Err(format!(
+                "no template {n:?} (have: {})",
+                self.projects.keys().cloned().collect::<Vec<_>>().join(", ")
+            ));
+        }
+        self.projects.retain(|k, _| names.contains(k));
+        Ok(self)
+    }
+
     /// `language/kind` pairs offered, for messages.
     pub fn offered(&self) -> Vec<String> {
         self.projects.values().map(|t| format!("{} {}", t.manifest.language, t.manifest.kind)).collect()
