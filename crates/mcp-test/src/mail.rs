@@ -46,9 +46,20 @@ pub struct MailServer {
     watchdog: Option<Child>,
 }
 
-/// A free TCP port on loopback.
+/// A free TCP port on loopback, never the same one twice in this process:
+/// a port is only free until someone binds it, and tests that start many
+/// programs in parallel would otherwise be handed a port another fixture is
+/// about to bind.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    loop {
+        let p = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut given = GIVEN.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !given.contains(&p) {
+            given.push(p);
+            return p;
+        }
+    }
 }
 
 fn require(path: &str, package: &str) {

@@ -80,8 +80,13 @@ fn peer_var(name: &str) -> String {
     format!("MCP_{kind}_{}_URL", rest.replace('-', "_").to_uppercase())
 }
 
+/// One fleet at a time: nine programs, a mail server and the builds they run are enough load for two
+/// cores, and timing assertions (a question within 5 s) should not measure a neighbour's build.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// The fleet.
 pub struct Fleet {
+    _turn: tokio::sync::MutexGuard<'static, ()>,
     pub dir: tempfile::TempDir,
     pub mail: MailServer,
     pub ports: HashMap<&'static str, u16>,
@@ -101,6 +106,7 @@ impl Drop for Fleet {
 impl Fleet {
     /// Start everything; `agent_env` is added to the agent's environment.
     pub async fn start(agent_env: &[(&str, String)]) -> Self {
+        let turn = ONE_AT_A_TIME.lock().await;
         mcp_core::install_crypto_provider();
         let mail = MailServer::start();
         let dir = tempfile::tempdir().unwrap();
@@ -108,6 +114,7 @@ impl Fleet {
         std::fs::create_dir_all(dir.path().join("logs")).unwrap();
         let ports = PROGRAMS.iter().map(|p| (*p, free_port())).collect();
         let mut f = Self {
+            _turn: turn,
             dir,
             mail,
             ports,
