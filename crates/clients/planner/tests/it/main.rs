@@ -206,7 +206,11 @@ impl Fleet {
         String::from_utf8_lossy(&out.stdout).lines().map(str::to_owned).collect()
     }
 
+    /// Tags of a project; none when the project was never created (a run cancelled before its scaffold).
     pub fn tags(&self, slug: &str) -> Vec<String> {
+        if !self.projects().join(slug).exists() {
+            return Vec::new();
+        }
         let out =
             std::process::Command::new("git").args(["tag"]).current_dir(self.projects().join(slug)).output().unwrap();
         String::from_utf8_lossy(&out.stdout).lines().map(str::to_owned).collect()
