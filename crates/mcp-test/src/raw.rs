@@ -35,6 +35,20 @@ impl Reply {
     }
 }
 
+/// The `structuredContent` of a successful tool call; fails the test otherwise.
+pub fn ok(r: &Reply) -> &Value {
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.result()["isError"], false, "expected success: {}", r.text);
+    &r.result()["structuredContent"]
+}
+
+/// The message of a tool error (`isError: true`); fails the test otherwise.
+pub fn err(r: &Reply) -> String {
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.result()["isError"], true, "expected a tool error: {}", r.text);
+    r.result()["content"][0]["text"].as_str().unwrap_or_default().to_owned()
+}
+
 /// The client.
 #[derive(Clone)]
 pub struct RawClient {

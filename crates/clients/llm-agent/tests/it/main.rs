@@ -23,8 +23,7 @@ use std::time::{Duration, Instant};
 
 use mcp_test::TEST_TOKEN;
 use mcp_test::mail::{MailServer, free_port};
-use mcp_test::raw::{RawClient, Reply};
-use serde_json::Value;
+use mcp_test::raw::RawClient;
 
 /// The email server's token secret in these tests.
 pub const SECRET: &str = "e2e-secret-0123456789-0123456789-0123456789";
@@ -322,11 +321,7 @@ pub fn rand_id() -> String {
     format!("{:016x}", rand::random::<u64>())
 }
 
-pub fn ok(r: &Reply) -> &Value {
-    assert_eq!(r.status, 200, "{}", r.text);
-    assert_eq!(r.result()["isError"], false, "expected success: {}", r.text);
-    &r.result()["structuredContent"]
-}
+pub use mcp_test::raw::ok;
 
 /// `git` in a project, for checking what the fleet did.
 pub fn git(dir: &Path, args: &[&str]) -> String {

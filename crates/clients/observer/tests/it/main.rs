@@ -154,19 +154,8 @@ pub async fn get_json(http: &reqwest::Client, base: &str, token: Option<&str>, p
     (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
 }
 
-/// The structured result of a successful tool call.
-pub fn ok(r: &mcp_test::raw::Reply) -> &Value {
-    assert_eq!(r.status, 200, "{}", r.text);
-    assert_eq!(r.result()["isError"], false, "expected success: {}", r.text);
-    &r.result()["structuredContent"]
-}
-
-/// The text of a tool error.
-pub fn err(r: &mcp_test::raw::Reply) -> String {
-    assert_eq!(r.status, 200, "{}", r.text);
-    assert_eq!(r.result()["isError"], true, "expected a tool error: {}", r.text);
-    r.result()["content"][0]["text"].as_str().unwrap_or_default().to_owned()
-}
+// The shared reply helpers (success value, error text).
+pub use mcp_test::raw::{err, ok};
 
 /// The workspace root.
 pub fn workspace() -> PathBuf {

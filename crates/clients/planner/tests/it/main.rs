@@ -18,7 +18,6 @@ use std::time::{Duration, Instant};
 
 use mcp_client_planner::config::Peers;
 use mcp_core::Reader;
-use mcp_test::raw::Reply;
 use mcp_test::{TEST_TOKEN, TestServer};
 use serde_json::{Value, json};
 
@@ -227,17 +226,7 @@ fn rand_u64() -> u64 {
     u64::from_le_bytes(b)
 }
 
-pub fn ok(r: &Reply) -> &Value {
-    assert_eq!(r.status, 200, "{}", r.text);
-    assert_eq!(r.result()["isError"], false, "expected success: {}", r.text);
-    &r.result()["structuredContent"]
-}
-
-pub fn err(r: &Reply) -> String {
-    assert_eq!(r.status, 200, "{}", r.text);
-    assert_eq!(r.result()["isError"], true, "expected a tool error: {}", r.text);
-    r.result()["content"][0]["text"].as_str().unwrap_or_default().to_owned()
-}
+pub use mcp_test::raw::{err, ok};
 
 /// A complete spec.
 pub fn spec(name: &str, language: &str, kind: &str) -> Value {

@@ -63,19 +63,8 @@ impl Fixture {
     }
 }
 
-/// The result object of a reply, asserting it is not an error.
-pub fn ok(r: &Reply) -> &Value {
-    assert_eq!(r.status, 200, "{}", r.text);
-    assert_eq!(r.result()["isError"], false, "expected success: {}", r.text);
-    &r.result()["structuredContent"]
-}
-
-/// The error text of a tool error reply.
-pub fn err(r: &Reply) -> String {
-    assert_eq!(r.status, 200, "{}", r.text);
-    assert_eq!(r.result()["isError"], true, "expected a tool error: {}", r.text);
-    r.result()["content"][0]["text"].as_str().unwrap_or_default().to_owned()
-}
+// The shared reply helpers (success value, error text).
+pub use mcp_test::raw::{err, ok};
 
 /// True when `p` exists (without following a final symlink).
 pub fn exists(p: &Path) -> bool {

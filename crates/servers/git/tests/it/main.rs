@@ -136,21 +136,10 @@ pub fn git_cmd(home: &Path, dir: &Path, args: &[&str]) -> Command {
     c
 }
 
-/// The structured result of a successful call.
-pub fn ok(r: &Reply) -> &Value {
-    assert_eq!(r.status, 200, "{}", r.text);
-    assert_eq!(r.result()["isError"], false, "expected success: {}", r.text);
-    &r.result()["structuredContent"]
-}
+// The shared reply helpers (success value, error text).
+pub use mcp_test::raw::{err, ok};
 
 /// The text of a successful call.
 pub fn text(r: &Reply) -> String {
-    r.result()["content"][0]["text"].as_str().unwrap_or_default().to_owned()
-}
-
-/// The error text of a tool error reply.
-pub fn err(r: &Reply) -> String {
-    assert_eq!(r.status, 200, "{}", r.text);
-    assert_eq!(r.result()["isError"], true, "expected a tool error: {}", r.text);
     r.result()["content"][0]["text"].as_str().unwrap_or_default().to_owned()
 }

@@ -67,17 +67,7 @@ impl Fixture {
     }
 }
 
-fn ok(r: &Reply) -> &Value {
-    assert_eq!(r.status, 200, "{}", r.text);
-    assert_eq!(r.result()["isError"], false, "expected success: {}", r.text);
-    &r.result()["structuredContent"]
-}
-
-fn err(r: &Reply) -> String {
-    assert_eq!(r.status, 200, "{}", r.text);
-    assert_eq!(r.result()["isError"], true, "expected a tool error: {}", r.text);
-    r.result()["content"][0]["text"].as_str().unwrap_or_default().to_owned()
-}
+use mcp_test::raw::{err, ok};
 
 fn line(service: &str, level: &str, trace: Option<&str>, message: &str) -> Value {
     json!({"timestamp": mcp_core::clock::now_rfc3339(), "level": level, "service": service,

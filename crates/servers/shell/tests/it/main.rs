@@ -59,17 +59,7 @@ impl Fixture {
     }
 }
 
-pub fn ok(r: &Reply) -> &Value {
-    assert_eq!(r.status, 200, "{}", r.text);
-    assert_eq!(r.result()["isError"], false, "expected success: {}", r.text);
-    &r.result()["structuredContent"]
-}
-
-pub fn err(r: &Reply) -> String {
-    assert_eq!(r.status, 200, "{}", r.text);
-    assert_eq!(r.result()["isError"], true, "expected a tool error: {}", r.text);
-    r.result()["content"][0]["text"].as_str().unwrap_or_default().to_owned()
-}
+pub use mcp_test::raw::{err, ok};
 
 /// Whether a process is gone (or a zombie nobody will run again).
 pub fn dead(pid: i32) -> bool {
