@@ -134,6 +134,15 @@ pub enum ClientError {
     },
 }
 
+impl ClientError {
+    /// Worth calling again later: the server could not be reached, the call
+    /// timed out, or the breaker is open. A JSON-RPC error is the server's
+    /// answer, and the same request gets the same answer.
+    pub fn is_transient(&self) -> bool {
+        !matches!(self, Self::Protocol { .. })
+    }
+}
+
 /// A tool's result.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CallResult {
@@ -145,6 +154,22 @@ pub struct CallResult {
     pub structured: Option<Value>,
     /// The raw content blocks.
     pub content: Vec<Value>,
+}
+
+impl CallResult {
+    /// A tool error worth retrying later: the server said a dependency was
+    /// unavailable or the operation timed out ([`crate::ToolError::Unavailable`],
+    /// [`crate::ToolError::Timeout`], whose messages start so). Refusals,
+    /// invalid arguments and failures are not.
+    pub fn is_transient_error(&self) -> bool {
+        self.is_error && (self.text.starts_with("unavailable:") || self.text.starts_with("timed out:"))
+    }
+
+    /// The result as one value: `structuredContent`, or `{"text": ...}` for a
+    /// tool that answers in text only.
+    pub fn into_value(self) -> Value {
+        self.structured.unwrap_or_else(|| serde_json::json!({ "text": self.text }))
+    }
 }
 
 /// A listed tool.
@@ -616,4 +641,27 @@ fn client_span(method: &str, tool: Option<&str>, url: &str) -> tracing::Span {
     // tracing spans, and this makes it hold for a context set by hand too.
     let _ = span.set_parent(tracing::Span::current().context());
     span
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ToolError;
+
+    fn failed(e: ToolError) -> CallResult {
+        CallResult { is_error: true, text: e.to_string(), structured: None, content: Vec::new() }
+    }
+
+    #[test]
+    fn only_unavailable_and_timeouts_are_worth_retrying() {
+        assert!(failed(ToolError::Unavailable("db down".into())).is_transient_error());
+        assert!(failed(ToolError::Timeout("60 s".into())).is_transient_error());
+        for e in [ToolError::invalid("x"), ToolError::denied("x"), ToolError::failed("exit 1")] {
+            assert!(!failed(e).is_transient_error());
+        }
+        assert!(!ClientError::Protocol { code: -32602, message: "x".into() }.is_transient());
+        assert!(ClientError::Timeout { target: "t".into(), secs: 1.0 }.is_transient());
+        let text_only = CallResult { is_error: false, text: "hi".into(), structured: None, content: Vec::new() };
+        assert_eq!(text_only.into_value(), serde_json::json!({"text": "hi"}));
+    }
 }

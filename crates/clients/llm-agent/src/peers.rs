@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use mcp_core::{ClientError, ClientOptions, McpClient};
+use mcp_core::{ClientOptions, McpClient};
 use serde_json::Value;
 
 use crate::config::Config;
@@ -35,15 +35,18 @@ impl Peer {
 
     /// Call a tool: its `structuredContent` (or `{"text": ...}`).
     pub async fn call(&self, tool: &str, args: Value) -> Result<Value, PeerError> {
-        let r = self.client.call(tool, args).await.map_err(|e| PeerError {
-            transient: !matches!(e, ClientError::Protocol { .. }),
-            message: format!("{} {tool}: {e}", self.name),
-        })?;
+        let r = self
+            .client
+            .call(tool, args)
+            .await
+            .map_err(|e| PeerError { transient: e.is_transient(), message: format!("{} {tool}: {e}", self.name) })?;
         if r.is_error {
-            let transient = r.text.starts_with("unavailable:") || r.text.starts_with("timed out:");
-            return Err(PeerError { transient, message: format!("{} {tool}: {}", self.name, r.text) });
+            return Err(PeerError {
+                transient: r.is_transient_error(),
+                message: format!("{} {tool}: {}", self.name, r.text),
+            });
         }
-        Ok(r.structured.unwrap_or_else(|| serde_json::json!({ "text": r.text })))
+        Ok(r.into_value())
     }
 }
 

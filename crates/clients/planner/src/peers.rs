@@ -59,21 +59,17 @@ impl Peer {
     }
 }
 
+// Unreachable, broken connection, timeout, open breaker: the peer may be
+// restarting, so the step is tried again later.
 fn classify_client(peer: &str, tool: &str, e: &ClientError) -> StepError {
-    match e {
-        ClientError::Protocol { .. } => StepError::fatal(format!("{peer} {tool}: {e}")),
-        // Unreachable, broken connection, timeout, open breaker: the peer may
-        // be restarting; try again later.
-        _ => StepError::transient(format!("{peer} {tool}: {e}")),
-    }
+    StepError { retryable: e.is_transient(), message: format!("{peer} {tool}: {e}") }
 }
 
 fn result(peer: &str, tool: &str, r: CallResult) -> Result<Value, StepError> {
     if r.is_error {
-        let retryable = r.text.starts_with("unavailable:") || r.text.starts_with("timed out:");
-        return Err(StepError { retryable, message: format!("{peer} {tool}: {}", r.text) });
+        return Err(StepError { retryable: r.is_transient_error(), message: format!("{peer} {tool}: {}", r.text) });
     }
-    Ok(r.structured.unwrap_or_else(|| serde_json::json!({ "text": r.text })))
+    Ok(r.into_value())
 }
 
 /// Every peer.
