@@ -30,6 +30,7 @@ pub mod security;
 pub mod serve;
 pub mod server;
 pub mod ship;
+pub mod template;
 pub mod tool;
 pub mod trace;
 

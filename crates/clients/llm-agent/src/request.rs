@@ -16,6 +16,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+use std::collections::BTreeMap;
+
+use mcp_core::template::render;
+
 use crate::Agent;
 use crate::llm::{ExtractInput, Llm};
 use crate::peers::PeerError;
@@ -121,23 +125,6 @@ pub fn request_id_for(message_id: &str) -> String {
     let h = Sha256::digest(message_id.as_bytes());
     let hex: String = h.iter().take(10).map(|b| format!("{b:02x}")).collect();
     format!("r-{hex}")
-}
-
-/// Fill `{{name}}` placeholders; a placeholder without a value is an error.
-pub fn render(template: &str, vars: &[(&str, String)]) -> Result<String, String> {
-    let mut out = String::with_capacity(template.len() + 256);
-    let mut rest = template;
-    while let Some(i) = rest.find("{{") {
-        out.push_str(&rest[..i]);
-        let after = &rest[i + 2..];
-        let j = after.find("}}").ok_or("an unclosed {{")?;
-        let key = after[..j].trim();
-        let v = vars.iter().find(|(k, _)| *k == key).ok_or_else(|| format!("no value for {{{{{key}}}}}"))?;
-        out.push_str(&v.1);
-        rest = &after[j + 2..];
-    }
-    out.push_str(rest);
-    Ok(out)
 }
 
 impl Agent {
@@ -305,13 +292,13 @@ impl Agent {
         let tmpl = if first { &self.emails.questions } else { &self.emails.follow_up };
         let text = render(
             tmpl,
-            &[
+            &BTreeMap::from([
                 ("subject", crate::one_line(&r.subject, 200)),
                 ("questions", lines.join("\n")),
                 ("understood", r.draft.understood()),
                 ("request_id", r.id.clone()),
                 ("trace_id", r.trace_id.clone()),
-            ],
+            ]),
         )
         .map_err(|e| HandleError::Template(if first { "email/questions.txt" } else { "email/follow_up.txt" }, e))?;
         r.rounds += 1;
@@ -411,7 +398,7 @@ impl Agent {
         r.reason = Some(why.clone());
         let text = render(
             &self.emails.refused,
-            &[("reason", why.clone()), ("request_id", r.id.clone()), ("trace_id", r.trace_id.clone())],
+            &BTreeMap::from([("reason", why.clone()), ("request_id", r.id.clone()), ("trace_id", r.trace_id.clone())]),
         )
         .map_err(|e| HandleError::Template("email/refused.txt", e))?;
         self.send_reply(m, &r, &text, &format!("{}/{decision}", r.id)).await?;
@@ -518,12 +505,5 @@ mod tests {
         assert_eq!(a, request_id_for("<abc@example.test>"));
         assert_ne!(a, request_id_for("<abd@example.test>"));
         assert!(a.len() <= 24 && a.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'));
-    }
-
-    #[test]
-    fn templates_render_strictly() {
-        assert_eq!(render("a {{x}} b {{ y }}", &[("x", "1".into()), ("y", "2".into())]).unwrap(), "a 1 b 2");
-        assert!(render("{{z}}", &[]).unwrap_err().contains("{{z}}"));
-        assert!(render("{{z", &[]).is_err());
     }
 }

@@ -154,42 +154,12 @@ impl Templates {
     }
 }
 
-/// Fill `{{key}}` placeholders. A placeholder without a value is an error,
-/// never left in place: a half-rendered file must not reach a project.
-pub fn render(text: &str, vars: &BTreeMap<&str, String>) -> Result<String, String> {
-    let mut out = String::with_capacity(text.len() + 256);
-    let mut rest = text;
-    while let Some(i) = rest.find("{{") {
-        out.push_str(&rest[..i]);
-        let after = &rest[i + 2..];
-        let Some(j) = after.find("}}") else {
-            return Err("an unclosed {{".into());
-        };
-        let key = &after[..j];
-        match vars.get(key) {
-            Some(v) => out.push_str(v),
-            None => return Err(format!("no value for {{{{{key}}}}}")),
-        }
-        rest = &after[j + 2..];
-    }
-    out.push_str(rest);
-    Ok(out)
-}
+// One rule for the whole fleet (the agent renders its emails with it too).
+pub use mcp_core::template::render;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn placeholders() {
-        let vars = BTreeMap::from([("name", "X".to_owned())]);
-        assert_eq!(render("a {{name}} b", &vars).unwrap(), "a X b");
-        assert!(render("{{nope}}", &vars).unwrap_err().contains("nope"));
-        assert!(render("{{name", &vars).is_err());
-        // A value holding braces is not expanded again.
-        let vars = BTreeMap::from([("name", "{{name}}".to_owned())]);
-        assert_eq!(render("{{name}}", &vars).unwrap(), "{{name}}");
-    }
 
     #[test]
     fn the_repository_templates_load() {
