@@ -69,6 +69,19 @@ pub enum DbError {
     /// Creating the data directory failed.
     #[error("cannot create {0}: {1}")]
     Io(String, std::io::Error),
+    /// A JSON document stored in a column did not parse (a bug or a hand-edited row).
+    #[error("stored {0} does not parse: {1}")]
+    Corrupt(&'static str, String),
+}
+
+/// A JSON column's value (`what` names it in the error).
+pub fn decode<T: serde::de::DeserializeOwned>(what: &'static str, s: &str) -> Result<T, DbError> {
+    serde_json::from_str(s).map_err(|e| DbError::Corrupt(what, e.to_string()))
+}
+
+/// A value as JSON text for a column. Serialising plain data types cannot fail.
+pub fn encode<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_default()
 }
 
 /// A database: a writer and a reader pool.

@@ -5,7 +5,7 @@
 
 use mcp_core::db::sqlx::any::AnyRow;
 use mcp_core::db::sqlx::{self, Row};
-use mcp_core::db::{Db, DbError, Migration};
+use mcp_core::db::{Db, Migration, decode, encode};
 use schemars::JsonSchema;
 use serde::Serialize;
 
@@ -47,19 +47,8 @@ CREATE TABLE agent_state (
 const MIGRATIONS: &[Migration] =
     &[Migration { version: 1, name: "requests, messages, state", sqlite: TABLES, postgres: TABLES }];
 
-/// Storage errors.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// Connecting or migrating failed.
-    #[error(transparent)]
-    Db(#[from] DbError),
-    /// A query failed.
-    #[error("database error: {0}")]
-    Sqlx(#[from] sqlx::Error),
-    /// A stored document did not parse.
-    #[error("stored {0} does not parse: {1}")]
-    Corrupt(&'static str, String),
-}
+/// Storage errors: the shared database error (connection, query, a stored document that does not parse).
+pub use mcp_core::db::DbError as StoreError;
 
 /// A request as stored.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -104,14 +93,6 @@ pub struct Request {
 const COLUMNS: &str = "id, channel, requester, subject, first_message_id, reply_to, draft, state, rounds, asked, \
                        reason, traceparent, trace_id, run_id, tokens, created_ms, updated_ms";
 
-fn parse<T: serde::de::DeserializeOwned>(what: &'static str, s: &str) -> Result<T, StoreError> {
-    serde_json::from_str(s).map_err(|e| StoreError::Corrupt(what, e.to_string()))
-}
-
-fn json<T: Serialize>(v: &T) -> String {
-    serde_json::to_string(v).unwrap_or_default()
-}
-
 fn from_row(r: &AnyRow) -> Result<Request, StoreError> {
     Ok(Request {
         id: r.get(0),
@@ -120,10 +101,10 @@ fn from_row(r: &AnyRow) -> Result<Request, StoreError> {
         subject: r.get(3),
         first_message_id: r.get(4),
         reply_to: r.get(5),
-        draft: parse("draft", &r.get::<String, _>(6))?,
+        draft: decode("draft", &r.get::<String, _>(6))?,
         state: r.get(7),
         rounds: r.get(8),
-        asked: parse("asked", &r.get::<String, _>(9))?,
+        asked: decode("asked", &r.get::<String, _>(9))?,
         reason: r.get(10),
         traceparent: r.get(11),
         trace_id: r.get(12),
@@ -164,10 +145,10 @@ impl Store {
             .bind(r.subject.clone())
             .bind(r.first_message_id.clone())
             .bind(r.reply_to.clone())
-            .bind(json(&r.draft))
+            .bind(encode(&r.draft))
             .bind(r.state.clone())
             .bind(r.rounds)
-            .bind(json(&r.asked))
+            .bind(encode(&r.asked))
             .bind(r.reason.clone())
             .bind(r.traceparent.clone())
             .bind(r.trace_id.clone())
@@ -192,10 +173,10 @@ impl Store {
         ))
         .bind(r.id.clone())
         .bind(r.reply_to.clone())
-        .bind(json(&r.draft))
+        .bind(encode(&r.draft))
         .bind(r.state.clone())
         .bind(r.rounds)
-        .bind(json(&r.asked))
+        .bind(encode(&r.asked))
         .bind(r.reason.clone())
         .bind(r.run_id.clone())
         .bind(r.tokens)

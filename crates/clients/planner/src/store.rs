@@ -5,7 +5,7 @@
 
 use mcp_core::db::sqlx::any::AnyRow;
 use mcp_core::db::sqlx::{self, Row};
-use mcp_core::db::{Db, DbError};
+use mcp_core::db::{Db, decode, encode};
 use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value;
@@ -15,19 +15,8 @@ use crate::plan::StepDef;
 use crate::schema::MIGRATIONS;
 use crate::spec::{ProjectSpec, RequestRef};
 
-/// Storage errors.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// Connecting or migrating failed.
-    #[error(transparent)]
-    Db(#[from] DbError),
-    /// A query failed.
-    #[error("database error: {0}")]
-    Sqlx(#[from] sqlx::Error),
-    /// A stored document did not parse (a bug or a hand-edited row).
-    #[error("stored {0} does not parse: {1}")]
-    Corrupt(&'static str, String),
-}
+/// Storage errors: the shared database error (connection, query, a stored document that does not parse).
+pub use mcp_core::db::DbError as StoreError;
 
 /// A run as stored.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -99,15 +88,6 @@ pub struct Store {
     db: Db,
 }
 
-fn parse<T: serde::de::DeserializeOwned>(what: &'static str, s: &str) -> Result<T, StoreError> {
-    serde_json::from_str(s).map_err(|e| StoreError::Corrupt(what, e.to_string()))
-}
-
-fn json<T: Serialize>(v: &T) -> String {
-    // Serialising our own plain types cannot fail.
-    serde_json::to_string(v).unwrap_or_default()
-}
-
 const RUN_COLUMNS: &str = "id, request_id, slug, template, spec, request, budget, state, reason, trace_id, traceparent, \
                            steps_used, tokens_used, cancel_requested, created_ms, updated_ms, finished_ms";
 
@@ -117,9 +97,9 @@ fn run_from(r: &AnyRow) -> Result<Run, StoreError> {
         request_id: r.get(1),
         slug: r.get(2),
         template: r.get(3),
-        spec: parse("spec", &r.get::<String, _>(4))?,
-        request: parse("request", &r.get::<String, _>(5))?,
-        budget: parse("budget", &r.get::<String, _>(6))?,
+        spec: decode("spec", &r.get::<String, _>(4))?,
+        request: decode("request", &r.get::<String, _>(5))?,
+        budget: decode("budget", &r.get::<String, _>(6))?,
         state: r.get(7),
         reason: r.get(8),
         trace_id: r.get(9),
@@ -137,12 +117,12 @@ fn step_from(r: &AnyRow) -> Result<Step, StoreError> {
     let result: Option<String> = r.get(6);
     Ok(Step {
         idx: r.get(0),
-        def: parse("step", &r.get::<String, _>(1))?,
+        def: decode("step", &r.get::<String, _>(1))?,
         state: r.get(2),
         attempts: r.get(3),
         started_ms: r.get(4),
         finished_ms: r.get(5),
-        result: result.map(|s| parse("step result", &s)).transpose()?,
+        result: result.map(|s| decode("step result", &s)).transpose()?,
         error: r.get(7),
     })
 }
@@ -194,9 +174,9 @@ impl Store {
         .bind(n.request.request_id.clone())
         .bind(n.slug.to_owned())
         .bind(n.template.to_owned())
-        .bind(json(n.spec))
-        .bind(json(n.request))
-        .bind(json(&n.budget))
+        .bind(encode(n.spec))
+        .bind(encode(n.request))
+        .bind(encode(&n.budget))
         .bind(n.trace_id.map(str::to_owned))
         .bind(n.traceparent.map(str::to_owned))
         .bind(now)
@@ -214,7 +194,7 @@ impl Store {
                 .bind(n.id.to_owned())
                 .bind(i as i64)
                 .bind(s.key.clone())
-                .bind(json(s))
+                .bind(encode(s))
                 .execute(&mut *tx)
                 .await?;
             }
@@ -387,7 +367,7 @@ impl Store {
         self.db
             .query("UPDATE planner_steps SET state = $1, result = $2, error = $3, finished_ms = $4 WHERE run_id = $5 AND idx = $6")
             .bind(state.to_owned())
-            .bind(result.map(json))
+            .bind(result.map(encode))
             .bind(error.map(str::to_owned))
             .bind(mcp_core::clock::now_ms())
             .bind(run_id.to_owned())
