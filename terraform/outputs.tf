@@ -28,19 +28,11 @@ output "containers" {
   description = "Every container of the fleet, by compose service name."
   value = merge(
     {
-      "postgres"             = docker_container.postgres.name
-      "mail"                 = docker_container.mail.name
-      "prometheus"           = docker_container.prometheus.name
-      "mcp-server-log"       = docker_container.mcp_server_log.name
-      "mcp-client-observer"  = docker_container.mcp_client_observer.name
-      "mcp-server-sql"       = docker_container.mcp_server_sql.name
-      "mcp-server-fs"        = docker_container.mcp_server_fs.name
-      "mcp-server-git"       = docker_container.mcp_server_git.name
-      "mcp-server-shell"     = docker_container.mcp_server_shell.name
-      "mcp-server-email"     = docker_container.mcp_server_email.name
-      "mcp-client-planner"   = docker_container.mcp_client_planner.name
-      "mcp-client-llm-agent" = docker_container.mcp_client_llm_agent.name
+      "postgres"   = docker_container.postgres.name
+      "mail"       = docker_container.mail.name
+      "prometheus" = docker_container.prometheus.name
     },
+    local.program_containers,
     { for c in docker_container.grafana : "grafana" => c.name },
     { for c in docker_container.llm : "llm" => c.name },
   )

@@ -105,7 +105,7 @@ pub fn images(root: &Path, opts: &Options) -> anyhow::Result<Vec<Built>> {
     for (name, _) in &programs {
         let image = format!("mcp-fleet/{name}:{tag}");
         eprintln!("\n==> image {image}");
-        docker_build(&ctx, &dockerfile, Some(name), &image)?;
+        docker_build(&ctx, &dockerfile, Some(name.as_str()), &image)?;
         built.push(inspect(&image)?);
     }
 
@@ -273,14 +273,12 @@ fn empty_dir(dir: &Path, keep: &[&str]) -> anyhow::Result<()> {
 
 /// The programs to package and where their binaries are. Release: built now.
 /// Debug: what is already there; a program without a binary is skipped.
-fn binaries(root: &Path, opts: &Options) -> anyhow::Result<Vec<(&'static str, PathBuf)>> {
-    let present = fleet::present(root);
+fn binaries(root: &Path, opts: &Options) -> anyhow::Result<Vec<(String, PathBuf)>> {
+    let present = fleet::present(root)?;
     let dockerfile = std::fs::read_to_string(root.join("docker/Dockerfile"))?;
     for (name, _) in &present {
         if !dockerfile.lines().any(|l| l.starts_with("FROM ") && l.ends_with(&format!(" AS {name}"))) {
-            bail!(
-                "docker/Dockerfile has no target for {name}: add its stanza (and, if FROM scratch, its PROGRAMS entry)"
-            );
+            bail!("docker/Dockerfile has no target for {name}: run `cargo xtask codegen` (fleet.toml has its entry)");
         }
     }
     let target = opts.target_dir.clone().unwrap_or_else(|| target_dir(root));
@@ -289,7 +287,7 @@ fn binaries(root: &Path, opts: &Options) -> anyhow::Result<Vec<(&'static str, Pa
     } else {
         let mut args = vec!["build", "--release", "--locked"];
         for (n, _) in &present {
-            args.extend(["-p", n]);
+            args.extend(["-p", n.as_str()]);
         }
         let target_s = target.display().to_string();
         crate::util::cargo(root, &args, &[("CARGO_TARGET_DIR", &target_s)])?;
@@ -297,7 +295,7 @@ fn binaries(root: &Path, opts: &Options) -> anyhow::Result<Vec<(&'static str, Pa
     };
     let mut out = vec![];
     for (name, _) in present {
-        let bin = target.join(profile).join(name);
+        let bin = target.join(profile).join(&name);
         if bin.is_file() {
             out.push((name, bin));
         } else if opts.debug_binaries {
@@ -314,7 +312,7 @@ fn binaries(root: &Path, opts: &Options) -> anyhow::Result<Vec<(&'static str, Pa
 
 /// The build context for `docker/Dockerfile` in prebuilt mode: collect.sh
 /// and the binaries, nothing else (a small context is sent fast).
-fn stage(root: &Path, programs: &[(&str, PathBuf)], debug: bool) -> anyhow::Result<PathBuf> {
+fn stage(root: &Path, programs: &[(String, PathBuf)], debug: bool) -> anyhow::Result<PathBuf> {
     let ctx = cache_dir().join("images/context");
     if ctx.exists() {
         std::fs::remove_dir_all(&ctx)?;

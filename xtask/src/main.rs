@@ -6,14 +6,18 @@
 //! - `bench`: the benchmarks whose figures go into `docs/benchmarks.md`.
 //! - `images`: every image `docker-compose.yml` runs, built without a
 //!   registry (a debootstrapped base, host-built binaries).
+//! - `codegen`: the deployment files' program parts, from `fleet.toml`.
 
 // The benchmark's report is the program's output, so stdout is the point.
 #![allow(clippy::print_stdout)]
 
 mod bench;
+mod codegen;
 mod fleet;
 mod images;
+mod manifest;
 mod provision;
+#[cfg(test)]
 mod tidy;
 mod util;
 
@@ -64,6 +68,15 @@ enum Cmd {
         #[arg(long)]
         tag: Option<String>,
     },
+    /// Write the program parts of the deployment files from fleet.toml.
+    Codegen {
+        /// Write nothing; fail if a generated file is stale (what the tidy test checks).
+        #[arg(long)]
+        check: bool,
+    },
+    /// Build the images from the debug binaries already built, bring the fleet up with compose,
+    /// run the email-to-project scenario, tear it down (the last step of `test`).
+    ComposeScenario,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -76,6 +89,25 @@ fn main() -> anyhow::Result<()> {
             let opts = images::Options { debug_binaries, rebuild_base, target_dir, tag };
             images::images(&util::workspace_root(), &opts).map(drop)
         }
+        Cmd::Codegen { check: true } => {
+            let stale = codegen::stale(&util::workspace_root());
+            for s in &stale {
+                eprintln!("{s}");
+            }
+            anyhow::ensure!(stale.is_empty(), "{} generated file(s) are stale", stale.len());
+            Ok(())
+        }
+        Cmd::Codegen { check: false } => {
+            let written = codegen::write(&util::workspace_root())?;
+            if written.is_empty() {
+                eprintln!("every generated file is up to date");
+            }
+            for f in written {
+                eprintln!("wrote {f}");
+            }
+            Ok(())
+        }
+        Cmd::ComposeScenario => images::compose_scenario(&util::workspace_root(), true),
     }
 }
 
