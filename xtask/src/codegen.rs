@@ -481,9 +481,10 @@ fn terraform(m: &Manifest) -> anyhow::Result<String> {
         let names: Vec<&str> = order.iter().filter(|(_, _, t)| *t == tier).map(|(n, _, _)| *n).collect();
         let mut after: Vec<String> = vec![];
         for (name, _, _) in order.iter().filter(|(_, _, t)| *t == tier) {
-            for d in m.waits_for(name) {
+            // Programs of lower tiers are covered by the previous module.
+            for d in m.waits_for(name).into_iter().filter(|d| manifest::INFRA.contains(d)) {
                 let d = format!("docker_container.{d}");
-                if manifest::INFRA.iter().any(|i| d.ends_with(&format!(".{i}"))) && !after.contains(&d) {
+                if !after.contains(&d) {
                     after.push(d);
                 }
             }

@@ -378,8 +378,8 @@ impl Manifest {
         for sink in [Sink::Otlp, Sink::Logs] {
             let n = self.programs.values().filter(|p| p.sink == Some(sink)).count();
             if n > 1 {
-                problems
-                    .push(format!("{n} programs have sink = \"{sink:?}\"; the fleet has one of each").to_lowercase());
+                let which = if sink == Sink::Otlp { "otlp" } else { "logs" };
+                problems.push(format!("{n} programs have sink = \"{which}\"; the fleet has one of each"));
             }
         }
         if let Err(e) = self.tiers() {
