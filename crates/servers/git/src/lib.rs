@@ -7,10 +7,13 @@
 //! argument vectors only, a cleared environment, overrides that neutralise a
 //! repository's own configuration, a deadline, and credentials that are never
 //! echoed. Every repository path goes through [`sandbox::Roots`]; every name,
-//! revision and URL through [`names`] and [`policy`].
+//! revision and URL through [`names`] and [`policy`]. `git_commit` and
+//! `git_tag` take idempotency keys, recorded in the repository itself
+//! ([`idempotency`]).
 
 pub mod cli;
 pub mod config;
+pub mod idempotency;
 pub mod names;
 pub mod policy;
 pub mod report;

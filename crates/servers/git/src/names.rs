@@ -4,6 +4,9 @@
 //! leading `-` (git would read an option: `--upload-pack=...`), no NUL,
 //! whitespace or control characters, and names must follow git's reference
 //! name rules. The CLI additionally gets `--` before positional arguments.
+//! References, revisions and refspecs may not name the server's private
+//! namespace (`refs/mcp-idempotency/`, [`crate::idempotency`]): its records
+//! are neither shown nor writable through a tool.
 
 use mcp_core::ToolError;
 
@@ -59,9 +62,20 @@ pub fn remote(s: &str) -> Result<(), ToolError> {
     Ok(())
 }
 
+fn public(what: &str, s: &str) -> Result<(), ToolError> {
+    if crate::idempotency::is_private(s) {
+        return Err(ToolError::invalid(format!(
+            "{what} {s:?} names the server's private references ({}), which no tool exposes",
+            crate::idempotency::PREFIX
+        )));
+    }
+    Ok(())
+}
+
 /// A full reference name such as `refs/heads/main` or `HEAD`.
 pub fn reference(s: &str) -> Result<(), ToolError> {
     basic("reference", s)?;
+    public("reference", s)?;
     if s != "HEAD" && !git2::Reference::is_valid_name(s) {
         return Err(ToolError::invalid(format!("{s:?} is not a valid reference name")));
     }
@@ -71,13 +85,15 @@ pub fn reference(s: &str) -> Result<(), ToolError> {
 /// A revision (`HEAD~2`, a commit id, `v1.0`, `origin/main`, `a..b` where ranges are accepted).
 /// Only the shape is checked here; libgit2 resolves it and never runs anything.
 pub fn revision(s: &str) -> Result<(), ToolError> {
-    basic("revision", s)
+    basic("revision", s)?;
+    public("revision", s)
 }
 
 /// A refspec for fetch (`+refs/heads/*:refs/remotes/origin/*`, `main`, `main:local`).
 pub fn refspec(s: &str) -> Result<(), ToolError> {
     let body = s.strip_prefix('+').unwrap_or(s);
     basic("refspec", body)?;
+    public("refspec", body)?;
     for side in body.split(':') {
         if side.is_empty() {
             continue;
@@ -113,5 +129,9 @@ mod tests {
         assert!(refspec("main").is_ok());
         assert!(refspec("--exec=x").is_err());
         assert!(refspec("+-x").is_err());
+        for private in ["refs/mcp-idempotency/git_commit/ab", "mcp-idempotency/git_tag/ab^{commit}"] {
+            assert!(reference(private).is_err() && revision(private).is_err(), "{private}");
+        }
+        assert!(refspec("+refs/mcp-idempotency/*:refs/mcp-idempotency/*").is_err());
     }
 }

@@ -4,10 +4,12 @@
 //! project timeline merging the two, and generic SQL for the agent: listing
 //! and describing tables, a read-only query tool guarded twice (statement
 //! classification here, read-only connection and transaction in
-//! `mcp_core::db`), and a write tool that exists only when configured.
+//! `mcp_core::db`), and a write tool that exists only when configured. The
+//! record tools take idempotency keys ([`idempotency`]).
 
 pub mod classify;
 pub mod config;
+pub mod idempotency;
 pub mod schema;
 pub mod tools;
 

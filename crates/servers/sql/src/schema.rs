@@ -9,10 +9,11 @@
 use mcp_core::db::Migration;
 
 /// The migrations, in order.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "knowledge base, messages, decisions",
-    sqlite: r#"
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "knowledge base, messages, decisions",
+        sqlite: r#"
 CREATE TABLE kb_entries (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   project TEXT,
@@ -71,7 +72,7 @@ CREATE INDEX decisions_project ON decisions (project, created_ms);
 CREATE INDEX decisions_trace ON decisions (trace_id);
 CREATE INDEX decisions_time ON decisions (created_ms);
 "#,
-    postgres: r#"
+        postgres: r#"
 CREATE TABLE kb_entries (
   id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   project TEXT,
@@ -125,10 +126,48 @@ CREATE INDEX decisions_project ON decisions (project, created_ms);
 CREATE INDEX decisions_trace ON decisions (trace_id);
 CREATE INDEX decisions_time ON decisions (created_ms);
 "#,
-}];
+    },
+    Migration {
+        version: 2,
+        name: "idempotency keys",
+        // The keys of decision_record and message_record (see `idempotency`):
+        // one row per (tool, key), written in the record's own transaction. The
+        // table name carries the service's prefix because in compose every
+        // service shares one PostgreSQL database.
+        sqlite: r#"
+CREATE TABLE sql_idempotency (
+  tool TEXT NOT NULL,
+  key TEXT NOT NULL,
+  args_sha256 TEXT NOT NULL,
+  record_id BIGINT NOT NULL,
+  result TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  created_ms BIGINT NOT NULL,
+  PRIMARY KEY (tool, key)
+);
+"#,
+        postgres: r#"
+CREATE TABLE sql_idempotency (
+  tool TEXT NOT NULL,
+  key TEXT NOT NULL,
+  args_sha256 TEXT NOT NULL,
+  record_id BIGINT NOT NULL,
+  result TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  created_ms BIGINT NOT NULL,
+  PRIMARY KEY (tool, key)
+);
+"#,
+    },
+];
 
-/// Tables and their internals that the generic tools do not show or touch.
+/// Tables and their internals that the generic tools do not show or touch
+/// (the idempotency keys too: a key rewritten by hand would replay the wrong
+/// record).
 pub fn is_internal(table: &str) -> bool {
     let t = table.to_ascii_lowercase();
-    t.starts_with("_mcp_migrations") || t.starts_with("kb_fts") || t.starts_with("sqlite_")
+    t.starts_with("_mcp_migrations")
+        || t.starts_with("kb_fts")
+        || t.starts_with("sqlite_")
+        || t.starts_with("sql_idempotency")
 }

@@ -1,7 +1,8 @@
 //! Integration tests of `mcp-server-git` over real HTTP, against real
 //! repositories in temporary folders: the compliance check, the golden
-//! `tools/list`, every tool, the attack corpus, and network operations over
-//! file://, git:// (`git daemon`) and smart HTTP (`git http-backend`).
+//! `tools/list`, every tool, the attack corpus, idempotency keys (with
+//! interrupted writes), and network operations over file://, git:// (`git
+//! daemon`) and smart HTTP (`git http-backend`).
 
 // Test helpers unwrap (a panic is how a test fails) and need no API docs.
 #![allow(clippy::unwrap_used, missing_docs)]
@@ -9,6 +10,7 @@
 mod attacks;
 mod compliance;
 mod http_backend;
+mod idempotency;
 mod local;
 mod network;
 mod process;

@@ -3,8 +3,9 @@
 use mcp_core::db::sqlx::Row;
 use mcp_core::prelude::*;
 
-use super::{bounded, db_err, now, required};
+use super::{bounded, now, required};
 use crate::Sql;
+use crate::idempotency::{self, Key};
 
 /// Which way the message went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
@@ -17,7 +18,7 @@ pub enum Direction {
 }
 
 /// Arguments.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Args {
     /// The project (request id) it belongs to.
@@ -42,15 +43,23 @@ pub struct Args {
     pub in_reply_to: Option<String>,
     /// Trace id (defaults to this call's trace).
     pub trace_id: Option<String>,
+    /// Makes the call safe to retry: the first call with a key records the message; a call with the same key and
+    /// the same arguments returns that first record (`duplicate: true`) and records nothing; the same key with
+    /// different arguments is refused as a conflict. Use one key per message meant, e.g. its Message-ID. At most
+    /// 200 characters.
+    pub idempotency_key: Option<String>,
 }
 
 /// The record.
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct Output {
     /// Record id.
     pub id: i64,
     /// The trace id stored with it.
     pub trace_id: Option<String>,
+    /// True when this is the record of an earlier call with the same idempotency key: nothing was written this time.
+    #[serde(default)]
+    pub duplicate: bool,
 }
 
 /// The tool.
@@ -79,34 +88,47 @@ async fn run(s: Arc<Sql>, a: Args, ctx: Ctx) -> Result<Out<Output>, ToolError> {
     ] {
         bounded(n, v.as_deref().unwrap_or(""), max)?;
     }
+    let key = Key::new("message_record", a.idempotency_key.as_deref(), &a)?;
     let trace_id = a.trace_id.clone().or_else(|| ctx.trace_id().map(str::to_owned));
     let (at, ms) = now();
     let direction = match a.direction {
         Direction::In => "in",
         Direction::Out => "out",
     };
-    let row = s
-        .db
-        .query(
-            "INSERT INTO messages (project, thread_id, direction, channel, from_addr, to_addr, subject, body, message_id, in_reply_to, trace_id, created_at, created_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
+    let (out, duplicate) = idempotency::write(&s.db, key.as_ref(), async |tx| {
+        let row = s
+            .db
+            .query(
+                "INSERT INTO messages (project, thread_id, direction, channel, from_addr, to_addr, subject, body, message_id, in_reply_to, trace_id, created_at, created_ms) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
+            )
+            .bind(a.project.as_deref())
+            .bind(a.thread_id.as_deref())
+            .bind(direction)
+            .bind(&a.channel)
+            .bind(a.from_addr.as_deref())
+            .bind(a.to_addr.as_deref())
+            .bind(a.subject.as_deref())
+            .bind(a.body.as_deref())
+            .bind(a.message_id.as_deref())
+            .bind(a.in_reply_to.as_deref())
+            .bind(trace_id.as_deref())
+            .bind(&at)
+            .bind(ms)
+            .fetch_one(tx)
+            .await?;
+        let id: i64 = row.get(0);
+        Ok((id, Output { id, trace_id: trace_id.clone(), duplicate: false }))
+    })
+    .await?;
+    let text = if duplicate {
+        format!(
+            "message {} was already recorded under this idempotency key with the same arguments; nothing new was \
+             written (duplicate)",
+            out.id
         )
-        .bind(a.project.as_deref())
-        .bind(a.thread_id.as_deref())
-        .bind(direction)
-        .bind(&a.channel)
-        .bind(a.from_addr.as_deref())
-        .bind(a.to_addr.as_deref())
-        .bind(a.subject.as_deref())
-        .bind(a.body.as_deref())
-        .bind(a.message_id.as_deref())
-        .bind(a.in_reply_to.as_deref())
-        .bind(trace_id.as_deref())
-        .bind(&at)
-        .bind(ms)
-        .fetch_one(s.db.writer())
-        .await
-        .map_err(db_err)?;
-    let id: i64 = row.get(0);
-    Ok(Out::new(Output { id, trace_id }).text(format!("recorded message {id}")))
+    } else {
+        format!("recorded message {}", out.id)
+    };
+    Ok(Out::new(Output { duplicate, ..out }).text(text))
 }

@@ -43,7 +43,11 @@ async fn run(s: Arc<Sql>, a: Args, _ctx: Ctx) -> Result<Out<Output>, ToolError> 
     }
     check(&a.sql, Kind::Write).map_err(ToolError::Denied)?;
     let lower = a.sql.to_ascii_lowercase();
-    if lower.contains("_mcp_migrations") || lower.contains("kb_fts") || lower.contains("sqlite_") {
+    if lower.contains("_mcp_migrations")
+        || lower.contains("kb_fts")
+        || lower.contains("sqlite_")
+        || lower.contains("sql_idempotency")
+    {
         return Err(ToolError::denied("internal tables cannot be written"));
     }
     let sql = super::sql_query::placeholders(&s, &a.sql);

@@ -1,11 +1,13 @@
 //! Integration tests of `mcp-server-sql` over real HTTP, each on SQLite and on
 //! a real PostgreSQL: the knowledge base, the logs, the timeline, the generic
-//! SQL tools and the read-only escape corpus.
+//! SQL tools, the read-only escape corpus and the record tools' idempotency
+//! keys.
 
 // Test helpers unwrap (a panic is how a test fails) and need no API docs.
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod corpus;
+mod idempotency;
 mod memory;
 
 use mcp_server_sql::{Config, server};

@@ -1,0 +1,242 @@
+//! Idempotency keys for the record tools (`decision_record`, `message_record`),
+//! with the contract `mcp-server-email` uses for sends and `mcp-server-git`
+//! for commits and tags, so a client retries all three the same way:
+//!
+//! - no key: the call writes a new record, as it always did;
+//! - a key never used by this tool: the record is written, and the key with a
+//!   hash of the arguments and the result in the same transaction;
+//! - the same key and the same arguments: the first result again, marked
+//!   `duplicate: true`, and nothing is written;
+//! - the same key and different arguments: a `conflict` error, nothing written.
+//!
+//! Writing the key in the record's transaction is what makes a retry after a
+//! lost answer safe: either both are committed or neither is. The key table's
+//! primary key is `(tool, key)`; the claim is `INSERT ... ON CONFLICT DO
+//! NOTHING`, so of two concurrent calls with one key (PostgreSQL runs them in
+//! parallel) the second waits for the first to commit, claims nothing, rolls
+//! its record back and answers with the first result instead of failing.
+//!
+//! "The same arguments" is a SHA-256 of the canonical JSON of the typed
+//! arguments without the key: object keys sorted at every level, and absent or
+//! null top-level fields left out, so `{"project": null}` and `{}` are one call
+//! and an optional field added in a later version does not turn a retry across
+//! an upgrade into a conflict. Defaults applied by the server (the call's own
+//! trace id) are not part of it: what the caller sent is hashed.
+
+use mcp_core::ToolError;
+use mcp_core::db::Db;
+use mcp_core::db::sqlx::{self, AnyConnection, Row};
+use mcp_core::serde_json::{self, Map, Value};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+
+use crate::tools::{db_err, now};
+
+/// The longest idempotency key, in bytes (the email server's limit too).
+pub const MAX_KEY: usize = 200;
+
+/// The argument carrying the key, left out of the hash.
+const FIELD: &str = "idempotency_key";
+
+/// A checked key of one call, with the hash of the call's other arguments.
+#[derive(Debug)]
+pub struct Key<'a> {
+    tool: &'static str,
+    key: &'a str,
+    args: String,
+}
+
+/// What a key was first used for.
+struct Earlier {
+    args: String,
+    record_id: i64,
+    result: String,
+}
+
+impl<'a> Key<'a> {
+    /// The key of a call to `tool` with `args`; `None` when the caller gave none.
+    pub fn new<A: Serialize>(tool: &'static str, key: Option<&'a str>, args: &A) -> Result<Option<Self>, ToolError> {
+        let Some(key) = key else { return Ok(None) };
+        if key.is_empty() || key.len() > MAX_KEY || key.chars().any(char::is_control) {
+            return Err(ToolError::invalid(format!(
+                "idempotency_key must be 1 to {MAX_KEY} characters without control characters"
+            )));
+        }
+        Ok(Some(Self { tool, key, args: args_hash(args)? }))
+    }
+
+    /// The first result recorded under this key, or `None` when the key is
+    /// unused. A key used with other arguments is a conflict.
+    pub async fn earlier<T: DeserializeOwned>(&self, db: &Db) -> Result<Option<T>, ToolError> {
+        // The writer: on SQLite it sees its own latest commit without waiting
+        // for a reader's snapshot to move on.
+        let row = db
+            .query("SELECT args_sha256, record_id, result FROM sql_idempotency WHERE tool = $1 AND key = $2")
+            .bind(self.tool)
+            .bind(self.key.to_owned())
+            .fetch_optional(db.writer())
+            .await
+            .map_err(db_err)?;
+        let Some(row) = row else { return Ok(None) };
+        let e = Earlier { args: row.get(0), record_id: row.get(1), result: row.get(2) };
+        if e.args != self.args {
+            return Err(ToolError::conflict(format!(
+                "idempotency_key {:?} was already used for different arguments (it recorded {} {}). Repeat the first \
+                 call's arguments exactly to get its result again, or use a new key for a new record",
+                self.key,
+                self.tool.trim_end_matches("_record"),
+                e.record_id
+            )));
+        }
+        let v = mcp_core::db::decode("idempotency result", &e.result).map_err(ToolError::internal)?;
+        Ok(Some(v))
+    }
+
+    /// Claim the key for `record_id` inside the record's transaction. False
+    /// when another call holds it (committed, or committing first): the
+    /// caller rolls back and answers with [`Key::earlier`].
+    pub async fn claim<T: Serialize>(
+        &self,
+        db: &Db,
+        tx: &mut AnyConnection,
+        record_id: i64,
+        result: &T,
+    ) -> Result<bool, ToolError> {
+        let (at, ms) = now();
+        let n = db
+            .query(
+                "INSERT INTO sql_idempotency (tool, key, args_sha256, record_id, result, created_at, created_ms) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (tool, key) DO NOTHING",
+            )
+            .bind(self.tool)
+            .bind(self.key.to_owned())
+            .bind(self.args.clone())
+            .bind(record_id)
+            .bind(mcp_core::db::encode(result))
+            .bind(at)
+            .bind(ms)
+            .execute(tx)
+            .await
+            .map_err(db_err)?
+            .rows_affected();
+        Ok(n == 1)
+    }
+}
+
+/// Write a record with an optional key: `insert` adds the record inside a
+/// transaction and returns its id and result; with a key already used, the
+/// first result comes back instead (`Ok((result, true))`) and nothing stays
+/// written.
+pub async fn write<T, F>(db: &Db, key: Option<&Key<'_>>, insert: F) -> Result<(T, bool), ToolError>
+where
+    T: Serialize + DeserializeOwned,
+    F: AsyncFnOnce(&mut AnyConnection) -> Result<(i64, T), sqlx::Error>,
+{
+    if let Some(k) = key
+        && let Some(first) = k.earlier(db).await?
+    {
+        return Ok((first, true));
+    }
+    let mut tx = db.writer().begin().await.map_err(db_err)?;
+    let (id, out) = insert(&mut *tx).await.map_err(db_err)?;
+    if let Some(k) = key
+        && !k.claim(db, &mut tx, id, &out).await?
+    {
+        // Another call with this key committed first: undo this record and
+        // answer as a replay (or a conflict, if its arguments differed).
+        tx.rollback().await.map_err(db_err)?;
+        let first = k
+            .earlier(db)
+            .await?
+            .ok_or_else(|| ToolError::internal("an idempotency key was taken but its record is missing"))?;
+        return Ok((first, true));
+    }
+    tx.commit().await.map_err(db_err)?;
+    Ok((out, false))
+}
+
+/// SHA-256 (hex) of the canonical JSON of `args` without the key.
+pub fn args_hash<A: Serialize>(args: &A) -> Result<String, ToolError> {
+    let v = serde_json::to_value(args).map_err(ToolError::internal)?;
+    let mut top = match v {
+        Value::Object(m) => m,
+        other => Map::from_iter([(String::new(), other)]),
+    };
+    top.remove(FIELD);
+    top.retain(|_, v| !v.is_null());
+    let mut text = String::new();
+    canonical(&Value::Object(top), &mut text);
+    Ok(Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// JSON with object keys sorted at every level and no spaces. serde_json
+/// keeps insertion order when any crate in the build enables its
+/// `preserve_order` feature, so the order is imposed here, not assumed.
+fn canonical(v: &Value, out: &mut String) {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(k.clone()).to_string());
+                out.push(':');
+                canonical(&m[k.as_str()], out);
+            }
+            out.push('}');
+        }
+        Value::Array(a) => {
+            out.push('[');
+            for (i, x) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                canonical(x, out);
+            }
+            out.push(']');
+        }
+        scalar => out.push_str(&scalar.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use mcp_core::serde_json::json;
+
+    use super::*;
+
+    fn check(a: Value, b: Value, same: bool) {
+        assert_eq!(args_hash(&a).unwrap() == args_hash(&b).unwrap(), same, "{a} vs {b}");
+    }
+
+    #[test]
+    fn the_hash_ignores_the_key_order_and_absent_fields() {
+        check(
+            json!({"a": 1, "b": {"x": [1, {"q": 2, "p": 3}], "y": null}}),
+            json!({"b": {"y": null, "x": [1, {"p": 3, "q": 2}]}, "a": 1}),
+            true,
+        );
+        check(json!({"a": 1, "idempotency_key": "k1"}), json!({"a": 1, "idempotency_key": "k2"}), true);
+        check(json!({"a": 1, "project": null}), json!({"a": 1}), true);
+        // Values, nested nulls and array order are the caller's data.
+        check(json!({"a": 1}), json!({"a": 2}), false);
+        check(json!({"a": {"x": null}}), json!({"a": {}}), false);
+        check(json!({"a": [1, 2]}), json!({"a": [2, 1]}), false);
+        check(json!({"a": "1"}), json!({"a": 1}), false);
+        assert_eq!(args_hash(&json!({})).unwrap().len(), 64);
+    }
+
+    #[test]
+    fn keys_are_bounded() {
+        let args = json!({});
+        assert!(Key::new("t", None, &args).unwrap().is_none());
+        assert!(Key::new("t", Some("run-1/report"), &args).unwrap().is_some());
+        for bad in [String::new(), "k".repeat(MAX_KEY + 1), "a\nb".into()] {
+            assert!(Key::new("t", Some(&bad), &args).is_err(), "{bad:?}");
+        }
+    }
+}
