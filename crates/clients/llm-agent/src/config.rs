@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use mcp_core::Reader;
+use mcp_core::config::peer_var;
 
 /// `rules` (default: built in, no model) or `openai` (any OpenAI-compatible chat-completions endpoint).
 pub const LLM_PROVIDER: &str = "LLM_PROVIDER";
@@ -35,16 +36,6 @@ pub const AGENT_EMAIL_INTAKE: &str = "AGENT_EMAIL_INTAKE";
 pub const AGENT_MAX_QUESTION_ROUNDS: &str = "AGENT_MAX_QUESTION_ROUNDS";
 /// Most model turns of one LLM step (implement, fix; default 24).
 pub const AGENT_CODER_MAX_TURNS: &str = "AGENT_CODER_MAX_TURNS";
-/// The email server (the watched inbox and the replies).
-pub const MCP_SERVER_EMAIL_URL: &str = "MCP_SERVER_EMAIL_URL";
-/// The sql server (decision and communication logs).
-pub const MCP_SERVER_SQL_URL: &str = "MCP_SERVER_SQL_URL";
-/// The fs server (LLM steps read and write project files through it).
-pub const MCP_SERVER_FS_URL: &str = "MCP_SERVER_FS_URL";
-/// The shell server (LLM steps run commands through it, under its policy).
-pub const MCP_SERVER_SHELL_URL: &str = "MCP_SERVER_SHELL_URL";
-/// The planner (complete specs become plans).
-pub const MCP_CLIENT_PLANNER_URL: &str = "MCP_CLIENT_PLANNER_URL";
 
 /// Which provider.
 #[derive(Clone, PartialEq, Eq)]
@@ -86,15 +77,15 @@ impl std::fmt::Debug for ProviderConfig {
 /// Where the peers are.
 #[derive(Debug, Clone, Default)]
 pub struct Peers {
-    /// email.
+    /// `MCP_SERVER_EMAIL_URL`: the watched inbox and the replies.
     pub email: Option<String>,
-    /// sql.
+    /// `MCP_SERVER_SQL_URL`: decision and communication logs.
     pub sql: Option<String>,
-    /// fs.
+    /// `MCP_SERVER_FS_URL`: LLM steps read and write project files through it.
     pub fs: Option<String>,
-    /// shell.
+    /// `MCP_SERVER_SHELL_URL`: LLM steps run commands through it, under its policy.
     pub shell: Option<String>,
-    /// planner.
+    /// `MCP_CLIENT_PLANNER_URL`: complete specs become plans.
     pub planner: Option<String>,
 }
 
@@ -119,15 +110,6 @@ pub struct Config {
     pub peers: Peers,
 }
 
-fn url(r: &mut Reader<'_>, key: &str) -> Option<String> {
-    let v = r.optional(key);
-    if let Some(u) = &v
-        && !(u.starts_with("http://") || u.starts_with("https://"))
-    {
-        r.error(format!("{key}={u:?}: expected an http:// or https:// URL"));
-    }
-    v
-}
 
 impl Config {
     /// Read from the environment (or a test map); every error at once.
@@ -135,7 +117,7 @@ impl Config {
         let provider = match r.string(LLM_PROVIDER, "rules").as_str() {
             "rules" => ProviderConfig::Rules,
             "openai" => {
-                let base_url = url(r, LLM_BASE_URL).unwrap_or_default().trim_end_matches('/').to_owned();
+                let base_url = r.url(LLM_BASE_URL).unwrap_or_default().trim_end_matches('/').to_owned();
                 if base_url.is_empty() {
                     r.error(format!("{LLM_PROVIDER}=openai needs {LLM_BASE_URL}"));
                 }
@@ -143,25 +125,7 @@ impl Config {
                 if model.is_empty() {
                     r.error(format!("{LLM_PROVIDER}=openai needs {LLM_MODEL}"));
                 }
-                let api_key = match (r.optional(LLM_API_KEY), r.optional(LLM_API_KEY_FILE)) {
-                    (Some(k), None) => Some(k),
-                    (None, Some(path)) => match std::fs::read_to_string(&path) {
-                        Ok(k) if !k.trim().is_empty() => Some(k.trim().to_owned()),
-                        Ok(_) => {
-                            r.error(format!("{LLM_API_KEY_FILE}={path:?}: the file is empty"));
-                            None
-                        }
-                        Err(e) => {
-                            r.error(format!("{LLM_API_KEY_FILE}={path:?}: {e}"));
-                            None
-                        }
-                    },
-                    (Some(_), Some(_)) => {
-                        r.error(format!("set {LLM_API_KEY} or {LLM_API_KEY_FILE}, not both"));
-                        None
-                    }
-                    (None, None) => None,
-                };
+                let api_key = r.secret(LLM_API_KEY, LLM_API_KEY_FILE);
                 let max_attempts: u32 = r.parse(LLM_MAX_ATTEMPTS, 3);
                 if !(1..=10).contains(&max_attempts) {
                     r.error(format!("{LLM_MAX_ATTEMPTS} must be 1..=10"));
@@ -180,15 +144,15 @@ impl Config {
             }
         };
         let peers = Peers {
-            email: url(r, MCP_SERVER_EMAIL_URL),
-            sql: url(r, MCP_SERVER_SQL_URL),
-            fs: url(r, MCP_SERVER_FS_URL),
-            shell: url(r, MCP_SERVER_SHELL_URL),
-            planner: url(r, MCP_CLIENT_PLANNER_URL),
+            email: r.optional_peer("mcp-server-email"),
+            sql: r.optional_peer("mcp-server-sql"),
+            fs: r.optional_peer("mcp-server-fs"),
+            shell: r.optional_peer("mcp-server-shell"),
+            planner: r.optional_peer("mcp-client-planner"),
         };
         let email_intake = r.bool(AGENT_EMAIL_INTAKE, peers.email.is_some());
         if email_intake && peers.email.is_none() {
-            r.error(format!("{AGENT_EMAIL_INTAKE}=true needs {MCP_SERVER_EMAIL_URL}"));
+            r.error(format!("{AGENT_EMAIL_INTAKE}=true needs {}", peer_var("mcp-server-email")));
         }
         let rounds: u32 = r.parse(AGENT_MAX_QUESTION_ROUNDS, 3);
         if !(1..=10).contains(&rounds) {

@@ -104,18 +104,14 @@ impl Agent {
 
 /// The MCP server over an agent. The LLM steps are listed only when the provider can write code.
 pub fn server(a: Arc<Agent>) -> Server {
-    let ready = a.clone();
     let coder = a.provider.can_code();
-    let mut b = Server::builder(NAME, VERSION, tools::State(a))
+    let mut b = Server::builder(NAME, VERSION, a)
         .instructions(
             "The fleet's front desk: submit_request takes a project request (or the answer to questions) and \
              returns the decision; request_status and request_list show requests. With a model configured, \
              llm_implement and llm_fix are the planner's LLM steps.",
         )
-        .ready_check("database", move || {
-            let a = ready.clone();
-            async move { a.store.db().ping().await }
-        });
+        .ready_check("database", |a: Arc<Agent>| async move { a.store.db().ping().await });
     if coder {
         b = b.tool(tools::llm_fix::tool()).tool(tools::llm_implement::tool());
     }

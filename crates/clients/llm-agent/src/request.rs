@@ -112,7 +112,7 @@ impl HandleError {
     /// A later attempt may succeed (a peer or the model endpoint was unavailable).
     pub fn transient(&self) -> bool {
         match self {
-            Self::Peer(p) => p.transient,
+            Self::Peer(p) => p.is_transient(),
             Self::Llm(crate::llm::LlmError::Unavailable(_)) => true,
             Self::Store(_) => true,
             _ => false,
@@ -330,7 +330,7 @@ impl Agent {
     ) -> Result<Outcome, HandleError> {
         let spec = r.draft.to_spec();
         let planner = self.peers.planner.as_ref().ok_or_else(|| PeerError {
-            transient: false,
+            kind: mcp_core::ErrorKind::Unavailable,
             message: "no planner is configured (MCP_CLIENT_PLANNER_URL)".into(),
         })?;
         let reply_to = match &m.channel {
@@ -360,7 +360,7 @@ impl Agent {
                 .await?;
                 self.finish(m, &r, o).await
             }
-            Err(e) if e.transient => Err(e.into()),
+            Err(e) if e.is_transient() => Err(e.into()),
             Err(e) => {
                 // The planner refused the spec (a folder name in use, a value out of range): say why and stop,
                 // rather than loop on a spec the requester has to change.

@@ -364,7 +364,11 @@ async fn attempt(cx: &mut Ctx<'_>, i: usize) -> Result<Result<Value, StepError>,
                 return Ok(Ok(v));
             }
             Err(e) if e.retryable && tries < def.retry.max_attempts && cx.budget_left().is_ok() => {
-                let wait = backoff(def.retry.base_ms, def.retry.max_ms, tries);
+                let wait = mcp_core::client::Backoff::new(
+                    Duration::from_millis(def.retry.base_ms),
+                    Duration::from_millis(def.retry.max_ms.max(def.retry.base_ms)),
+                )
+                .delay(tries);
                 warn!(step = %def.key, attempt = n, error = %e, wait_ms = wait.as_millis() as u64, "step failed; retrying");
                 tokio::time::sleep(wait).await;
             }
@@ -377,12 +381,6 @@ async fn attempt(cx: &mut Ctx<'_>, i: usize) -> Result<Result<Value, StepError>,
             }
         }
     }
-}
-
-/// Exponential backoff with full jitter.
-fn backoff(base_ms: u64, max_ms: u64, attempt: u32) -> Duration {
-    let cap = base_ms.saturating_mul(1u64 << attempt.min(20)).min(max_ms.max(base_ms));
-    Duration::from_millis(if cap == 0 { 0 } else { rand::random::<u64>() % (cap + 1) })
 }
 
 /// Resolves when cancellation of the run is requested.
@@ -411,7 +409,7 @@ async fn do_step(cx: &mut Ctx<'_>, def: &StepDef) -> Result<Value, StepError> {
     match &def.action {
         Action::Scaffold => scaffold(cx).await,
         Action::GitInit => {
-            cx.p.peers.git.call("git_init", json!({"repo": cx.run.slug, "initial_branch": "main"})).await
+            Ok(cx.p.peers.git.call("git_init", json!({"repo": cx.run.slug, "initial_branch": "main"})).await?)
         }
         Action::Commit { summary } => commit(cx, &def.key, summary).await,
         Action::Command { phase } => command(cx, phase).await,

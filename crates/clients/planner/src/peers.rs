@@ -5,8 +5,6 @@
 
 use std::time::Duration;
 
-use mcp_core::{CallResult, ClientError, ClientOptions, McpClient};
-use serde_json::Value;
 
 use crate::config::Config;
 
@@ -31,45 +29,17 @@ impl StepError {
     }
 }
 
-/// One peer.
-#[derive(Clone)]
-pub struct Peer {
-    /// Short name for messages (`fs`).
-    pub name: &'static str,
-    client: McpClient,
-}
+/// One peer: mcp-core's, whose errors carry their kind.
+pub use mcp_core::client::Peer;
 
-impl Peer {
-    fn new(name: &'static str, url: &str, token: Option<String>, timeout: Duration) -> Result<Self, String> {
-        let client = McpClient::new(ClientOptions::new(url).token(token).name(crate::NAME).call_timeout(timeout))
-            .map_err(|e| format!("{name} at {url}: {e}"))?;
-        Ok(Self { name, client })
-    }
-
-    /// Call a tool; `structuredContent` (or `{"text": ...}`) on success.
-    pub async fn call(&self, tool: &str, args: Value) -> Result<Value, StepError> {
-        let r = self.client.call(tool, args).await.map_err(|e| classify_client(self.name, tool, &e))?;
-        result(self.name, tool, r)
-    }
-
-    /// The tools the peer lists.
-    pub async fn tool_names(&self) -> Result<Vec<String>, StepError> {
-        let tools = self.client.list_tools().await.map_err(|e| classify_client(self.name, "tools/list", &e))?;
-        Ok(tools.into_iter().map(|t| t.name).collect())
+impl From<mcp_core::client::PeerError> for StepError {
+    fn from(e: mcp_core::client::PeerError) -> Self {
+        Self { retryable: e.is_transient(), message: e.message }
     }
 }
 
-// Unreachable, broken connection, timeout, open breaker: the peer may be
-// restarting, so the step is tried again later.
-fn classify_client(peer: &str, tool: &str, e: &ClientError) -> StepError {
-    StepError { retryable: e.is_transient(), message: format!("{peer} {tool}: {e}") }
-}
-
-fn result(peer: &str, tool: &str, r: CallResult) -> Result<Value, StepError> {
-    if r.is_error {
-        return Err(StepError { retryable: r.is_transient_error(), message: format!("{peer} {tool}: {}", r.text) });
-    }
-    Ok(r.into_value())
+fn peer(name: &str, url: &str, token: Option<String>, timeout: Duration) -> Result<Peer, String> {
+    Peer::new(name, url, token, crate::NAME, timeout).map_err(|e| format!("{name} at {url}: {e}"))
 }
 
 /// Every peer.
@@ -96,12 +66,11 @@ impl Peers {
     pub fn new(c: &Config, token: Option<String>) -> Result<Self, String> {
         let short = Duration::from_secs(60);
         let long = c.command_timeout + Duration::from_secs(30);
-        let opt =
-            |name, url: &Option<String>, t| url.as_deref().map(|u| Peer::new(name, u, token.clone(), t)).transpose();
+        let opt = |name, url: &Option<String>, t| url.as_deref().map(|u| peer(name, u, token.clone(), t)).transpose();
         Ok(Self {
-            fs: Peer::new("fs", &c.peers.fs, token.clone(), short)?,
-            git: Peer::new("git", &c.peers.git, token.clone(), short)?,
-            shell: Peer::new("shell", &c.peers.shell, token.clone(), long)?,
+            fs: peer("fs", &c.peers.fs, token.clone(), short)?,
+            git: peer("git", &c.peers.git, token.clone(), short)?,
+            shell: peer("shell", &c.peers.shell, token.clone(), long)?,
             email: opt("email", &c.peers.email, short)?,
             sql: opt("sql", &c.peers.sql, short)?,
             log: opt("log", &c.peers.log, short)?,

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use mcp_core::prelude::*;
 
-use super::{State, coder_err};
+use crate::Agent;
+
+use super::{coder_err};
 use crate::coder::StepReport;
 
 /// Arguments (as the planner sends them).
@@ -37,7 +39,7 @@ pub fn check_project(p: &str) -> Result<(), ToolError> {
 }
 
 /// The tool.
-pub fn tool() -> Tool<State> {
+pub fn tool() -> Tool<Agent> {
     Tool::new(
         "llm_implement",
         "Implement the spec's features in the project with the configured model: a bounded tool-calling loop that \
@@ -50,11 +52,11 @@ pub fn tool() -> Tool<State> {
     .timeout(Duration::from_secs(1800))
 }
 
-async fn run(s: Arc<State>, a: Args, _ctx: Ctx) -> Result<Out<StepReport>, ToolError> {
+async fn run(s: Arc<Agent>, a: Args, _ctx: Ctx) -> Result<Out<StepReport>, ToolError> {
     check_project(&a.project)?;
     let task = "Implement every feature of the specification in this project, with tests for each, keeping the \
                 existing tests passing and the code lint-clean.";
-    let r = s.0.code(&a.project, &a.spec, task, a.max_tokens.unwrap_or(100_000)).await.map_err(coder_err)?;
+    let r = s.code(&a.project, &a.spec, task, a.max_tokens.unwrap_or(100_000)).await.map_err(coder_err)?;
     let text = format!("{} ({} turns, {} tokens)", r.summary, r.turns, r.usage.total());
     Ok(Out::new(r).text(text))
 }

@@ -2,7 +2,9 @@
 
 use mcp_core::prelude::*;
 
-use super::{State, store_err};
+use crate::Planner;
+
+use super::{store_err};
 use crate::store::Run;
 
 /// Arguments.
@@ -23,14 +25,14 @@ pub struct Output {
 }
 
 /// The tool.
-pub fn tool() -> Tool<State> {
+pub fn tool() -> Tool<Planner> {
     Tool::new("plan_list", "List runs, latest first, optionally in one state.", Annotations::read_only(), run)
         .title("List runs")
 }
 
 const STATES: &[&str] = &["queued", "running", "succeeded", "failed", "cancelled", "budget_exhausted"];
 
-async fn run(s: Arc<State>, a: Args, _ctx: Ctx) -> Result<Out<Output>, ToolError> {
+async fn run(s: Arc<Planner>, a: Args, _ctx: Ctx) -> Result<Out<Output>, ToolError> {
     if let Some(st) = &a.state
         && !STATES.contains(&st.as_str())
     {
@@ -40,7 +42,7 @@ async fn run(s: Arc<State>, a: Args, _ctx: Ctx) -> Result<Out<Output>, ToolError
     if !(1..=500).contains(&limit) {
         return Err(ToolError::invalid("limit must be 1..=500"));
     }
-    let runs = s.0.store.list(a.state.as_deref(), limit).await.map_err(store_err)?;
+    let runs = s.store.list(a.state.as_deref(), limit).await.map_err(store_err)?;
     let text = if runs.is_empty() {
         "no runs".to_owned()
     } else {

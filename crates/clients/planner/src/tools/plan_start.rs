@@ -4,7 +4,9 @@
 
 use mcp_core::prelude::*;
 
-use super::{RunView, State, load, render, store_err};
+use crate::Planner;
+
+use super::{RunView, load, render, store_err};
 use crate::config::Budget;
 use crate::plan::{self, Shape};
 use crate::spec::{ProjectSpec, RequestRef};
@@ -36,7 +38,7 @@ pub struct Args {
 }
 
 /// The tool.
-pub fn tool() -> Tool<State> {
+pub fn tool() -> Tool<Planner> {
     Tool::new(
         "plan_start",
         "Plan and queue a run that builds the project: scaffold from the template for its language and kind, git init \
@@ -56,8 +58,8 @@ fn check_request_id(id: &str) -> Result<(), ToolError> {
     Ok(())
 }
 
-async fn run(s: Arc<State>, a: Args, ctx: Ctx) -> Result<Out<RunView>, ToolError> {
-    let p = &s.0;
+async fn run(s: Arc<Planner>, a: Args, ctx: Ctx) -> Result<Out<RunView>, ToolError> {
+    let p = &s;
     check_request_id(&a.request.request_id)?;
     a.spec.check()?;
     if let Some(existing) = p.store.by_request(&a.request.request_id).await.map_err(store_err)? {

@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use mcp_core::prelude::*;
 
-use super::{RunView, State, load, render};
+use crate::Planner;
+
+use super::{RunView, load, render};
 use crate::store::FINAL;
 
 /// Arguments.
@@ -19,7 +21,7 @@ pub struct Args {
 }
 
 /// The tool.
-pub fn tool() -> Tool<State> {
+pub fn tool() -> Tool<Planner> {
     Tool::new(
         "plan_wait",
         "Wait until a run finishes (or timeout_secs pass), sending a progress notification as each step completes; \
@@ -30,14 +32,14 @@ pub fn tool() -> Tool<State> {
     .title("Wait for a run")
 }
 
-async fn run(s: Arc<State>, a: Args, ctx: Ctx) -> Result<Out<RunView>, ToolError> {
+async fn run(s: Arc<Planner>, a: Args, ctx: Ctx) -> Result<Out<RunView>, ToolError> {
     let secs = a.timeout_secs.unwrap_or(50);
     if !(1..=55).contains(&secs) {
         return Err(ToolError::invalid("timeout_secs must be 1..=55"));
     }
     // Subscribe before looking, so no event falls between.
-    let mut events = s.0.subscribe();
-    let mut v = load(&s.0, Some(&a.run_id), None).await?;
+    let mut events = s.subscribe();
+    let mut v = load(&s, Some(&a.run_id), None).await?;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(secs).min(ctx.remaining());
     let total = v.steps.len() as f64;
     let done =
@@ -49,18 +51,18 @@ async fn run(s: Arc<State>, a: Args, ctx: Ctx) -> Result<Out<RunView>, ToolError
                 Ok(e) if e.run_id == a.run_id => {
                     ctx.progress(e.done as f64, Some(e.total as f64), Some(e.message)).await;
                     if e.finished {
-                        v = load(&s.0, Some(&a.run_id), None).await?;
+                        v = load(&s, Some(&a.run_id), None).await?;
                     }
                 }
                 Ok(_) => {}
                 // Missed events: read the state instead.
-                Err(_) => v = load(&s.0, Some(&a.run_id), None).await?,
+                Err(_) => v = load(&s, Some(&a.run_id), None).await?,
             },
             () = tokio::time::sleep_until(deadline) => break,
-            () = tokio::time::sleep(Duration::from_secs(2)) => v = load(&s.0, Some(&a.run_id), None).await?,
+            () = tokio::time::sleep(Duration::from_secs(2)) => v = load(&s, Some(&a.run_id), None).await?,
         }
     }
-    let v = load(&s.0, Some(&a.run_id), None).await?;
+    let v = load(&s, Some(&a.run_id), None).await?;
     let text = render(&v);
     Ok(Out::new(v).text(text))
 }

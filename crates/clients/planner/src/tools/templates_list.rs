@@ -2,7 +2,8 @@
 
 use mcp_core::prelude::*;
 
-use super::State;
+use crate::Planner;
+
 
 /// No arguments.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -30,7 +31,7 @@ pub struct Output {
 }
 
 /// The tool.
-pub fn tool() -> Tool<State> {
+pub fn tool() -> Tool<Planner> {
     Tool::new(
         "templates_list",
         "The project templates the planner builds from: language, kind and description of each.",
@@ -40,9 +41,9 @@ pub fn tool() -> Tool<State> {
     .title("List templates")
 }
 
-async fn run(s: Arc<State>, _a: Args, _ctx: Ctx) -> Result<Out<Output>, ToolError> {
+async fn run(s: Arc<Planner>, _a: Args, _ctx: Ctx) -> Result<Out<Output>, ToolError> {
     let templates: Vec<Entry> =
-        s.0.templates
+        s.templates
             .projects
             .values()
             .map(|t| Entry {
