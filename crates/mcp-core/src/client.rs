@@ -727,8 +727,7 @@ impl Peer {
         client_name: &str,
         timeout: Duration,
     ) -> Result<Self, ClientError> {
-        let client =
-            McpClient::new(ClientOptions::new(url).token(token).name(client_name).call_timeout(timeout))?;
+        let client = McpClient::new(ClientOptions::new(url).token(token).name(client_name).call_timeout(timeout))?;
         Ok(Self { name: name.to_owned(), client })
     }
 

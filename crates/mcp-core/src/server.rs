@@ -20,9 +20,9 @@ use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 use serde_json::Value;
 use tracing::Instrument;
 
+use crate::error::ErrorKind;
 use crate::metrics::{Metrics, Outcome};
 use crate::resource::{ResourceBody, Resources};
-use crate::error::ErrorKind;
 use crate::tool::{Content, Ctx, Handler, JsonObject, Progress, Tool, ToolDef, ToolError, ToolResponse};
 use crate::trace::{self, OpenTelemetrySpanExt};
 use opentelemetry::trace::TraceContextExt;
@@ -390,10 +390,13 @@ pub(crate) fn cap_output(mut resp: ToolResponse, max: usize, tool: &str) -> Tool
         return resp;
     }
     if resp.structured.is_some() {
-        return ToolResponse::error(ErrorKind::InvalidInput, format!(
-            "{tool} produced {total} bytes, over this server's limit of {max} bytes per result. Nothing was \
+        return ToolResponse::error(
+            ErrorKind::InvalidInput,
+            format!(
+                "{tool} produced {total} bytes, over this server's limit of {max} bytes per result. Nothing was \
              lost; ask for less: use the tool's offset/limit, range, depth or filter arguments to fetch the result in parts."
-        ));
+            ),
+        );
     }
     let mut budget = max;
     for c in &mut resp.content {

@@ -282,7 +282,9 @@ impl<T: Serialize + JsonSchema + Send + 'static> IntoToolResponse for Out<T> {
                 content.extend(self.extra);
                 ToolResponse { content, structured: Some(v), error: None }
             }
-            Err(e) => ToolResponse::error(ErrorKind::Internal, format!("internal error: result did not serialise: {e}")),
+            Err(e) => {
+                ToolResponse::error(ErrorKind::Internal, format!("internal error: result did not serialise: {e}"))
+            }
         }
     }
 }
@@ -466,9 +468,12 @@ impl<S: Send + Sync + 'static> Tool<S> {
                 let args: A = match serde_json::from_value(args) {
                     Ok(a) => a,
                     Err(e) => {
-                        return ToolResponse::error(ErrorKind::InvalidInput, format!(
-                            "invalid arguments for {tool_name}: {e}. Check the tool's inputSchema and call again."
-                        ));
+                        return ToolResponse::error(
+                            ErrorKind::InvalidInput,
+                            format!(
+                                "invalid arguments for {tool_name}: {e}. Check the tool's inputSchema and call again."
+                            ),
+                        );
                     }
                 };
                 let trace_id = ctx.trace_id.clone();
@@ -527,10 +532,13 @@ pub(crate) fn error_response(tool: &str, e: &ToolError, trace_id: Option<&str>) 
     match e {
         ToolError::Internal(detail) => {
             tracing::error!(tool, error = %detail, "tool failed with an internal error");
-            ToolResponse::error(ErrorKind::Internal, format!(
-                "internal error in {tool}; the details are in the server log{}. This is not caused by your arguments; retrying may help.",
-                trace_id.map(|t| format!(" under trace_id {t}")).unwrap_or_default()
-            ))
+            ToolResponse::error(
+                ErrorKind::Internal,
+                format!(
+                    "internal error in {tool}; the details are in the server log{}. This is not caused by your arguments; retrying may help.",
+                    trace_id.map(|t| format!(" under trace_id {t}")).unwrap_or_default()
+                ),
+            )
         }
         other => ToolResponse::error(other.kind(), other.to_string()),
     }

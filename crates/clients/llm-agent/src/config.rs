@@ -110,7 +110,6 @@ pub struct Config {
     pub peers: Peers,
 }
 
-
 impl Config {
     /// Read from the environment (or a test map); every error at once.
     pub fn read(r: &mut Reader<'_>) -> Self {

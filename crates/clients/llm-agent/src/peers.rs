@@ -4,7 +4,6 @@
 
 use std::time::Duration;
 
-
 use crate::config::Config;
 
 pub use mcp_core::client::{Peer, PeerError};
@@ -31,8 +30,7 @@ pub struct Peers {
 impl Peers {
     /// Clients with the fleet's peer token.
     pub fn new(c: &Config, token: Option<String>) -> Result<Self, String> {
-        let make =
-            |name, url: &Option<String>, t| url.as_deref().map(|u| peer(name, u, token.clone(), t)).transpose();
+        let make = |name, url: &Option<String>, t| url.as_deref().map(|u| peer(name, u, token.clone(), t)).transpose();
         let short = Duration::from_secs(60);
         Ok(Self {
             email: make("email", &c.peers.email, short)?,

@@ -9,7 +9,6 @@
 //! decisions are looked up before they are recorded), so a restart at any
 //! point re-runs the processing without a second reply or a second project.
 
-use mcp_core::trace::OpenTelemetrySpanExt;
 use mcp_core::tracing::{self, Instrument};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -191,7 +190,7 @@ impl Agent {
             gen_ai.provider.name = self.provider.name(),
             message.id = %m.message_id,
         );
-        let _ = span.set_parent(mcp_core::trace::parent_context(Some(&request.traceparent), None, None));
+        mcp_core::trace::resume(&span, Some(&request.traceparent));
         self.decide(m, request).instrument(span).await
     }
 

@@ -18,9 +18,9 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Path, State};
-use mcp_core::error::ApiQuery;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use mcp_core::error::ApiQuery;
 use mcp_core::{Problem, ToolError};
 
 use crate::tools::{project_audit, trace_get, traces_search};

@@ -19,7 +19,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mcp_core::trace::OpenTelemetrySpanExt;
 use mcp_core::tracing::{self, Instrument, info, warn};
 use serde_json::{Value, json};
 
@@ -112,7 +111,7 @@ async fn run_one(p: &Arc<Planner>, id: &str) -> Result<(), RunError> {
         plan.run_id = %run.id,
         project = %run.slug,
     );
-    let _ = span.set_parent(mcp_core::trace::parent_context(run.traceparent.as_deref(), None, None));
+    mcp_core::trace::resume(&span, run.traceparent.as_deref());
     // Renew the lease while the run works; losing it stops the run.
     let lost = tokio_util::sync::CancellationToken::new();
     let renew = {

@@ -5,7 +5,6 @@
 
 use std::time::Duration;
 
-
 use crate::config::Config;
 
 /// Why a call did not give a value.

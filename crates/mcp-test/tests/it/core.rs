@@ -228,10 +228,7 @@ async fn a_tool_error_is_a_result_not_a_client_error() {
     assert!(matches!(e, ClientError::Protocol { code: -32602, .. }), "{e:?}");
     assert_eq!(e.kind(), mcp_core::ErrorKind::InvalidInput);
     let tools = c.list_tools().await.unwrap();
-    assert_eq!(
-        tools.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(),
-        vec!["big", "boom", "echo", "fail", "sleep"]
-    );
+    assert_eq!(tools.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), vec!["big", "boom", "echo", "fail", "sleep"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -17,8 +17,8 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use mcp_core::error::{ApiQuery, ErrorKind, Problem};
 use axum::routing::{get, post};
+use mcp_core::error::{ApiQuery, ErrorKind, Problem};
 use serde::Deserialize;
 use serde_json::json;
 

@@ -7,8 +7,8 @@ use mcp_core::prelude::*;
 
 use crate::Agent;
 
+use super::coder_err;
 use super::llm_implement::check_project;
-use super::{coder_err};
 use crate::coder::StepReport;
 
 /// What failed.

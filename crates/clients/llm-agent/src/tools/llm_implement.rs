@@ -8,7 +8,7 @@ use mcp_core::prelude::*;
 
 use crate::Agent;
 
-use super::{coder_err};
+use super::coder_err;
 use crate::coder::StepReport;
 
 /// Arguments (as the planner sends them).

@@ -4,7 +4,7 @@ use mcp_core::prelude::*;
 
 use crate::Agent;
 
-use super::{store_err};
+use super::store_err;
 use crate::store::Request;
 
 /// Arguments.

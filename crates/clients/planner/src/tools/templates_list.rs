@@ -4,7 +4,6 @@ use mcp_core::prelude::*;
 
 use crate::Planner;
 
-
 /// No arguments.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -42,17 +41,17 @@ pub fn tool() -> Tool<Planner> {
 }
 
 async fn run(s: Arc<Planner>, _a: Args, _ctx: Ctx) -> Result<Out<Output>, ToolError> {
-    let templates: Vec<Entry> =
-        s.templates
-            .projects
-            .values()
-            .map(|t| Entry {
-                name: t.name.clone(),
-                language: t.manifest.language.clone(),
-                kind: t.manifest.kind.clone(),
-                description: t.manifest.description.clone(),
-            })
-            .collect();
+    let templates: Vec<Entry> = s
+        .templates
+        .projects
+        .values()
+        .map(|t| Entry {
+            name: t.name.clone(),
+            language: t.manifest.language.clone(),
+            kind: t.manifest.kind.clone(),
+            description: t.manifest.description.clone(),
+        })
+        .collect();
     let text = templates
         .iter()
         .map(|t| format!("{}: {} {} — {}", t.name, t.language, t.kind, t.description))
