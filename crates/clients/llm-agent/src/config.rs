@@ -27,9 +27,6 @@ pub const LLM_MAX_ATTEMPTS: &str = "LLM_MAX_ATTEMPTS";
 pub const AGENT_DATABASE_URL: &str = "AGENT_DATABASE_URL";
 /// The templates folder (default `./templates`): what can be built (`projects/*/template.json`) and the emails.
 pub const AGENT_TEMPLATES_DIR: &str = "AGENT_TEMPLATES_DIR";
-/// Templates this deployment offers, by folder name (default: all); keep it equal to the planner's
-/// `PLANNER_TEMPLATES`, so the agent asks instead of promising what cannot be built.
-pub const AGENT_TEMPLATES: &str = "AGENT_TEMPLATES";
 /// Read requests from the email server's `wait_for_new` (default true when `MCP_SERVER_EMAIL_URL` is set).
 pub const AGENT_EMAIL_INTAKE: &str = "AGENT_EMAIL_INTAKE";
 /// Question rounds before the agent gives up on a request (default 3).
@@ -98,8 +95,6 @@ pub struct Config {
     pub database_url: String,
     /// Templates folder.
     pub templates: PathBuf,
-    /// Templates offered (empty: all).
-    pub offered: Vec<String>,
     /// Long-poll the email server.
     pub email_intake: bool,
     /// Question rounds before giving up.
@@ -165,7 +160,6 @@ impl Config {
             provider,
             database_url: r.string(AGENT_DATABASE_URL, "sqlite:./.data/llm-agent/agent.db"),
             templates: PathBuf::from(r.string(AGENT_TEMPLATES_DIR, "./templates")),
-            offered: r.list(AGENT_TEMPLATES),
             email_intake,
             max_question_rounds: rounds.clamp(1, 10),
             coder_max_turns: turns.clamp(1, 200),
@@ -179,7 +173,6 @@ impl Config {
             provider,
             database_url: database_url.to_owned(),
             templates,
-            offered: Vec::new(),
             email_intake: peers.email.is_some(),
             max_question_rounds: 3,
             coder_max_turns: 24,

@@ -5,14 +5,17 @@
 
 use std::time::Duration;
 
+use mcp_core::ErrorKind;
+
 use crate::config::Config;
 
-/// Why a call did not give a value.
+/// Why a step did not give a value: its kind decides whether another
+/// attempt may help, and a budget stop is recognised by it, never by text.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct StepError {
-    /// Worth another attempt.
-    pub retryable: bool,
+    /// Why, as data.
+    pub kind: ErrorKind,
     /// What happened, for the run's record and the report.
     pub message: String,
 }
@@ -20,11 +23,19 @@ pub struct StepError {
 impl StepError {
     /// A failure retrying cannot fix.
     pub fn fatal(m: impl Into<String>) -> Self {
-        Self { retryable: false, message: m.into() }
+        Self { kind: ErrorKind::Failed, message: m.into() }
     }
-    /// A transient failure.
+    /// A transient failure (a dependency away).
     pub fn transient(m: impl Into<String>) -> Self {
-        Self { retryable: true, message: m.into() }
+        Self { kind: ErrorKind::Unavailable, message: m.into() }
+    }
+    /// An error of `kind`.
+    pub fn of(kind: ErrorKind, m: impl Into<String>) -> Self {
+        Self { kind, message: m.into() }
+    }
+    /// Worth another attempt.
+    pub fn retryable(&self) -> bool {
+        self.kind.is_transient()
     }
 }
 
@@ -33,7 +44,7 @@ pub use mcp_core::client::Peer;
 
 impl From<mcp_core::client::PeerError> for StepError {
     fn from(e: mcp_core::client::PeerError) -> Self {
-        Self { retryable: e.is_transient(), message: e.message }
+        Self { kind: e.kind, message: e.message }
     }
 }
 

@@ -26,7 +26,7 @@ pub struct Args {
     /// The project folder (its slug).
     pub project: String,
     /// The project spec.
-    pub spec: Value,
+    pub spec: mcp_types::spec::ProjectSpec,
     /// What failed.
     pub failure: Failure,
     /// The request it serves.

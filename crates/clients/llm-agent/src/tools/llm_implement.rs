@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use mcp_core::prelude::*;
 
+use mcp_types::spec::{ProjectSpec, valid_slug};
+
 use crate::Agent;
 
 use super::coder_err;
@@ -17,7 +19,7 @@ pub struct Args {
     /// The project folder (its slug) under the projects root.
     pub project: String,
     /// The project spec.
-    pub spec: Value,
+    pub spec: ProjectSpec,
     /// The request it serves.
     #[serde(default)]
     pub request_id: Option<String>,
@@ -26,15 +28,14 @@ pub struct Args {
     pub max_tokens: Option<u64>,
 }
 
-/// Check a project slug: `[a-z][a-z0-9-]*`, at most 40.
+/// Check a project folder with the fleet's one slug rule (`mcp-types`).
 pub fn check_project(p: &str) -> Result<(), ToolError> {
-    if (1..=40).contains(&p.len())
-        && p.starts_with(|c: char| c.is_ascii_lowercase())
-        && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-    {
+    if valid_slug(p) {
         Ok(())
     } else {
-        Err(ToolError::invalid(format!("project {p:?} must be a slug: a-z, 0-9 and '-', starting with a letter")))
+        Err(ToolError::invalid(format!(
+            "project {p:?} must be a slug: 1-40 characters of a-z, 0-9 and single '-', starting with a letter"
+        )))
     }
 }
 

@@ -5,7 +5,7 @@ use mcp_core::prelude::*;
 use crate::Agent;
 
 use super::store_err;
-use crate::store::Request;
+use crate::store::{Request, RequestState};
 
 /// Arguments.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -13,7 +13,7 @@ use crate::store::Request;
 pub struct Args {
     /// Only requests in this state.
     #[serde(default)]
-    pub state: Option<String>,
+    pub state: Option<RequestState>,
     /// Most requests (default 50, at most 1000).
     #[serde(default)]
     pub limit: Option<i64>,
@@ -33,7 +33,7 @@ pub fn tool() -> Tool<Agent> {
 }
 
 async fn run(s: Arc<Agent>, a: Args, _ctx: Ctx) -> Result<Out<Output>, ToolError> {
-    let requests = s.store.list(a.state.as_deref(), a.limit.unwrap_or(50)).await.map_err(store_err)?;
+    let requests = s.store.list(a.state, a.limit.unwrap_or(50)).await.map_err(store_err)?;
     let text = requests.iter().map(|r| format!("{} {} {}", r.id, r.state, r.subject)).collect::<Vec<_>>().join("\n");
     Ok(Out::new(Output { requests }).text(if text.is_empty() { "no requests".into() } else { text }))
 }

@@ -8,7 +8,6 @@ use mcp_core::prelude::*;
 use crate::Planner;
 
 use super::{RunView, load, render};
-use crate::store::FINAL;
 
 /// Arguments.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -42,10 +41,9 @@ async fn run(s: Arc<Planner>, a: Args, ctx: Ctx) -> Result<Out<RunView>, ToolErr
     let mut v = load(&s, Some(&a.run_id), None).await?;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(secs).min(ctx.remaining());
     let total = v.steps.len() as f64;
-    let done =
-        |v: &RunView| v.steps.iter().filter(|s| !matches!(s.state.as_str(), "pending" | "running")).count() as f64;
+    let done = |v: &RunView| v.steps.iter().filter(|s| s.state.is_settled()).count() as f64;
     ctx.progress(done(&v), Some(total), Some(format!("run {}", v.run.state))).await;
-    while !FINAL.contains(&v.run.state.as_str()) {
+    while !v.run.state.is_final() {
         tokio::select! {
             e = events.recv() => match e {
                 Ok(e) if e.run_id == a.run_id => {

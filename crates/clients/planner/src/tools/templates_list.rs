@@ -9,25 +9,8 @@ use crate::Planner;
 #[serde(deny_unknown_fields)]
 pub struct Args {}
 
-/// One template.
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct Entry {
-    /// Name.
-    pub name: String,
-    /// Language.
-    pub language: String,
-    /// Kind.
-    pub kind: String,
-    /// What it is.
-    pub description: String,
-}
-
-/// The list.
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct Output {
-    /// Templates.
-    pub templates: Vec<Entry>,
-}
+/// One template and the list: the contract the agent reads (`mcp-types`).
+pub use mcp_types::plan::{TemplateEntry as Entry, TemplatesList as Output};
 
 /// The tool.
 pub fn tool() -> Tool<Planner> {
