@@ -31,6 +31,7 @@ use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 use tracing::Instrument;
 
+use crate::error::ErrorKind;
 use crate::trace::{self, OpenTelemetrySpanExt};
 
 /// Options for one target server.
@@ -135,19 +136,37 @@ pub enum ClientError {
 }
 
 impl ClientError {
+    /// Why the call gave no result, as data: unreachable or an open breaker
+    /// is `unavailable`, a timeout `timed_out`, and a JSON-RPC error the kind
+    /// its code means (invalid params or request: `invalid_input`; unknown
+    /// method: `not_found`; anything else: `internal`).
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::CircuitOpen(_) | Self::Transport { .. } => ErrorKind::Unavailable,
+            Self::Timeout { .. } => ErrorKind::TimedOut,
+            Self::Protocol { code, .. } => match *code {
+                -32700 | -32600 | -32602 => ErrorKind::InvalidInput,
+                -32601 => ErrorKind::NotFound,
+                _ => ErrorKind::Internal,
+            },
+        }
+    }
+
     /// Worth calling again later: the server could not be reached, the call
     /// timed out, or the breaker is open. A JSON-RPC error is the server's
     /// answer, and the same request gets the same answer.
     pub fn is_transient(&self) -> bool {
-        !matches!(self, Self::Protocol { .. })
+        self.kind().is_transient()
     }
 }
 
 /// A tool's result.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CallResult {
-    /// `isError`.
-    pub is_error: bool,
+    /// `Some(kind)` for an `isError` result: the kind from its `_meta`
+    /// ([`ErrorKind::META_KEY`]), or [`ErrorKind::Failed`] when a server
+    /// outside the fleet sent none.
+    pub error: Option<ErrorKind>,
     /// All text blocks joined with newlines.
     pub text: String,
     /// `structuredContent`.
@@ -157,12 +176,31 @@ pub struct CallResult {
 }
 
 impl CallResult {
-    /// A tool error worth retrying later: the server said a dependency was
-    /// unavailable or the operation timed out ([`crate::ToolError::Unavailable`],
-    /// [`crate::ToolError::Timeout`], whose messages start so). Refusals,
+    /// A successful result.
+    pub fn ok(text: impl Into<String>, structured: Option<Value>) -> Self {
+        Self { error: None, text: text.into(), structured, content: Vec::new() }
+    }
+
+    /// An error result of `kind`.
+    pub fn err(kind: ErrorKind, text: impl Into<String>) -> Self {
+        Self { error: Some(kind), text: text.into(), structured: None, content: Vec::new() }
+    }
+
+    /// `isError`.
+    pub fn is_error(&self) -> bool {
+        self.error.is_some()
+    }
+
+    /// The error's kind, `None` on success.
+    pub fn error_kind(&self) -> Option<ErrorKind> {
+        self.error
+    }
+
+    /// A tool error worth retrying later (its kind is transient: a
+    /// dependency was unavailable, time ran out, too many calls). Refusals,
     /// invalid arguments and failures are not.
     pub fn is_transient_error(&self) -> bool {
-        self.is_error && (self.text.starts_with("unavailable:") || self.text.starts_with("timed out:"))
+        self.error.is_some_and(ErrorKind::is_transient)
     }
 
     /// The result as one value: `structuredContent`, or `{"text": ...}` for a
@@ -241,10 +279,7 @@ impl TracingHttp {
     }
 
     fn backoff(&self, attempt: u32) -> Duration {
-        let exp = self.opts.base_backoff.saturating_mul(1u32 << attempt.min(16));
-        let cap = exp.min(self.opts.max_backoff);
-        // Full jitter: spreads retries of many clients over the window.
-        cap.mul_f64(rand::random::<f64>())
+        Backoff::new(self.opts.base_backoff, self.opts.max_backoff).delay(attempt)
     }
 }
 
@@ -607,13 +642,137 @@ impl McpClient {
             let content: Vec<Value> = r.content.iter().filter_map(|c| serde_json::to_value(c).ok()).collect();
             let text =
                 content.iter().filter_map(|c| c.get("text").and_then(Value::as_str)).collect::<Vec<_>>().join("\n");
-            let is_error = r.is_error.unwrap_or(false);
-            if is_error {
-                tracing::Span::current().record("otel.status_code", "ERROR");
+            let error = r.is_error.unwrap_or(false).then(|| {
+                r.meta
+                    .as_ref()
+                    .and_then(|m| m.0.get(ErrorKind::META_KEY))
+                    .and_then(Value::as_str)
+                    .and_then(ErrorKind::parse)
+                    .unwrap_or(ErrorKind::Failed)
+            });
+            if let Some(kind) = error {
+                let span = tracing::Span::current();
+                span.record("otel.status_code", "ERROR");
+                span.record("error.type", kind.as_str());
             }
-            Ok(CallResult { is_error, text, structured: r.structured_content, content })
+            Ok(CallResult { error, text, structured: r.structured_content, content })
         };
         fut.instrument(span).await
+    }
+}
+
+/// Exponential backoff with full jitter: attempt `n` waits a random time in
+/// `[0, min(max, base * 2^n))`. Spreading retries over the whole window keeps
+/// many clients that failed together from retrying together. The fleet's
+/// one backoff: the client's transport retries, the planner's step retries
+/// and the agent's intake loop all use it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    /// The first window.
+    pub base: Duration,
+    /// The largest window.
+    pub max: Duration,
+}
+
+impl Backoff {
+    /// A backoff from `base` up to `max`.
+    pub const fn new(base: Duration, max: Duration) -> Self {
+        Self { base, max }
+    }
+
+    /// The window of attempt `attempt` (0-based), before jitter.
+    pub fn window(&self, attempt: u32) -> Duration {
+        self.base.saturating_mul(1u32 << attempt.min(16)).min(self.max)
+    }
+
+    /// How long to wait before attempt `attempt`.
+    pub fn delay(&self, attempt: u32) -> Duration {
+        self.window(attempt).mul_f64(rand::random::<f64>())
+    }
+}
+
+/// A failed call to a [`Peer`]: why (as data) and what happened.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct PeerError {
+    /// The kind: the tool's own (from `_meta`) or the transport's.
+    pub kind: ErrorKind,
+    /// `"<peer> <tool>: <what happened>"`.
+    pub message: String,
+}
+
+impl PeerError {
+    /// Worth calling again later.
+    pub fn is_transient(&self) -> bool {
+        self.kind.is_transient()
+    }
+}
+
+/// One fleet program a client talks to, by a short name for messages
+/// (`fs`, `planner`): a tool's result as a value, or a [`PeerError`] that
+/// carries its kind. The planner's and the agent's peers are this type.
+#[derive(Clone)]
+pub struct Peer {
+    name: String,
+    client: McpClient,
+}
+
+impl Peer {
+    /// A peer named `name` at `url`, calling as `client_name` with `token`,
+    /// each call limited to `timeout`.
+    pub fn new(
+        name: &str,
+        url: &str,
+        token: Option<String>,
+        client_name: &str,
+        timeout: Duration,
+    ) -> Result<Self, ClientError> {
+        let client = McpClient::new(ClientOptions::new(url).token(token).name(client_name).call_timeout(timeout))?;
+        Ok(Self { name: name.to_owned(), client })
+    }
+
+    /// The short name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The underlying client.
+    pub fn client(&self) -> &McpClient {
+        &self.client
+    }
+
+    /// Call `tool`: its `structuredContent` (or `{"text": ...}`).
+    pub async fn call(&self, tool: &str, args: Value) -> Result<Value, PeerError> {
+        let r = self
+            .client
+            .call(tool, args)
+            .await
+            .map_err(|e| PeerError { kind: e.kind(), message: format!("{} {tool}: {e}", self.name) })?;
+        match r.error {
+            Some(kind) => Err(PeerError { kind, message: format!("{} {tool}: {}", self.name, r.text) }),
+            None => Ok(r.into_value()),
+        }
+    }
+
+    /// Call `tool` and read its result as `T` (a contract type): a result
+    /// that does not match is an `internal` error naming the tool, because
+    /// it means the two programs disagree about the contract.
+    pub async fn call_as<T: serde::de::DeserializeOwned>(&self, tool: &str, args: Value) -> Result<T, PeerError> {
+        let v = self.call(tool, args).await?;
+        serde_json::from_value(v).map_err(|e| PeerError {
+            kind: ErrorKind::Internal,
+            message: format!("{} {tool}: the result does not match the expected shape: {e}", self.name),
+        })
+    }
+
+    /// The names of the tools the peer lists.
+    pub async fn tool_names(&self) -> Result<Vec<String>, PeerError> {
+        let tools = self
+            .client
+            .list_tools()
+            .await
+            .map_err(|e| PeerError { kind: e.kind(), message: format!("{} tools/list: {e}", self.name) })?;
+        Ok(tools.into_iter().map(|t| t.name).collect())
     }
 }
 
@@ -633,6 +792,7 @@ fn client_span(method: &str, tool: Option<&str>, url: &str) -> tracing::Span {
         otel.name = %name,
         otel.kind = "client",
         otel.status_code = tracing::field::Empty,
+        "error.type" = tracing::field::Empty,
         "mcp.method.name" = %method,
         "gen_ai.tool.name" = tool.unwrap_or(""),
         "server.address" = %url,
@@ -649,19 +809,36 @@ mod tests {
     use crate::ToolError;
 
     fn failed(e: ToolError) -> CallResult {
-        CallResult { is_error: true, text: e.to_string(), structured: None, content: Vec::new() }
+        CallResult::err(e.kind(), e.to_string())
     }
 
     #[test]
-    fn only_unavailable_and_timeouts_are_worth_retrying() {
+    fn only_unavailable_timeouts_and_rate_limits_are_worth_retrying() {
         assert!(failed(ToolError::Unavailable("db down".into())).is_transient_error());
         assert!(failed(ToolError::Timeout("60 s".into())).is_transient_error());
+        assert!(failed(ToolError::RateLimited("10/s".into())).is_transient_error());
         for e in [ToolError::invalid("x"), ToolError::denied("x"), ToolError::failed("exit 1")] {
             assert!(!failed(e).is_transient_error());
         }
+        // The kind decides, not the text: a failure whose message happens to
+        // start like a transient one is still a failure.
+        assert!(!CallResult::err(ErrorKind::Failed, "unavailable: looks transient").is_transient_error());
         assert!(!ClientError::Protocol { code: -32602, message: "x".into() }.is_transient());
         assert!(ClientError::Timeout { target: "t".into(), secs: 1.0 }.is_transient());
-        let text_only = CallResult { is_error: false, text: "hi".into(), structured: None, content: Vec::new() };
+        assert_eq!(ClientError::Timeout { target: "t".into(), secs: 1.0 }.kind(), ErrorKind::TimedOut);
+        let text_only = CallResult::ok("hi", None);
         assert_eq!(text_only.into_value(), serde_json::json!({"text": "hi"}));
+    }
+
+    #[test]
+    fn backoff_windows_double_up_to_the_cap_and_jitter_stays_inside() {
+        let b = Backoff::new(Duration::from_millis(100), Duration::from_millis(1000));
+        assert_eq!(b.window(0), Duration::from_millis(100));
+        assert_eq!(b.window(2), Duration::from_millis(400));
+        assert_eq!(b.window(10), Duration::from_millis(1000));
+        assert_eq!(b.window(u32::MAX), Duration::from_millis(1000));
+        for attempt in 0..20 {
+            assert!(b.delay(attempt) <= b.window(attempt));
+        }
     }
 }

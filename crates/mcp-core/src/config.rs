@@ -50,6 +50,14 @@ pub const MCP_LOG_ENDPOINT: &str = "MCP_LOG_ENDPOINT";
 /// Bearer token this program sends to its peers (other fleet servers, the
 /// log endpoint). Defaults to `MCP_AUTH_TOKEN`: a fleet usually shares one.
 pub const MCP_PEER_TOKEN: &str = "MCP_PEER_TOKEN";
+/// File holding the peer token (compose secrets); set this or `MCP_PEER_TOKEN`, not both.
+pub const MCP_PEER_TOKEN_FILE: &str = "MCP_PEER_TOKEN_FILE";
+
+/// Peers are found through `MCP_SERVER_<NAME>_URL` / `MCP_CLIENT_<NAME>_URL`
+/// (`MCP_SERVER_SQL_URL` for `mcp-server-sql`), named by [`peer_var`] and read
+/// with [`Reader::peer_url`] (compose default `http://<program>:8080/mcp`) or
+/// [`Reader::optional_peer`]; each program documents which peers it uses.
+pub const MCP_PEER_URL_PATTERN: &str = "MCP_SERVER_<NAME>_URL";
 
 /// Async worker threads (default: one per CPU core).
 pub const MCP_WORKER_THREADS: &str = "MCP_WORKER_THREADS";
@@ -227,6 +235,58 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// A secret given either inline in `key` or in the file named by
+    /// `file_key` (compose secrets). Setting both is an error (which one
+    /// would win is a surprise either way); a file that is empty or cannot be
+    /// read is an error naming the file. Surrounding white space (the
+    /// newline editors add) is trimmed.
+    pub fn secret(&mut self, key: &str, file_key: &str) -> Option<String> {
+        match (self.raw(key), self.raw(file_key)) {
+            (Some(_), Some(_)) => {
+                self.errors.push(format!("set {key} or {file_key}, not both"));
+                None
+            }
+            (Some(v), None) => Some(v.trim().to_owned()),
+            (None, Some(path)) => match std::fs::read_to_string(path.trim()) {
+                Ok(t) if !t.trim().is_empty() => Some(t.trim().to_owned()),
+                Ok(_) => {
+                    self.errors.push(format!("{file_key}={path:?}: the file is empty"));
+                    None
+                }
+                Err(e) => {
+                    self.errors.push(format!("{file_key}={path:?}: {e}"));
+                    None
+                }
+            },
+            (None, None) => None,
+        }
+    }
+
+    /// An optional `http://` or `https://` URL.
+    pub fn url(&mut self, key: &str) -> Option<String> {
+        let v = self.raw(key)?.trim().to_owned();
+        if v.starts_with("http://") || v.starts_with("https://") {
+            Some(v)
+        } else {
+            self.errors.push(format!("{key}={v:?}: expected an http:// or https:// URL"));
+            None
+        }
+    }
+
+    /// Where the fleet program `program` (`mcp-server-sql`) answers MCP:
+    /// [`peer_var`] when set, else its compose address
+    /// (`http://mcp-server-sql:8080/mcp`).
+    pub fn peer_url(&mut self, program: &str) -> String {
+        let key = peer_var(program);
+        self.url(&key).unwrap_or_else(|| format!("http://{program}:8080/mcp"))
+    }
+
+    /// Where an optional peer answers: [`peer_var`] when set, else `None`
+    /// (the program runs without it).
+    pub fn optional_peer(&mut self, program: &str) -> Option<String> {
+        self.url(&peer_var(program))
+    }
+
     /// Record a problem found while validating values together.
     pub fn error(&mut self, message: impl Into<String>) {
         self.errors.push(message.into());
@@ -236,6 +296,12 @@ impl<'a> Reader<'a> {
     pub fn finish(self) -> Result<(), ConfigErrors> {
         if self.errors.is_empty() { Ok(()) } else { Err(ConfigErrors(self.errors)) }
     }
+}
+
+/// The variable naming where a peer answers: `MCP_SERVER_SQL_URL` for
+/// `mcp-server-sql`, `MCP_CLIENT_PLANNER_URL` for `mcp-client-planner`.
+pub fn peer_var(program: &str) -> String {
+    format!("{}_URL", program.replace('-', "_").to_ascii_uppercase())
 }
 
 /// Split a comma-separated list, trimming and dropping blanks.
@@ -345,21 +411,7 @@ impl CoreConfig {
     /// Read the shared variables, adding problems to `r`.
     pub fn read(name: &str, r: &mut Reader<'_>) -> Self {
         let listen = r.parse(MCP_LISTEN_ADDR, SocketAddr::from(([127, 0, 0, 1], 8080)));
-        let auth_token = match (r.optional(MCP_AUTH_TOKEN), r.optional(MCP_AUTH_TOKEN_FILE)) {
-            (Some(t), _) => Some(t.trim().to_owned()),
-            (None, Some(path)) => match std::fs::read_to_string(&path) {
-                Ok(t) if !t.trim().is_empty() => Some(t.trim().to_owned()),
-                Ok(_) => {
-                    r.error(format!("{MCP_AUTH_TOKEN_FILE}={path:?}: the file is empty"));
-                    None
-                }
-                Err(e) => {
-                    r.error(format!("{MCP_AUTH_TOKEN_FILE}={path:?}: {e}"));
-                    None
-                }
-            },
-            (None, None) => None,
-        };
+        let auth_token = r.secret(MCP_AUTH_TOKEN, MCP_AUTH_TOKEN_FILE);
         if let Some(t) = &auth_token
             && t.len() < 16
         {
@@ -377,12 +429,7 @@ impl CoreConfig {
         }
         let log_format = r.parse(LOG_FORMAT, LogFormat::Json);
         let log_filter = r.string(RUST_LOG, "info,rmcp=warn");
-        let otlp_endpoint = r.optional(OTEL_EXPORTER_OTLP_ENDPOINT);
-        if let Some(e) = &otlp_endpoint
-            && !(e.starts_with("http://") || e.starts_with("https://"))
-        {
-            r.error(format!("{OTEL_EXPORTER_OTLP_ENDPOINT}={e:?}: expected an http:// or https:// URL"));
-        }
+        let otlp_endpoint = r.url(OTEL_EXPORTER_OTLP_ENDPOINT);
         let service_name = r.string(OTEL_SERVICE_NAME, name);
         let max_body_bytes = r.bytes(MCP_MAX_BODY_BYTES, 4 << 20);
         let max_output_bytes = r.bytes(MCP_MAX_OUTPUT_BYTES, 1 << 20);
@@ -396,13 +443,8 @@ impl CoreConfig {
             }
             n => Some(n),
         };
-        let log_endpoint = r.optional(MCP_LOG_ENDPOINT);
-        if let Some(e) = &log_endpoint
-            && !(e.starts_with("http://") || e.starts_with("https://"))
-        {
-            r.error(format!("{MCP_LOG_ENDPOINT}={e:?}: expected an http:// or https:// URL"));
-        }
-        let peer_token = r.optional(MCP_PEER_TOKEN).map(|t| t.trim().to_owned()).or_else(|| auth_token.clone());
+        let log_endpoint = r.url(MCP_LOG_ENDPOINT);
+        let peer_token = r.secret(MCP_PEER_TOKEN, MCP_PEER_TOKEN_FILE).or_else(|| auth_token.clone());
         Self {
             name: name.to_owned(),
             listen,
@@ -468,5 +510,37 @@ mod tests {
     fn debug_redacts_the_token() {
         let c = check(&[(MCP_AUTH_TOKEN, "0123456789abcdef-secret")]).unwrap();
         assert!(!format!("{c:?}").contains("secret"));
+    }
+
+    #[test]
+    fn secrets_come_inline_or_from_a_file_never_both() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("token");
+        std::fs::write(&file, "from-a-file-0123456789\n").unwrap();
+        let path = file.display().to_string();
+        let c = check(&[(MCP_AUTH_TOKEN_FILE, &path)]).unwrap();
+        assert_eq!(c.auth_token.as_deref(), Some("from-a-file-0123456789"));
+        assert_eq!(c.peer_token, c.auth_token, "the peer token defaults to the auth token");
+        let c = check(&[(MCP_AUTH_TOKEN, "inline-0123456789abc"), (MCP_PEER_TOKEN_FILE, &path)]).unwrap();
+        assert_eq!(c.peer_token.as_deref(), Some("from-a-file-0123456789"));
+        let both = check(&[(MCP_AUTH_TOKEN, "inline-0123456789abc"), (MCP_AUTH_TOKEN_FILE, &path)]).unwrap_err();
+        assert!(both.0[0].contains("not both"), "{both}");
+        std::fs::write(&file, " \n").unwrap();
+        let empty = check(&[(MCP_AUTH_TOKEN_FILE, &path)]).unwrap_err();
+        assert!(empty.0[0].contains("empty"), "{empty}");
+        let missing = check(&[(MCP_AUTH_TOKEN_FILE, "/definitely/not/here")]).unwrap_err();
+        assert!(missing.0[0].contains("/definitely/not/here"), "{missing}");
+    }
+
+    #[test]
+    fn peers_default_to_their_compose_address_and_urls_are_checked() {
+        assert_eq!(peer_var("mcp-server-sql"), "MCP_SERVER_SQL_URL");
+        assert_eq!(peer_var("mcp-client-llm-agent"), "MCP_CLIENT_LLM_AGENT_URL");
+        let env = [("MCP_SERVER_FS_URL", "http://127.0.0.1:8103/mcp"), ("MCP_SERVER_GIT_URL", "ftp://nope")];
+        let mut r = Reader::new(&env);
+        assert_eq!(r.peer_url("mcp-server-fs"), "http://127.0.0.1:8103/mcp");
+        assert_eq!(r.peer_url("mcp-server-sql"), "http://mcp-server-sql:8080/mcp");
+        assert_eq!(r.peer_url("mcp-server-git"), "http://mcp-server-git:8080/mcp");
+        assert_eq!(r.finish().unwrap_err().0.len(), 1, "the ftp URL is an error");
     }
 }

@@ -13,6 +13,9 @@
 //! - [`metrics`]: the Prometheus series every program exposes.
 //! - [`security`]: bearer token, Host and Origin allow-lists.
 //! - [`resource`]: MCP resources.
+//! - [`error`]: error kinds as data, and RFC 9457 problems for REST answers.
+//! - [`clock`]: time as the fleet writes and reads it.
+//! - [`tls`]: the one TLS crypto provider (ring).
 
 /// Every program built on mcp-core uses mimalloc (see docs/benchmarks.md for
 /// why); declaring it here keeps each `main.rs` to its few lines.
@@ -21,9 +24,11 @@
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 pub mod client;
+pub mod clock;
 pub mod config;
 #[cfg(feature = "db")]
 pub mod db;
+pub mod error;
 pub mod metrics;
 pub mod resource;
 pub mod security;
@@ -31,69 +36,18 @@ pub mod serve;
 pub mod server;
 pub mod ship;
 pub mod template;
+pub mod tls;
 pub mod tool;
 pub mod trace;
 
-/// Time as the fleet writes it: RFC 3339, UTC.
-pub mod clock {
-    /// Now.
-    pub fn now_rfc3339() -> String {
-        let now = time::OffsetDateTime::now_utc();
-        now.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
-    }
-
-    /// Now, in Unix milliseconds.
-    pub fn now_ms() -> i64 {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
-    }
-
-    /// Unix milliseconds from RFC 3339 text.
-    pub fn parse_rfc3339_ms(s: &str) -> Option<i64> {
-        let t = time::OffsetDateTime::parse(s.trim(), &time::format_description::well_known::Rfc3339).ok()?;
-        Some((t.unix_timestamp_nanos() / 1_000_000) as i64)
-    }
-
-    /// A point in time given as RFC 3339 text, or as a span back from now such
-    /// as `30s`, `15m`, `2h`, `7d`: Unix milliseconds.
-    pub fn parse_time(s: &str) -> Option<i64> {
-        let s = s.trim();
-        if let Some(ms) = parse_rfc3339_ms(s) {
-            return Some(ms);
-        }
-        let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit())?);
-        let n: i64 = num.parse().ok()?;
-        let ms = match unit {
-            "ms" => 1,
-            "s" => 1000,
-            "m" => 60_000,
-            "h" => 3_600_000,
-            "d" => 86_400_000,
-            _ => return None,
-        };
-        Some(now_ms() - n.checked_mul(ms)?)
-    }
-
-    /// A Unix time (seconds and nanoseconds).
-    pub fn rfc3339(secs: i64, nanos: i64) -> String {
-        let t = time::OffsetDateTime::from_unix_timestamp(secs).unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
-            + time::Duration::nanoseconds(nanos);
-        t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
-    }
-}
-
 pub use client::{CallResult, ClientError, ClientOptions, McpClient, ProgressEvent, ToolInfo};
 pub use config::{ConfigErrors, CoreConfig, Reader};
+pub use error::{ErrorKind, Problem};
 pub use serve::{Program, StartError, run, serve};
 pub use server::{Server, ServerBuilder};
 pub use tool::{Annotations, Content, Ctx, Out, Tool, ToolError, ToolResponse};
 
-/// Install the process-wide TLS crypto provider (ring). Every TLS client in
-/// the fleet (reqwest, lettre, async-imap) uses rustls without a default
-/// provider compiled in, so this must run before the first connection; it is
-/// idempotent.
-pub fn install_crypto_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
+pub use tls::install_crypto_provider;
 
 // Re-exports so server crates need nothing else for their tools.
 pub use schemars;
@@ -102,6 +56,7 @@ pub use tracing;
 
 /// Everything a tool file needs.
 pub mod prelude {
+    pub use crate::error::ErrorKind;
     pub use crate::tool::{Annotations, Content, Ctx, Out, Tool, ToolError, ToolResponse};
     pub use schemars::JsonSchema;
     pub use serde::{Deserialize, Serialize};

@@ -20,6 +20,7 @@ use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 use serde_json::Value;
 use tracing::Instrument;
 
+use crate::error::ErrorKind;
 use crate::metrics::{Metrics, Outcome};
 use crate::resource::{ResourceBody, Resources};
 use crate::tool::{Content, Ctx, Handler, JsonObject, Progress, Tool, ToolDef, ToolError, ToolResponse};
@@ -54,11 +55,13 @@ pub struct Server {
 
 impl Server {
     /// Start building a server named `name` (the binary name) over `state`.
-    pub fn builder<S: Send + Sync + 'static>(name: &str, version: &str, state: S) -> ServerBuilder<S> {
+    /// The state is shared: the program keeps its own `Arc` for background
+    /// work, and every tool and readiness check gets a clone.
+    pub fn builder<S: Send + Sync + 'static>(name: &str, version: &str, state: Arc<S>) -> ServerBuilder<S> {
         ServerBuilder {
             name: name.to_owned(),
             version: version.to_owned(),
-            state: Arc::new(state),
+            state,
             instructions: None,
             entries: Vec::new(),
             resources: None,
@@ -132,14 +135,14 @@ impl<S: Send + Sync + 'static> ServerBuilder<S> {
         self
     }
 
-    /// Add a readiness check shown on `/ready`.
+    /// Add a readiness check shown on `/ready`; it is handed the state.
     pub fn ready_check<F, Fut>(mut self, name: &str, f: F) -> Self
     where
-        F: Fn() -> Fut + Send + Sync + 'static,
+        F: Fn(Arc<S>) -> Fut + Send + Sync + 'static,
         Fut: std::future::Future<Output = Result<String, String>> + Send + 'static,
     {
-        let f = Arc::new(f);
-        self.ready.push((name.to_owned(), Arc::new(move || Box::pin(f()) as BoxFuture<'static, _>)));
+        let state = self.state.clone();
+        self.ready.push((name.to_owned(), Arc::new(move || Box::pin(f(state.clone())) as BoxFuture<'static, _>)));
         self
     }
 
@@ -336,7 +339,7 @@ impl McpHandler {
             let (resp, outcome) = tokio::select! {
                 r = tokio::time::timeout(timeout, fut) => match r {
                     Ok(Ok(resp)) => {
-                        let o = if resp.is_error { Outcome::ToolError } else { Outcome::Ok };
+                        let o = if resp.is_error() { Outcome::ToolError } else { Outcome::Ok };
                         (resp, o)
                     }
                     Ok(Err(panic)) => {
@@ -346,27 +349,27 @@ impl McpHandler {
                             .or_else(|| panic.downcast_ref::<String>().cloned())
                             .unwrap_or_default();
                         tracing::error!(panic = %what, "tool handler panicked; contained");
-                        (ToolResponse::error(format!(
+                        (ToolResponse::error(ErrorKind::Internal, format!(
                             "internal error in {name}; the details are in the server log{}. This is a server bug, not your arguments.",
                             trace_id.as_deref().map(|t| format!(" under trace_id {t}")).unwrap_or_default()
                         )), Outcome::Error)
                     }
                     Err(_) => {
                         cancel.cancel();
-                        (ToolResponse::error(format!(
+                        (ToolResponse::error(ErrorKind::TimedOut, format!(
                             "{name} timed out after {:.0} s. Ask for less (a narrower path, range or filter) or split the work into smaller calls.",
                             timeout.as_secs_f64()
                         )), Outcome::Timeout)
                     }
                 },
-                _ = ctx.ct.cancelled() => (ToolResponse::error(format!("{name} was cancelled by the client")), Outcome::Cancelled),
+                _ = ctx.ct.cancelled() => (ToolResponse::error(ErrorKind::Cancelled, format!("{name} was cancelled by the client")), Outcome::Cancelled),
             };
             let resp = cap_output(resp, max, &name);
             let elapsed = start.elapsed();
             let span = tracing::Span::current();
-            if resp.is_error {
+            if let Some(kind) = resp.error {
                 span.record("otel.status_code", "ERROR");
-                span.record("error.type", outcome.label());
+                span.record("error.type", kind.as_str());
             }
             tracing::info!(tool = %name, outcome = outcome.label(), duration_ms = elapsed.as_secs_f64() * 1e3, "tool call finished");
             (resp, outcome, elapsed)
@@ -387,10 +390,13 @@ pub(crate) fn cap_output(mut resp: ToolResponse, max: usize, tool: &str) -> Tool
         return resp;
     }
     if resp.structured.is_some() {
-        return ToolResponse::error(format!(
-            "{tool} produced {total} bytes, over this server's limit of {max} bytes per result. Nothing was \
+        return ToolResponse::error(
+            ErrorKind::InvalidInput,
+            format!(
+                "{tool} produced {total} bytes, over this server's limit of {max} bytes per result. Nothing was \
              lost; ask for less: use the tool's offset/limit, range, depth or filter arguments to fetch the result in parts."
-        ));
+            ),
+        );
     }
     let mut budget = max;
     for c in &mut resp.content {
@@ -454,7 +460,16 @@ fn to_rmcp_result(r: ToolResponse) -> m::CallToolResult {
             }
         })
         .collect();
-    let mut out = if r.is_error { m::CallToolResult::error(content) } else { m::CallToolResult::success(content) };
+    let mut out = match r.error {
+        Some(kind) => {
+            let mut out = m::CallToolResult::error(content);
+            let mut meta = m::MetaObject::new();
+            meta.0.insert(ErrorKind::META_KEY.to_owned(), Value::String(kind.as_str().to_owned()));
+            out.meta = Some(meta);
+            out
+        }
+        None => m::CallToolResult::success(content),
+    };
     out.structured_content = r.structured;
     out
 }
@@ -632,7 +647,7 @@ mod tests {
         assert!(t.starts_with(&"é".repeat(25)));
         assert!(t.contains("output truncated"), "{t}");
         assert!(t.contains("read_file"));
-        assert!(!r.is_error);
+        assert!(!r.is_error());
     }
 
     #[test]
@@ -640,7 +655,7 @@ mod tests {
         let mut r = ToolResponse::text("x".repeat(10));
         r.structured = Some(serde_json::json!({"data": "y".repeat(100)}));
         let r = cap_output(r, 50, "t");
-        assert!(r.is_error);
+        assert!(r.is_error());
     }
 
     #[test]

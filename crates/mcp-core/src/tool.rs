@@ -20,6 +20,8 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
+pub use crate::error::ErrorKind;
+
 /// A JSON object.
 pub type JsonObject = Map<String, Value>;
 
@@ -82,6 +84,12 @@ pub enum ToolError {
     /// The operation ran out of time.
     #[error("timed out: {0}")]
     Timeout(String),
+    /// The caller went too fast; wait and call again.
+    #[error("rate limited: {0}")]
+    RateLimited(String),
+    /// A budget (steps, wall time, tokens) is spent.
+    #[error("budget exhausted: {0}")]
+    BudgetExhausted(String),
     /// The operation ran and failed (a command exited non-zero, a test failed to build).
     #[error("{0}")]
     Failed(String),
@@ -111,22 +119,51 @@ impl ToolError {
     pub fn failed(m: impl Into<String>) -> Self {
         Self::Failed(m.into())
     }
+    /// Shorthand for [`ToolError::Unavailable`].
+    pub fn unavailable(m: impl Into<String>) -> Self {
+        Self::Unavailable(m.into())
+    }
+    /// Shorthand for [`ToolError::Timeout`].
+    pub fn timeout(m: impl Into<String>) -> Self {
+        Self::Timeout(m.into())
+    }
+    /// An error of `kind` with message `m`: how a client passes on a peer's
+    /// failure without losing its kind. [`ErrorKind::Internal`] becomes a
+    /// [`ToolError::Internal`] whose detail is `m`.
+    pub fn of_kind(kind: ErrorKind, m: impl Into<String>) -> Self {
+        let m = m.into();
+        match kind {
+            ErrorKind::InvalidInput => Self::Invalid(m),
+            ErrorKind::NotFound => Self::NotFound(m),
+            ErrorKind::Conflict => Self::Conflict(m),
+            ErrorKind::Forbidden => Self::Denied(m),
+            ErrorKind::Unavailable => Self::Unavailable(m),
+            ErrorKind::TimedOut | ErrorKind::Cancelled => Self::Timeout(m),
+            ErrorKind::RateLimited => Self::RateLimited(m),
+            ErrorKind::BudgetExhausted => Self::BudgetExhausted(m),
+            ErrorKind::Failed => Self::Failed(m),
+            ErrorKind::Internal => Self::Internal(m.into()),
+        }
+    }
     /// Wrap an unexpected error.
     pub fn internal(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
         Self::Internal(e.into())
     }
 
-    /// A short machine-readable kind (`error.type` on spans).
-    pub fn kind(&self) -> &'static str {
+    /// Why it failed, as data: carried in the result's `_meta` and used as
+    /// `error.type` on spans.
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            Self::Invalid(_) => "invalid_argument",
-            Self::NotFound(_) => "not_found",
-            Self::Denied(_) => "denied",
-            Self::Conflict(_) => "conflict",
-            Self::Unavailable(_) => "unavailable",
-            Self::Timeout(_) => "timeout",
-            Self::Failed(_) => "failed",
-            Self::Internal(_) => "internal",
+            Self::Invalid(_) => ErrorKind::InvalidInput,
+            Self::NotFound(_) => ErrorKind::NotFound,
+            Self::Denied(_) => ErrorKind::Forbidden,
+            Self::Conflict(_) => ErrorKind::Conflict,
+            Self::Unavailable(_) => ErrorKind::Unavailable,
+            Self::Timeout(_) => ErrorKind::TimedOut,
+            Self::RateLimited(_) => ErrorKind::RateLimited,
+            Self::BudgetExhausted(_) => ErrorKind::BudgetExhausted,
+            Self::Failed(_) => ErrorKind::Failed,
+            Self::Internal(_) => ErrorKind::Internal,
         }
     }
 }
@@ -175,18 +212,22 @@ pub struct ToolResponse {
     pub content: Vec<Content>,
     /// `structuredContent`, matching the tool's `outputSchema`.
     pub structured: Option<Value>,
-    /// `isError`.
-    pub is_error: bool,
+    /// `Some(kind)` makes this an `isError` result whose `_meta` carries the kind.
+    pub error: Option<ErrorKind>,
 }
 
 impl ToolResponse {
     /// A plain text success.
     pub fn text(t: impl Into<String>) -> Self {
-        Self { content: vec![Content::Text(t.into())], structured: None, is_error: false }
+        Self { content: vec![Content::Text(t.into())], structured: None, error: None }
     }
-    /// An error result with this message.
-    pub fn error(t: impl Into<String>) -> Self {
-        Self { content: vec![Content::Text(t.into())], structured: None, is_error: true }
+    /// An error result of `kind` with this message.
+    pub fn error(kind: ErrorKind, t: impl Into<String>) -> Self {
+        Self { content: vec![Content::Text(t.into())], structured: None, error: Some(kind) }
+    }
+    /// `isError`.
+    pub fn is_error(&self) -> bool {
+        self.error.is_some()
     }
     /// Total content size in bytes.
     pub fn size(&self) -> usize {
@@ -239,9 +280,11 @@ impl<T: Serialize + JsonSchema + Send + 'static> IntoToolResponse for Out<T> {
                 let text = self.text.unwrap_or_else(|| v.to_string());
                 let mut content = vec![Content::Text(text)];
                 content.extend(self.extra);
-                ToolResponse { content, structured: Some(v), is_error: false }
+                ToolResponse { content, structured: Some(v), error: None }
             }
-            Err(e) => ToolResponse::error(format!("internal error: result did not serialise: {e}")),
+            Err(e) => {
+                ToolResponse::error(ErrorKind::Internal, format!("internal error: result did not serialise: {e}"))
+            }
         }
     }
 }
@@ -425,9 +468,12 @@ impl<S: Send + Sync + 'static> Tool<S> {
                 let args: A = match serde_json::from_value(args) {
                     Ok(a) => a,
                     Err(e) => {
-                        return ToolResponse::error(format!(
-                            "invalid arguments for {tool_name}: {e}. Check the tool's inputSchema and call again."
-                        ));
+                        return ToolResponse::error(
+                            ErrorKind::InvalidInput,
+                            format!(
+                                "invalid arguments for {tool_name}: {e}. Check the tool's inputSchema and call again."
+                            ),
+                        );
                     }
                 };
                 let trace_id = ctx.trace_id.clone();
@@ -469,17 +515,31 @@ impl<S: Send + Sync + 'static> Tool<S> {
     }
 }
 
+/// Run blocking work (file systems, libgit2, SQLite through a C library) on
+/// tokio's blocking pool, off the async threads; a panic in `f` becomes an
+/// internal error instead of taking the call down.
+pub async fn blocking<T, F>(f: F) -> Result<T, ToolError>
+where
+    F: FnOnce() -> Result<T, ToolError> + Send + 'static,
+    T: Send + 'static,
+{
+    tokio::task::spawn_blocking(f).await.map_err(ToolError::internal)?
+}
+
 /// The `isError` result for a failed call. Internal errors are logged with
 /// their detail and shown to the model only as a pointer to the log.
 pub(crate) fn error_response(tool: &str, e: &ToolError, trace_id: Option<&str>) -> ToolResponse {
     match e {
         ToolError::Internal(detail) => {
             tracing::error!(tool, error = %detail, "tool failed with an internal error");
-            ToolResponse::error(format!(
-                "internal error in {tool}; the details are in the server log{}. This is not caused by your arguments; retrying may help.",
-                trace_id.map(|t| format!(" under trace_id {t}")).unwrap_or_default()
-            ))
+            ToolResponse::error(
+                ErrorKind::Internal,
+                format!(
+                    "internal error in {tool}; the details are in the server log{}. This is not caused by your arguments; retrying may help.",
+                    trace_id.map(|t| format!(" under trace_id {t}")).unwrap_or_default()
+                ),
+            )
         }
-        other => ToolResponse::error(other.to_string()),
+        other => ToolResponse::error(other.kind(), other.to_string()),
     }
 }

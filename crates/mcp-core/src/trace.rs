@@ -236,6 +236,17 @@ fn traces_url(endpoint: &str) -> String {
     if e.ends_with("/v1/traces") { e.to_owned() } else { format!("{e}/v1/traces") }
 }
 
+/// Make `span` continue the trace of a stored `traceparent` (a resumed
+/// run, a request picked up again after a restart). A missing or malformed
+/// value leaves the span where it is (a new trace, or its current parent).
+pub fn resume(span: &tracing::Span, traceparent: Option<&str>) {
+    let Some(tp) = traceparent else { return };
+    let cx = parent_context(Some(tp), None, None);
+    if cx.span().span_context().is_valid() {
+        let _ = span.set_parent(cx);
+    }
+}
+
 /// The parent context of an incoming request: `_meta` first, header second.
 /// An invalid or absent `traceparent` yields an empty context (a new trace).
 pub fn parent_context(
@@ -471,7 +482,7 @@ where
         };
         let mut buf: Vec<u8> = Vec::with_capacity(384 + message.len());
         buf.extend_from_slice(b"{\"timestamp\":");
-        push_str(&mut buf, &now_rfc3339());
+        push_str(&mut buf, &crate::clock::now_rfc3339());
         buf.extend_from_slice(b",\"level\":\"");
         buf.extend_from_slice(meta.level().as_str().as_bytes());
         buf.extend_from_slice(b"\",\"service\":");
@@ -498,10 +509,6 @@ where
         buf.extend_from_slice(b"}}\n");
         (self.sink)(&buf);
     }
-}
-
-fn now_rfc3339() -> String {
-    crate::clock::now_rfc3339()
 }
 
 /// An in-memory log sink for tests: every line written, in order.

@@ -116,7 +116,7 @@ impl Agent {
     pub async fn code(
         &self,
         project: &str,
-        spec: &Value,
+        spec: &mcp_types::spec::ProjectSpec,
         task: &str,
         max_tokens: u64,
     ) -> Result<StepReport, CoderError> {
@@ -132,7 +132,7 @@ impl Agent {
                       summary of what you changed and no tool call.";
         let mut messages = vec![
             json!({"role": "system", "content": system}),
-            json!({"role": "user", "content": format!("Project specification (JSON data):\n{spec}\n\nTask: {task}")}),
+            json!({"role": "user", "content": format!("Project specification (JSON data):\n{}\n\nTask: {task}", json!(spec))}),
         ];
         let tools = tools();
         let mut report = StepReport {

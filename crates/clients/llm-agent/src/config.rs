@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use mcp_core::Reader;
+use mcp_core::config::peer_var;
 
 /// `rules` (default: built in, no model) or `openai` (any OpenAI-compatible chat-completions endpoint).
 pub const LLM_PROVIDER: &str = "LLM_PROVIDER";
@@ -26,25 +27,12 @@ pub const LLM_MAX_ATTEMPTS: &str = "LLM_MAX_ATTEMPTS";
 pub const AGENT_DATABASE_URL: &str = "AGENT_DATABASE_URL";
 /// The templates folder (default `./templates`): what can be built (`projects/*/template.json`) and the emails.
 pub const AGENT_TEMPLATES_DIR: &str = "AGENT_TEMPLATES_DIR";
-/// Templates this deployment offers, by folder name (default: all); keep it equal to the planner's
-/// `PLANNER_TEMPLATES`, so the agent asks instead of promising what cannot be built.
-pub const AGENT_TEMPLATES: &str = "AGENT_TEMPLATES";
 /// Read requests from the email server's `wait_for_new` (default true when `MCP_SERVER_EMAIL_URL` is set).
 pub const AGENT_EMAIL_INTAKE: &str = "AGENT_EMAIL_INTAKE";
 /// Question rounds before the agent gives up on a request (default 3).
 pub const AGENT_MAX_QUESTION_ROUNDS: &str = "AGENT_MAX_QUESTION_ROUNDS";
 /// Most model turns of one LLM step (implement, fix; default 24).
 pub const AGENT_CODER_MAX_TURNS: &str = "AGENT_CODER_MAX_TURNS";
-/// The email server (the watched inbox and the replies).
-pub const MCP_SERVER_EMAIL_URL: &str = "MCP_SERVER_EMAIL_URL";
-/// The sql server (decision and communication logs).
-pub const MCP_SERVER_SQL_URL: &str = "MCP_SERVER_SQL_URL";
-/// The fs server (LLM steps read and write project files through it).
-pub const MCP_SERVER_FS_URL: &str = "MCP_SERVER_FS_URL";
-/// The shell server (LLM steps run commands through it, under its policy).
-pub const MCP_SERVER_SHELL_URL: &str = "MCP_SERVER_SHELL_URL";
-/// The planner (complete specs become plans).
-pub const MCP_CLIENT_PLANNER_URL: &str = "MCP_CLIENT_PLANNER_URL";
 
 /// Which provider.
 #[derive(Clone, PartialEq, Eq)]
@@ -86,15 +74,15 @@ impl std::fmt::Debug for ProviderConfig {
 /// Where the peers are.
 #[derive(Debug, Clone, Default)]
 pub struct Peers {
-    /// email.
+    /// `MCP_SERVER_EMAIL_URL`: the watched inbox and the replies.
     pub email: Option<String>,
-    /// sql.
+    /// `MCP_SERVER_SQL_URL`: decision and communication logs.
     pub sql: Option<String>,
-    /// fs.
+    /// `MCP_SERVER_FS_URL`: LLM steps read and write project files through it.
     pub fs: Option<String>,
-    /// shell.
+    /// `MCP_SERVER_SHELL_URL`: LLM steps run commands through it, under its policy.
     pub shell: Option<String>,
-    /// planner.
+    /// `MCP_CLIENT_PLANNER_URL`: complete specs become plans.
     pub planner: Option<String>,
 }
 
@@ -107,8 +95,6 @@ pub struct Config {
     pub database_url: String,
     /// Templates folder.
     pub templates: PathBuf,
-    /// Templates offered (empty: all).
-    pub offered: Vec<String>,
     /// Long-poll the email server.
     pub email_intake: bool,
     /// Question rounds before giving up.
@@ -119,23 +105,13 @@ pub struct Config {
     pub peers: Peers,
 }
 
-fn url(r: &mut Reader<'_>, key: &str) -> Option<String> {
-    let v = r.optional(key);
-    if let Some(u) = &v
-        && !(u.starts_with("http://") || u.starts_with("https://"))
-    {
-        r.error(format!("{key}={u:?}: expected an http:// or https:// URL"));
-    }
-    v
-}
-
 impl Config {
     /// Read from the environment (or a test map); every error at once.
     pub fn read(r: &mut Reader<'_>) -> Self {
         let provider = match r.string(LLM_PROVIDER, "rules").as_str() {
             "rules" => ProviderConfig::Rules,
             "openai" => {
-                let base_url = url(r, LLM_BASE_URL).unwrap_or_default().trim_end_matches('/').to_owned();
+                let base_url = r.url(LLM_BASE_URL).unwrap_or_default().trim_end_matches('/').to_owned();
                 if base_url.is_empty() {
                     r.error(format!("{LLM_PROVIDER}=openai needs {LLM_BASE_URL}"));
                 }
@@ -143,25 +119,7 @@ impl Config {
                 if model.is_empty() {
                     r.error(format!("{LLM_PROVIDER}=openai needs {LLM_MODEL}"));
                 }
-                let api_key = match (r.optional(LLM_API_KEY), r.optional(LLM_API_KEY_FILE)) {
-                    (Some(k), None) => Some(k),
-                    (None, Some(path)) => match std::fs::read_to_string(&path) {
-                        Ok(k) if !k.trim().is_empty() => Some(k.trim().to_owned()),
-                        Ok(_) => {
-                            r.error(format!("{LLM_API_KEY_FILE}={path:?}: the file is empty"));
-                            None
-                        }
-                        Err(e) => {
-                            r.error(format!("{LLM_API_KEY_FILE}={path:?}: {e}"));
-                            None
-                        }
-                    },
-                    (Some(_), Some(_)) => {
-                        r.error(format!("set {LLM_API_KEY} or {LLM_API_KEY_FILE}, not both"));
-                        None
-                    }
-                    (None, None) => None,
-                };
+                let api_key = r.secret(LLM_API_KEY, LLM_API_KEY_FILE);
                 let max_attempts: u32 = r.parse(LLM_MAX_ATTEMPTS, 3);
                 if !(1..=10).contains(&max_attempts) {
                     r.error(format!("{LLM_MAX_ATTEMPTS} must be 1..=10"));
@@ -180,15 +138,15 @@ impl Config {
             }
         };
         let peers = Peers {
-            email: url(r, MCP_SERVER_EMAIL_URL),
-            sql: url(r, MCP_SERVER_SQL_URL),
-            fs: url(r, MCP_SERVER_FS_URL),
-            shell: url(r, MCP_SERVER_SHELL_URL),
-            planner: url(r, MCP_CLIENT_PLANNER_URL),
+            email: r.optional_peer("mcp-server-email"),
+            sql: r.optional_peer("mcp-server-sql"),
+            fs: r.optional_peer("mcp-server-fs"),
+            shell: r.optional_peer("mcp-server-shell"),
+            planner: r.optional_peer("mcp-client-planner"),
         };
         let email_intake = r.bool(AGENT_EMAIL_INTAKE, peers.email.is_some());
         if email_intake && peers.email.is_none() {
-            r.error(format!("{AGENT_EMAIL_INTAKE}=true needs {MCP_SERVER_EMAIL_URL}"));
+            r.error(format!("{AGENT_EMAIL_INTAKE}=true needs {}", peer_var("mcp-server-email")));
         }
         let rounds: u32 = r.parse(AGENT_MAX_QUESTION_ROUNDS, 3);
         if !(1..=10).contains(&rounds) {
@@ -202,7 +160,6 @@ impl Config {
             provider,
             database_url: r.string(AGENT_DATABASE_URL, "sqlite:./.data/llm-agent/agent.db"),
             templates: PathBuf::from(r.string(AGENT_TEMPLATES_DIR, "./templates")),
-            offered: r.list(AGENT_TEMPLATES),
             email_intake,
             max_question_rounds: rounds.clamp(1, 10),
             coder_max_turns: turns.clamp(1, 200),
@@ -216,7 +173,6 @@ impl Config {
             provider,
             database_url: database_url.to_owned(),
             templates,
-            offered: Vec::new(),
             email_intake: peers.email.is_some(),
             max_question_rounds: 3,
             coder_max_turns: 24,

@@ -31,9 +31,10 @@ pub fn incoming(m: &Value) -> Option<Incoming> {
     })
 }
 
+/// The intake's waits after failures: from half a second up to 30 s, with
+/// the fleet's one backoff (full jitter).
 fn backoff(failures: u32) -> Duration {
-    let base = 500u64 << failures.min(6);
-    Duration::from_millis(base.min(30_000) + rand::random::<u64>() % 250)
+    mcp_core::client::Backoff::new(Duration::from_millis(500), Duration::from_secs(30)).delay(failures)
 }
 
 /// Run forever (until the program stops).

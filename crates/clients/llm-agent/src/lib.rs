@@ -72,8 +72,8 @@ pub struct Agent {
     pub provider: llm::Provider,
     /// The peers.
     pub peers: peers::Peers,
-    /// What the templates can build.
-    pub offer: spec::Offer,
+    /// What the planner builds, as last asked (`templates_list`), and when.
+    offer: tokio::sync::Mutex<Option<(std::time::Instant, spec::Offer)>>,
     /// Email templates.
     pub emails: Emails,
 }
@@ -81,8 +81,6 @@ pub struct Agent {
 impl Agent {
     /// Open the store, load the templates, make the clients.
     pub async fn open(config: Config, core: &CoreConfig) -> Result<Arc<Self>, StartError> {
-        let offer = spec::Offer::load(&config.templates, &config.offered)
-            .map_err(|e| StartError::config(format!("{}: {e}", config::AGENT_TEMPLATES_DIR)))?;
         let emails = Emails::load(&config.templates)
             .map_err(|e| StartError::config(format!("{}: {e}", config::AGENT_TEMPLATES_DIR)))?;
         let store = store::Store::open(&config.database_url)
@@ -98,24 +96,55 @@ impl Agent {
             planner = peers.planner.is_some(),
             "agent ready"
         );
-        Ok(Arc::new(Self { config, store, provider, peers, offer, emails }))
+        Ok(Arc::new(Self { config, store, provider, peers, offer: Default::default(), emails }))
+    }
+
+    /// What this deployment can build, from the planner's `templates_list`
+    /// (one variable, `PLANNER_TEMPLATES`, decides it). Asked again after a
+    /// minute; while the planner is away a known answer is reused, and
+    /// without one the message waits (a transient error) rather than be
+    /// answered with a guess.
+    pub async fn offer(&self) -> Result<spec::Offer, peers::PeerError> {
+        const FRESH: std::time::Duration = std::time::Duration::from_secs(60);
+        let mut cached = self.offer.lock().await;
+        if let Some((at, offer)) = cached.as_ref()
+            && at.elapsed() < FRESH
+        {
+            return Ok(offer.clone());
+        }
+        let Some(planner) = &self.peers.planner else {
+            return Err(peers::PeerError {
+                kind: mcp_core::ErrorKind::Unavailable,
+                message: "no planner is configured (MCP_CLIENT_PLANNER_URL): nothing can be built".into(),
+            });
+        };
+        match planner.call_as::<mcp_types::plan::TemplatesList>("templates_list", serde_json::json!({})).await {
+            Ok(list) => {
+                let offer = spec::Offer::from_templates(&list);
+                *cached = Some((std::time::Instant::now(), offer.clone()));
+                Ok(offer)
+            }
+            Err(e) => match cached.as_ref() {
+                Some((_, stale)) => {
+                    mcp_core::tracing::warn!(error = %e, "planner's templates_list failed; using the last answer");
+                    Ok(stale.clone())
+                }
+                None => Err(e),
+            },
+        }
     }
 }
 
 /// The MCP server over an agent. The LLM steps are listed only when the provider can write code.
 pub fn server(a: Arc<Agent>) -> Server {
-    let ready = a.clone();
     let coder = a.provider.can_code();
-    let mut b = Server::builder(NAME, VERSION, tools::State(a))
+    let mut b = Server::builder(NAME, VERSION, a)
         .instructions(
             "The fleet's front desk: submit_request takes a project request (or the answer to questions) and \
              returns the decision; request_status and request_list show requests. With a model configured, \
              llm_implement and llm_fix are the planner's LLM steps.",
         )
-        .ready_check("database", move || {
-            let a = ready.clone();
-            async move { a.store.db().ping().await }
-        });
+        .ready_check("database", |a: Arc<Agent>| async move { a.store.db().ping().await });
     if coder {
         b = b.tool(tools::llm_fix::tool()).tool(tools::llm_implement::tool());
     }

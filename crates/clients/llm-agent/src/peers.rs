@@ -4,50 +4,12 @@
 
 use std::time::Duration;
 
-use mcp_core::{ClientOptions, McpClient};
-use serde_json::Value;
-
 use crate::config::Config;
 
-/// A failed call.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("{message}")]
-pub struct PeerError {
-    /// Worth trying again later.
-    pub transient: bool,
-    /// What happened.
-    pub message: String,
-}
+pub use mcp_core::client::{Peer, PeerError};
 
-/// One peer.
-#[derive(Clone)]
-pub struct Peer {
-    name: &'static str,
-    client: McpClient,
-}
-
-impl Peer {
-    fn new(name: &'static str, url: &str, token: Option<String>, timeout: Duration) -> Result<Self, String> {
-        let client = McpClient::new(ClientOptions::new(url).token(token).name(crate::NAME).call_timeout(timeout))
-            .map_err(|e| format!("{name} at {url}: {e}"))?;
-        Ok(Self { name, client })
-    }
-
-    /// Call a tool: its `structuredContent` (or `{"text": ...}`).
-    pub async fn call(&self, tool: &str, args: Value) -> Result<Value, PeerError> {
-        let r = self
-            .client
-            .call(tool, args)
-            .await
-            .map_err(|e| PeerError { transient: e.is_transient(), message: format!("{} {tool}: {e}", self.name) })?;
-        if r.is_error {
-            return Err(PeerError {
-                transient: r.is_transient_error(),
-                message: format!("{} {tool}: {}", self.name, r.text),
-            });
-        }
-        Ok(r.into_value())
-    }
+fn peer(name: &str, url: &str, token: Option<String>, timeout: Duration) -> Result<Peer, String> {
+    Peer::new(name, url, token, crate::NAME, timeout).map_err(|e| format!("{name} at {url}: {e}"))
 }
 
 /// Every configured peer.
@@ -68,8 +30,7 @@ pub struct Peers {
 impl Peers {
     /// Clients with the fleet's peer token.
     pub fn new(c: &Config, token: Option<String>) -> Result<Self, String> {
-        let make =
-            |name, url: &Option<String>, t| url.as_deref().map(|u| Peer::new(name, u, token.clone(), t)).transpose();
+        let make = |name, url: &Option<String>, t| url.as_deref().map(|u| peer(name, u, token.clone(), t)).transpose();
         let short = Duration::from_secs(60);
         Ok(Self {
             email: make("email", &c.peers.email, short)?,

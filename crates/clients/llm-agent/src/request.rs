@@ -9,7 +9,6 @@
 //! decisions are looked up before they are recorded), so a restart at any
 //! point re-runs the processing without a second reply or a second project.
 
-use mcp_core::trace::OpenTelemetrySpanExt;
 use mcp_core::tracing::{self, Instrument};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -24,7 +23,10 @@ use crate::Agent;
 use crate::llm::{ExtractInput, Llm};
 use crate::peers::PeerError;
 use crate::spec::Question;
-use crate::store::{Request, StoreError};
+use crate::store::{Decision, Request, RequestState, StoreError};
+use mcp_types::peer::DecisionRecord;
+use mcp_types::plan::{PlanStart, RunRef};
+use mcp_types::spec::{ProjectSpec, RequestRef};
 
 /// Where a message came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,9 +66,8 @@ pub struct Incoming {
 /// What was decided for a message.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Outcome {
-    /// `asked`, `proceeded`, `refused`, `gave_up`, `failed`, `ignored` (untrusted) or `noted` (a message for a
-    /// request that is already settled).
-    pub decision: String,
+    /// What was decided.
+    pub decision: Decision,
     /// The request.
     pub request_id: Option<String>,
     /// Its trace.
@@ -79,7 +80,7 @@ pub struct Outcome {
     pub run_id: Option<String>,
     /// The spec handed to the planner (when proceeded).
     #[serde(default)]
-    pub spec: Option<Value>,
+    pub spec: Option<ProjectSpec>,
     /// The reply's text (sent by email for email requests; for the caller to relay otherwise).
     #[serde(default)]
     pub reply: Option<String>,
@@ -112,7 +113,7 @@ impl HandleError {
     /// A later attempt may succeed (a peer or the model endpoint was unavailable).
     pub fn transient(&self) -> bool {
         match self {
-            Self::Peer(p) => p.transient,
+            Self::Peer(p) => p.is_transient(),
             Self::Llm(crate::llm::LlmError::Unavailable(_)) => true,
             Self::Store(_) => true,
             _ => false,
@@ -167,7 +168,7 @@ impl Agent {
                         first_message_id: m.message_id.clone(),
                         reply_to: None,
                         draft: Default::default(),
-                        state: "new".into(),
+                        state: RequestState::New,
                         rounds: 0,
                         asked: Vec::new(),
                         reason: None,
@@ -191,13 +192,13 @@ impl Agent {
             gen_ai.provider.name = self.provider.name(),
             message.id = %m.message_id,
         );
-        let _ = span.set_parent(mcp_core::trace::parent_context(Some(&request.traceparent), None, None));
+        mcp_core::trace::resume(&span, Some(&request.traceparent));
         self.decide(m, request).instrument(span).await
     }
 
     async fn ignore(&self, m: &Incoming) -> Result<Outcome, HandleError> {
         let o = Outcome {
-            decision: "ignored".into(),
+            decision: Decision::Ignored,
             request_id: None,
             trace_id: mcp_core::trace::current_ids().map(|(t, _)| t),
             questions: Vec::new(),
@@ -208,14 +209,15 @@ impl Agent {
             duplicate: false,
         };
         tracing::info!(message_id = %m.message_id, reason = %m.trust_reason, "ignored an untrusted message");
-        self.record_decision(None, "ignored", o.reason.as_deref(), m, json!({})).await?;
+        self.record_decision(None, Decision::Ignored, o.reason.as_deref(), m, json!({})).await?;
         self.store.mark_processed(&m.message_id, None, &json!(o).to_string()).await?;
         Ok(o)
     }
 
     async fn decide(&self, m: &Incoming, mut r: Request) -> Result<Outcome, HandleError> {
         let mut o = Outcome {
-            decision: String::new(),
+            // Every path below decides; this is only the starting value.
+            decision: Decision::Noted,
             request_id: Some(r.id.clone()),
             trace_id: Some(r.trace_id.clone()),
             questions: Vec::new(),
@@ -229,9 +231,9 @@ impl Agent {
             r.reply_to = Some(email_id.clone());
         }
         self.record_message(&r, "in", m.from.as_deref(), None, &m.subject, &m.text, Some(&m.message_id)).await;
-        if matches!(r.state.as_str(), "planned" | "refused" | "gave_up" | "failed") {
+        if r.state.is_closed() {
             // Settled: a late "thanks" or a second answer changes nothing and gets no reply (no mail loops).
-            o.decision = "noted".into();
+            o.decision = Decision::Noted;
             o.run_id = r.run_id.clone();
             o.reason = Some(format!("request {} is already {}", r.id, r.state));
             self.store.mark_processed(&m.message_id, Some(&r.id), &json!(o).to_string()).await?;
@@ -241,7 +243,8 @@ impl Agent {
         if let Some(why) = crate::safety::screen(&m.subject, &m.text) {
             return self.refuse(m, r, o, why.to_owned(), json!({"screen": why})).await;
         }
-        // 2. The provider reads it.
+        // 2. What can be built (the planner says), then the provider reads the message.
+        let offer = self.offer().await?;
         let ex = self
             .provider
             .extract(ExtractInput { subject: &m.subject, text: &m.text, asked: &r.asked, known: &r.draft })
@@ -252,7 +255,7 @@ impl Agent {
             return self.refuse(m, r, o, why, json!({"model": ex.refuse, "notes": ex.notes})).await;
         }
         r.draft.merge(&ex.draft);
-        let questions = r.draft.open_questions(&self.offer);
+        let questions = r.draft.open_questions(&offer);
         let inputs = json!({
             "message_id": m.message_id, "provider": self.provider.name(), "model": self.provider.model(),
             "extracted": ex.draft, "notes": ex.notes, "tokens": ex.usage,
@@ -268,8 +271,8 @@ impl Agent {
                 open.join(", "),
                 if open.len() == 1 { "is" } else { "are" }
             );
-            r.state = "gave_up".into();
-            return self.close(m, r, o, "gave_up", why, inputs).await;
+            r.state = RequestState::GaveUp;
+            return self.close(m, r, o, Decision::GaveUp, why, inputs).await;
         }
         self.ask(m, r, o, questions, inputs).await
     }
@@ -303,15 +306,15 @@ impl Agent {
         .map_err(|e| HandleError::Template(if first { "email/questions.txt" } else { "email/follow_up.txt" }, e))?;
         r.rounds += 1;
         r.asked = questions.iter().map(|q| q.field.clone()).collect();
-        r.state = "asking".into();
+        r.state = RequestState::Asking;
         self.send_reply(m, &r, &text, &format!("{}/ask/{}", r.id, r.rounds)).await?;
-        o.decision = "asked".into();
+        o.decision = Decision::Asked;
         o.questions = lines;
         o.reply = Some(text);
         let rationale = format!("open: {}", r.asked.join(", "));
         self.record_decision(
             Some(&r),
-            "asked",
+            Decision::Asked,
             Some(&rationale),
             m,
             json!({"questions": o.questions, "inputs": inputs}),
@@ -330,29 +333,35 @@ impl Agent {
     ) -> Result<Outcome, HandleError> {
         let spec = r.draft.to_spec();
         let planner = self.peers.planner.as_ref().ok_or_else(|| PeerError {
-            transient: false,
+            kind: mcp_core::ErrorKind::Unavailable,
             message: "no planner is configured (MCP_CLIENT_PLANNER_URL)".into(),
         })?;
         let reply_to = match &m.channel {
             Channel::Email { email_id } => Some(email_id.clone()),
             Channel::Mcp => None,
         };
-        let args = json!({
-            "spec": spec,
-            "request": {"request_id": r.id, "requester": r.requester, "subject": r.subject, "reply_to": reply_to,
-                        "received_at": m.received_at},
-        });
-        match planner.call("plan_start", args).await {
+        let args = PlanStart {
+            spec: spec.clone(),
+            request: RequestRef {
+                request_id: r.id.clone(),
+                requester: r.requester.clone(),
+                subject: Some(r.subject.clone()),
+                reply_to,
+                received_at: m.received_at.clone(),
+            },
+            budget: None,
+        };
+        match planner.call_as::<RunRef>("plan_start", json!(args)).await {
             Ok(run) => {
-                r.run_id = run["id"].as_str().map(str::to_owned);
-                r.state = "planned".into();
+                r.run_id = Some(run.id);
+                r.state = RequestState::Planned;
                 r.asked.clear();
-                o.decision = "proceeded".into();
+                o.decision = Decision::Proceeded;
                 o.run_id = r.run_id.clone();
                 o.spec = Some(spec.clone());
                 self.record_decision(
                     Some(&r),
-                    "proceeded",
+                    Decision::Proceeded,
                     Some("every required field is settled"),
                     m,
                     json!({"spec": spec, "run_id": r.run_id, "inputs": inputs}),
@@ -360,13 +369,13 @@ impl Agent {
                 .await?;
                 self.finish(m, &r, o).await
             }
-            Err(e) if e.transient => Err(e.into()),
+            Err(e) if e.is_transient() => Err(e.into()),
             Err(e) => {
                 // The planner refused the spec (a folder name in use, a value out of range): say why and stop,
                 // rather than loop on a spec the requester has to change.
                 let why = format!("the project could not be planned: {}", crate::one_line(&e.message, 400));
-                r.state = "failed".into();
-                self.close(m, r, o, "failed", why, inputs).await
+                r.state = RequestState::Failed;
+                self.close(m, r, o, Decision::Failed, why, inputs).await
             }
         }
     }
@@ -379,9 +388,9 @@ impl Agent {
         why: String,
         inputs: Value,
     ) -> Result<Outcome, HandleError> {
-        r.state = "refused".into();
+        r.state = RequestState::Refused;
         tracing::warn!(request_id = %r.id, reason = %why, "refused a request");
-        self.close(m, r, o, "refused", why, inputs).await
+        self.close(m, r, o, Decision::Refused, why, inputs).await
     }
 
     /// End a request with the refusal email and a decision.
@@ -390,7 +399,7 @@ impl Agent {
         m: &Incoming,
         r: Request,
         mut o: Outcome,
-        decision: &str,
+        decision: Decision,
         why: String,
         inputs: Value,
     ) -> Result<Outcome, HandleError> {
@@ -402,7 +411,7 @@ impl Agent {
         )
         .map_err(|e| HandleError::Template("email/refused.txt", e))?;
         self.send_reply(m, &r, &text, &format!("{}/{decision}", r.id)).await?;
-        o.decision = decision.to_owned();
+        o.decision = decision;
         o.reason = Some(why.clone());
         o.reply = Some(text);
         self.record_decision(Some(&r), decision, Some(&why), m, inputs).await?;
@@ -458,40 +467,38 @@ impl Agent {
     async fn record_decision(
         &self,
         r: Option<&Request>,
-        decision: &str,
+        decision: Decision,
         rationale: Option<&str>,
         m: &Incoming,
         outputs: Value,
     ) -> Result<(), HandleError> {
-        tracing::info!(decision, message_id = %m.message_id, "decision");
+        tracing::info!(decision = %decision, message_id = %m.message_id, "decision");
         let Some(sql) = &self.peers.sql else { return Ok(()) };
         let trace_id = r.map(|r| r.trace_id.clone()).or_else(|| mcp_core::trace::current_ids().map(|(t, _)| t));
-        let listed = sql
-            .call(
-                "decision_list",
-                json!({"trace_id": trace_id, "actor": crate::NAME, "decision": decision, "limit": 1000}),
-            )
-            .await?;
-        let already = listed["items"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .any(|d| d["inputs"]["message_id"].as_str() == Some(m.message_id.as_str()));
-        if already {
-            return Ok(());
+        let record = DecisionRecord {
+            project: r.map(|r| r.id.clone()),
+            trace_id,
+            actor: crate::NAME.into(),
+            decision: decision.as_str().into(),
+            rationale: rationale.map(str::to_owned),
+            inputs: Some(json!({"message_id": m.message_id,
+                                "channel": if m.channel == Channel::Mcp { "mcp" } else { "email" },
+                                "subject": crate::one_line(&m.subject, 200), "provider": self.provider.name()})),
+            outputs: Some(outputs),
+            // One decision per (message, decision): a message handled again after a crash replays the record
+            // instead of adding a second one; the sql server keeps the key.
+            idempotency_key: Some(format!("{}/{}/{decision}", crate::NAME, m.message_id)),
+        };
+        match sql.call("decision_record", json!(record)).await {
+            Ok(_) => Ok(()),
+            // The key was used with other details (a model answered differently the second time): the
+            // decision is on record already.
+            Err(e) if e.kind == mcp_core::ErrorKind::Conflict => {
+                tracing::info!(error = %e, "decision already recorded");
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
         }
-        sql.call(
-            "decision_record",
-            json!({
-                "project": r.map(|r| r.id.clone()), "trace_id": trace_id, "actor": crate::NAME, "decision": decision,
-                "rationale": rationale,
-                "inputs": {"message_id": m.message_id, "channel": if m.channel == Channel::Mcp { "mcp" } else { "email" },
-                           "subject": crate::one_line(&m.subject, 200), "provider": self.provider.name()},
-                "outputs": outputs,
-            }),
-        )
-        .await?;
-        Ok(())
     }
 }
 

@@ -5,11 +5,11 @@
 //! whatever model is configured.
 
 use std::collections::BTreeSet;
-use std::path::Path;
 
+use mcp_types::plan::TemplatesList;
+use mcp_types::spec::ProjectSpec;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 
 /// Fields a request must settle before the planner can start.
 pub const REQUIRED: &[&str] = &["name", "summary", "language", "kind"];
@@ -48,32 +48,11 @@ pub struct Offer {
 }
 
 impl Offer {
-    /// Read `projects/*/template.json` under the templates folder: those named in `only`, or all.
-    pub fn load(templates: &Path, only: &[String]) -> Result<Self, String> {
-        let dir = templates.join("projects");
-        let mut pairs = BTreeSet::new();
-        let entries = std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        let mut seen = Vec::new();
-        for e in entries.flatten() {
-            let name = e.file_name().to_string_lossy().into_owned();
-            if !only.is_empty() && !only.contains(&name) {
-                continue;
-            }
-            seen.push(name);
-            let f = e.path().join("template.json");
-            let Ok(text) = std::fs::read_to_string(&f) else { continue };
-            let v: Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", f.display()))?;
-            if let (Some(l), Some(k)) = (v["language"].as_str(), v["kind"].as_str()) {
-                pairs.insert((l.to_owned(), k.to_owned()));
-            }
-        }
-        if let Some(n) = only.iter().find(|n| !seen.contains(n)) {
-            return Err(format!("{}: no template {n:?}", dir.display()));
-        }
-        if pairs.is_empty() {
-            return Err(format!("{}: no template.json found", dir.display()));
-        }
-        Ok(Self { pairs })
+    /// What the planner's `templates_list` says this deployment builds: the
+    /// one source of truth, so the agent never promises what the planner
+    /// was configured not to build.
+    pub fn from_templates(list: &TemplatesList) -> Self {
+        Self { pairs: list.templates.iter().map(|t| (t.language.clone(), t.kind.clone())).collect() }
     }
 
     /// Languages offered.
@@ -250,16 +229,17 @@ impl Draft {
     }
 
     /// The planner's `ProjectSpec` (only meaningful when no question is open).
-    pub fn to_spec(&self) -> Value {
-        json!({
-            "name": self.name.clone().unwrap_or_default().trim(),
-            "summary": self.summary.clone().unwrap_or_default().trim(),
-            "language": self.language().unwrap_or_default(),
-            "kind": self.kinds.first().cloned().unwrap_or_default(),
-            "features": self.features,
-            "acceptance": self.acceptance,
-            "delivery": self.delivery.clone().unwrap_or_else(|| "local".into()),
-        })
+    pub fn to_spec(&self) -> ProjectSpec {
+        ProjectSpec {
+            name: self.name.clone().unwrap_or_default().trim().to_owned(),
+            slug: None,
+            summary: self.summary.clone().unwrap_or_default().trim().to_owned(),
+            language: self.language().unwrap_or_default(),
+            kind: self.kinds.first().cloned().unwrap_or_default(),
+            features: self.features.clone(),
+            acceptance: self.acceptance.clone(),
+            delivery: self.delivery.clone().unwrap_or_else(|| "local".into()),
+        }
     }
 
     /// What was understood, one line per known field, for the questions email.
@@ -290,6 +270,7 @@ impl Draft {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mcp_types::plan::TemplateEntry;
 
     fn offer() -> Offer {
         Offer {
@@ -314,8 +295,8 @@ mod tests {
     fn a_full_draft_has_no_questions() {
         assert!(full().open_questions(&offer()).is_empty());
         let spec = full().to_spec();
-        assert_eq!(spec["language"], "python");
-        assert_eq!(spec["delivery"], "local");
+        assert_eq!(spec.language, "python");
+        assert_eq!(spec.delivery, "local");
     }
 
     #[test]
@@ -346,16 +327,21 @@ mod tests {
     }
 
     #[test]
-    fn a_deployment_offers_only_its_templates() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../templates");
-        let all = Offer::load(&dir, &[]).unwrap();
-        assert_eq!(all.languages(), vec!["python", "rust"]);
-        let py = Offer::load(&dir, &["python-cli".into(), "python-lib".into()]).unwrap();
+    fn a_deployment_offers_only_what_its_planner_lists() {
+        let entry = |name: &str, language: &str, kind: &str| TemplateEntry {
+            name: name.into(),
+            language: language.into(),
+            kind: kind.into(),
+            description: String::new(),
+        };
+        let py = Offer::from_templates(&TemplatesList {
+            templates: vec![entry("python-cli", "python", "cli"), entry("python-lib", "python", "library")],
+        });
         assert_eq!(py.languages(), vec!["python"]);
+        assert_eq!(py.kinds("python"), vec!["cli", "library"]);
         let mut d = full();
         d.languages = vec!["rust".into()];
         assert!(d.open_questions(&py)[0].text.contains("cannot build projects in Rust"));
-        assert!(Offer::load(&dir, &["cobol-cli".into()]).unwrap_err().contains("cobol-cli"));
     }
 
     #[test]

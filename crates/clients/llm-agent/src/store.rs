@@ -10,6 +10,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::spec::Draft;
+pub use mcp_types::request::{Decision, RequestState};
 
 const TABLES: &str = r#"
 CREATE TABLE agent_requests (
@@ -67,8 +68,8 @@ pub struct Request {
     pub reply_to: Option<String>,
     /// What is known.
     pub draft: Draft,
-    /// `asking`, `planned`, `refused`, `gave_up`, `failed`.
-    pub state: String,
+    /// Where it is.
+    pub state: RequestState,
     /// Question rounds sent.
     pub rounds: i64,
     /// Fields asked in the last round.
@@ -102,7 +103,10 @@ fn from_row(r: &AnyRow) -> Result<Request, StoreError> {
         first_message_id: r.get(4),
         reply_to: r.get(5),
         draft: decode("draft", &r.get::<String, _>(6))?,
-        state: r.get(7),
+        state: r
+            .get::<String, _>(7)
+            .parse()
+            .map_err(|e: mcp_types::UnknownValue| StoreError::Corrupt("request state", e.to_string()))?,
         rounds: r.get(8),
         asked: decode("asked", &r.get::<String, _>(9))?,
         reason: r.get(10),
@@ -146,7 +150,7 @@ impl Store {
             .bind(r.first_message_id.clone())
             .bind(r.reply_to.clone())
             .bind(encode(&r.draft))
-            .bind(r.state.clone())
+            .bind(r.state.as_str().to_owned())
             .bind(r.rounds)
             .bind(encode(&r.asked))
             .bind(r.reason.clone())
@@ -174,7 +178,7 @@ impl Store {
         .bind(r.id.clone())
         .bind(r.reply_to.clone())
         .bind(encode(&r.draft))
-        .bind(r.state.clone())
+        .bind(r.state.as_str().to_owned())
         .bind(r.rounds)
         .bind(encode(&r.asked))
         .bind(r.reason.clone())
@@ -197,12 +201,12 @@ impl Store {
     }
 
     /// Requests, latest first, optionally in one state.
-    pub async fn list(&self, state: Option<&str>, limit: i64) -> Result<Vec<Request>, StoreError> {
+    pub async fn list(&self, state: Option<RequestState>, limit: i64) -> Result<Vec<Request>, StoreError> {
         let q = format!(
             "SELECT {COLUMNS} FROM agent_requests WHERE ($1 = '' OR state = $1) ORDER BY updated_ms DESC, id LIMIT $2"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(self.db.sql(&q).into_owned()))
-            .bind(state.unwrap_or("").to_owned())
+            .bind(state.map_or("", RequestState::as_str).to_owned())
             .bind(limit.clamp(1, 1000))
             .fetch_all(self.db.reader())
             .await?;

@@ -9,19 +9,19 @@
 //! - `GET /api/projects/{project}?limit=&max_spans=` — the project's audit.
 //!
 //! The answers are the tools' structured results, so the two interfaces
-//! cannot drift apart. Errors are `{ "error": "..." }` with 400 (bad
-//! parameter), 404 (nothing stored), 503 (a dependency is down) or 500.
+//! cannot drift apart. Errors are RFC 9457 problem documents
+//! (`mcp_core::Problem`): 400 (bad parameter), 404 (nothing stored), 503 (a
+//! dependency is down) or 500, the status derived from the error's kind.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use mcp_core::ToolError;
-use serde_json::json;
+use mcp_core::error::ApiQuery;
+use mcp_core::{Problem, ToolError};
 
 use crate::tools::{project_audit, trace_get, traces_search};
 use crate::{Observer, audit, ingest};
@@ -36,24 +36,11 @@ pub fn routes(obs: Arc<Observer>) -> Router {
         .with_state(obs)
 }
 
-type Params = Query<HashMap<String, String>>;
+type Params = ApiQuery<HashMap<String, String>>;
 
+/// A query's failure in the fleet's one REST error shape (RFC 9457).
 fn error(e: ToolError) -> Response {
-    let status = match &e {
-        ToolError::Invalid(_) => StatusCode::BAD_REQUEST,
-        ToolError::NotFound(_) => StatusCode::NOT_FOUND,
-        ToolError::Unavailable(_) | ToolError::Timeout(_) => StatusCode::SERVICE_UNAVAILABLE,
-        ToolError::Internal(detail) => {
-            mcp_core::tracing::error!(error = %detail, "query failed");
-            return (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                axum::Json(json!({"error": "internal error; see the observer's log"})),
-            )
-                .into_response();
-        }
-        _ => StatusCode::BAD_REQUEST,
-    };
-    (status, axum::Json(json!({"error": e.to_string()}))).into_response()
+    Problem::from(e).into_response()
 }
 
 fn bool_param(p: &HashMap<String, String>, key: &str) -> Result<Option<bool>, ToolError> {
@@ -79,7 +66,7 @@ fn text_param(p: &HashMap<String, String>, key: &str) -> Option<String> {
     p.get(key).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }
 
-async fn trace(State(obs): State<Arc<Observer>>, Path(trace_id): Path<String>, Query(p): Params) -> Response {
+async fn trace(State(obs): State<Arc<Observer>>, Path(trace_id): Path<String>, ApiQuery(p): Params) -> Response {
     let args = (|| {
         Ok::<_, ToolError>(trace_get::Args {
             trace_id,
@@ -97,7 +84,7 @@ async fn trace(State(obs): State<Arc<Observer>>, Path(trace_id): Path<String>, Q
     }
 }
 
-async fn search(State(obs): State<Arc<Observer>>, Query(p): Params) -> Response {
+async fn search(State(obs): State<Arc<Observer>>, ApiQuery(p): Params) -> Response {
     let args = (|| {
         Ok::<_, ToolError>(traces_search::Args {
             service: text_param(&p, "service"),
@@ -120,7 +107,7 @@ async fn search(State(obs): State<Arc<Observer>>, Query(p): Params) -> Response 
     }
 }
 
-async fn project(State(obs): State<Arc<Observer>>, Path(project): Path<String>, Query(p): Params) -> Response {
+async fn project(State(obs): State<Arc<Observer>>, Path(project): Path<String>, ApiQuery(p): Params) -> Response {
     let args = (|| {
         Ok::<_, ToolError>(project_audit::Args {
             project,

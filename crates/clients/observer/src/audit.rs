@@ -76,7 +76,7 @@ pub struct Audit {
 /// Call a list tool of the sql server and return its `items`.
 pub async fn list(client: &McpClient, tool: &str, args: Value) -> Result<Vec<Value>, String> {
     let r = client.call(tool, args).await.map_err(|e| format!("{tool} on {}: {e}", client.url()))?;
-    if r.is_error {
+    if r.is_error() {
         return Err(format!("{tool} on {} failed: {}", client.url(), r.text));
     }
     match r.structured.as_ref().and_then(|s| s.get("items")).and_then(Value::as_array) {

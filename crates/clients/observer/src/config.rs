@@ -25,9 +25,6 @@ pub const OBSERVER_MAX_INGEST_BYTES: &str = "OBSERVER_MAX_INGEST_BYTES";
 pub const OBSERVER_MAX_SPANS_PER_BATCH: &str = "OBSERVER_MAX_SPANS_PER_BATCH";
 /// Most spans one trace query returns (default 2000); a longer trace is cut, earliest spans kept, and says so.
 pub const OBSERVER_MAX_TRACE_SPANS: &str = "OBSERVER_MAX_TRACE_SPANS";
-/// The sql server's `/mcp` URL, for the decisions and messages of `project_audit`
-/// (default `http://mcp-server-sql:8080/mcp`).
-pub const MCP_SERVER_SQL_URL: &str = "MCP_SERVER_SQL_URL";
 
 /// The observer's settings.
 #[derive(Clone)]
@@ -86,10 +83,8 @@ impl Config {
         if max_trace_spans == 0 {
             r.error(format!("{OBSERVER_MAX_TRACE_SPANS} must be at least 1"));
         }
-        let sql_url = r.string(MCP_SERVER_SQL_URL, "http://mcp-server-sql:8080/mcp");
-        if !(sql_url.starts_with("http://") || sql_url.starts_with("https://")) {
-            r.error(format!("{MCP_SERVER_SQL_URL}={sql_url:?}: expected an http:// or https:// URL"));
-        }
+        // The sql server, for the decisions and messages of `project_audit`.
+        let sql_url = r.peer_url("mcp-server-sql");
         Self {
             database_url,
             retention,
@@ -139,7 +134,7 @@ mod tests {
             (OBSERVER_DATABASE_URL, "mysql://x"),
             (OBSERVER_RETENTION_DAYS, "soon"),
             (OBSERVER_MAX_SPANS_PER_BATCH, "0"),
-            (MCP_SERVER_SQL_URL, "ftp://x"),
+            ("MCP_SERVER_SQL_URL", "ftp://x"),
         ])
         .unwrap_err();
         assert_eq!(err.0.len(), 4, "{err}");

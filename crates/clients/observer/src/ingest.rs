@@ -21,8 +21,8 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use mcp_core::{ErrorKind, Problem};
 use opentelemetry_proto::tonic::collector::trace::v1::{ExportTracePartialSuccess, ExportTraceServiceResponse};
-use serde_json::json;
 
 use crate::{Observer, otlp, when};
 
@@ -61,11 +61,12 @@ fn fail(obs: &Observer, status: StatusCode, reason: &str, message: String) -> Re
     } else {
         mcp_core::tracing::debug!(reason, error = %message, "OTLP export refused");
     }
-    let mut resp = (status, axum::Json(json!({"error": message}))).into_response();
-    if status == StatusCode::SERVICE_UNAVAILABLE {
-        resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
-    }
-    resp
+    let problem = if status == StatusCode::SERVICE_UNAVAILABLE {
+        Problem::new(ErrorKind::Unavailable, message).retry_after(5)
+    } else {
+        Problem::new(ErrorKind::InvalidInput, message).http_status(status)
+    };
+    problem.into_response()
 }
 
 /// The handler.

@@ -230,18 +230,14 @@ pub fn trace_id(s: &str) -> Result<String, ToolError> {
 /// Build the MCP server over `obs`, with its own series registered on the
 /// server's registry.
 pub fn server(obs: Observer) -> Result<(Server, Arc<Observer>), StartError> {
-    let builder = Server::builder(NAME, VERSION, obs).instructions(
+    let state = Arc::new(obs);
+    let builder = Server::builder(NAME, VERSION, state.clone()).instructions(
         "The fleet's audit trail. Every program's spans are stored here by trace_id. Use traces_search to find \
          traces (by service, operation or tool, duration, errors, time), trace_get to see one as a tree with \
          timings, and project_audit to see a project's decisions and messages with the traces they belong to.",
     );
-    let state = builder.state().clone();
-    let ready = state.clone();
     let server = builder
-        .ready_check("database", move || {
-            let s = ready.clone();
-            async move { s.store.db().ping().await }
-        })
+        .ready_check("database", |s: Arc<Observer>| async move { s.store.db().ping().await })
         .tool(tools::project_audit::tool())
         .tool(tools::trace_get::tool())
         .tool(tools::traces_search::tool())

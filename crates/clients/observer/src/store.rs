@@ -360,10 +360,7 @@ fn insert_sql(rows: usize) -> String {
     sql
 }
 
-/// Unix nanoseconds as RFC 3339.
-pub fn rfc3339_ns(ns: i64) -> String {
-    mcp_core::clock::rfc3339(ns.div_euclid(1_000_000_000), ns.rem_euclid(1_000_000_000))
-}
+pub use mcp_core::clock::rfc3339_ns;
 
 #[cfg(test)]
 mod tests {

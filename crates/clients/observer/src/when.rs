@@ -2,10 +2,7 @@
 //! (`2026-11-21T10:00:00Z`), relative to now (`15m`, `1h`, `7d`: that long
 //! ago), `now`, or Unix milliseconds.
 
-/// Now, Unix ms.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
-}
+pub use mcp_core::clock::now_ms;
 
 /// Parse `s` into Unix ms, relative forms counted back from `now`.
 pub fn parse(s: &str, now: i64) -> Result<i64, String> {

@@ -27,22 +27,6 @@ pub const PLANNER_MAX_TOKENS: &str = "PLANNER_MAX_TOKENS";
 pub const PLANNER_FIX_ROUNDS: &str = "PLANNER_FIX_ROUNDS";
 /// Timeout of one build, lint or test command, seconds (default 600).
 pub const PLANNER_COMMAND_TIMEOUT_SECS: &str = "PLANNER_COMMAND_TIMEOUT_SECS";
-/// The fs server (`http://mcp-server-fs:8080/mcp` by default). Its first root is the projects folder.
-pub const MCP_SERVER_FS_URL: &str = "MCP_SERVER_FS_URL";
-/// The git server (default `http://mcp-server-git:8080/mcp`); its first root must be the same projects folder.
-pub const MCP_SERVER_GIT_URL: &str = "MCP_SERVER_GIT_URL";
-/// The shell server (default `http://mcp-server-shell:8080/mcp`); its first root must be the same projects folder.
-pub const MCP_SERVER_SHELL_URL: &str = "MCP_SERVER_SHELL_URL";
-/// The email server, for completion reports (unset: no email; results stay available through `plan_status`).
-pub const MCP_SERVER_EMAIL_URL: &str = "MCP_SERVER_EMAIL_URL";
-/// The sql server, for the decision and communication logs (unset: decisions only in logs and spans).
-pub const MCP_SERVER_SQL_URL: &str = "MCP_SERVER_SQL_URL";
-/// The log server, for task monitoring of runs (unset: no task records).
-pub const MCP_SERVER_LOG_URL: &str = "MCP_SERVER_LOG_URL";
-/// The llm-agent, for LLM steps (implement features, fix failing tests). Unset, or an agent that does not
-/// offer them (the `rules` provider): plans have no LLM steps.
-pub const MCP_CLIENT_LLM_AGENT_URL: &str = "MCP_CLIENT_LLM_AGENT_URL";
-
 /// The planner's settings.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -69,19 +53,19 @@ pub struct Config {
 /// Where the other programs are.
 #[derive(Debug, Clone)]
 pub struct Peers {
-    /// fs.
+    /// `MCP_SERVER_FS_URL`: its first root is the projects folder.
     pub fs: String,
-    /// git.
+    /// `MCP_SERVER_GIT_URL`: its first root must be the same projects folder.
     pub git: String,
-    /// shell.
+    /// `MCP_SERVER_SHELL_URL`: its first root must be the same projects folder.
     pub shell: String,
-    /// email.
+    /// `MCP_SERVER_EMAIL_URL`, for completion reports (unset: no email; results stay in `plan_status`).
     pub email: Option<String>,
-    /// sql.
+    /// `MCP_SERVER_SQL_URL`, for the decision and communication logs (unset: decisions only in logs and spans).
     pub sql: Option<String>,
-    /// log.
+    /// `MCP_SERVER_LOG_URL`, for task monitoring of runs (unset: no task records).
     pub log: Option<String>,
-    /// llm-agent.
+    /// `MCP_CLIENT_LLM_AGENT_URL`, for LLM steps (unset, or an agent without them: plans have no LLM steps).
     pub agent: Option<String>,
 }
 
@@ -94,19 +78,6 @@ pub struct Budget {
     pub max_wall_secs: u64,
     /// LLM tokens.
     pub max_tokens: u64,
-}
-
-fn url(r: &mut Reader<'_>, key: &str, default: Option<&str>) -> Option<String> {
-    let v = match default {
-        Some(d) => Some(r.string(key, d)),
-        None => r.optional(key),
-    };
-    if let Some(u) = &v
-        && !(u.starts_with("http://") || u.starts_with("https://"))
-    {
-        r.error(format!("{key}={u:?}: expected an http:// or https:// URL"));
-    }
-    v
 }
 
 impl Config {
@@ -127,13 +98,13 @@ impl Config {
             max_tokens: r.parse(PLANNER_MAX_TOKENS, 200_000),
         };
         let peers = Peers {
-            fs: url(r, MCP_SERVER_FS_URL, Some("http://mcp-server-fs:8080/mcp")).unwrap_or_default(),
-            git: url(r, MCP_SERVER_GIT_URL, Some("http://mcp-server-git:8080/mcp")).unwrap_or_default(),
-            shell: url(r, MCP_SERVER_SHELL_URL, Some("http://mcp-server-shell:8080/mcp")).unwrap_or_default(),
-            email: url(r, MCP_SERVER_EMAIL_URL, None),
-            sql: url(r, MCP_SERVER_SQL_URL, None),
-            log: url(r, MCP_SERVER_LOG_URL, None),
-            agent: url(r, MCP_CLIENT_LLM_AGENT_URL, None),
+            fs: r.peer_url("mcp-server-fs"),
+            git: r.peer_url("mcp-server-git"),
+            shell: r.peer_url("mcp-server-shell"),
+            email: r.optional_peer("mcp-server-email"),
+            sql: r.optional_peer("mcp-server-sql"),
+            log: r.optional_peer("mcp-server-log"),
+            agent: r.optional_peer("mcp-client-llm-agent"),
         };
         Self {
             database_url: r.string(PLANNER_DATABASE_URL, "sqlite:./.data/planner/planner.db"),

@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mcp_core::trace::OpenTelemetrySpanExt;
+use mcp_core::ErrorKind;
 use mcp_core::tracing::{self, Instrument, info, warn};
 use serde_json::{Value, json};
 
@@ -27,11 +27,8 @@ use crate::Planner;
 use crate::peers::StepError;
 use crate::plan::{Action, StepDef};
 use crate::spec::one_line;
-use crate::store::{Run, Step};
+use crate::store::{Run, RunState, Step, StepState};
 use crate::templates::render;
-
-/// The prefix of a step's error or skip reason when a budget stopped it.
-const BUDGET: &str = "budget exhausted: ";
 
 /// How long a claim on a run lasts without renewal.
 pub const LEASE: Duration = Duration::from_secs(30);
@@ -112,7 +109,7 @@ async fn run_one(p: &Arc<Planner>, id: &str) -> Result<(), RunError> {
         plan.run_id = %run.id,
         project = %run.slug,
     );
-    let _ = span.set_parent(mcp_core::trace::parent_context(run.traceparent.as_deref(), None, None));
+    mcp_core::trace::resume(&span, run.traceparent.as_deref());
     // Renew the lease while the run works; losing it stops the run.
     let lost = tokio_util::sync::CancellationToken::new();
     let renew = {
@@ -154,7 +151,7 @@ impl Ctx<'_> {
     }
 
     fn result_of(&self, key: &str) -> Option<&Value> {
-        self.state_of(key).filter(|s| s.state == "succeeded").and_then(|s| s.result.as_ref())
+        self.state_of(key).filter(|s| s.state == StepState::Succeeded).and_then(|s| s.result.as_ref())
     }
 
     /// Whether lint and tests passed, and a line for each.
@@ -203,10 +200,10 @@ async fn execute(p: &Arc<Planner>, run: Run) -> Result<(), RunError> {
     info!(run_id = %run.id, steps = total, state = %run.state, "run claimed");
     task(p, &run, "task_start", json!({"name": "plan", "project": run.slug, "detail": "started"})).await;
     let mut cx = Ctx { p, run, steps, started: Instant::now() };
-    let mut stop_reason: Option<(String, String)> = None; // (final state, why)
+    let mut stop_reason: Option<(RunState, String)> = None; // (final state, why)
     for i in 0..cx.steps.len() {
         let step = cx.steps[i].clone();
-        if matches!(step.state.as_str(), "succeeded" | "failed" | "skipped") {
+        if step.state.is_settled() {
             // Decided before a restart: its result stands.
             continue;
         }
@@ -217,37 +214,40 @@ async fn execute(p: &Arc<Planner>, run: Run) -> Result<(), RunError> {
         let is_report = step.def.action == Action::Report;
         if !is_report {
             if stop_reason.is_none() && cx.run.cancel_requested {
-                stop_reason = Some(("cancelled".into(), "cancelled on request".into()));
+                stop_reason = Some((RunState::Cancelled, "cancelled on request".into()));
             }
             if stop_reason.is_none()
                 && let Err(why) = cx.budget_left()
             {
-                stop_reason = Some(("budget_exhausted".into(), why));
+                stop_reason = Some((RunState::BudgetExhausted, why));
             }
             if let Some((state, why)) = &stop_reason {
-                let why = if state == "budget_exhausted" { format!("{BUDGET}{why}") } else { why.clone() };
-                skip(&mut cx, i, &why).await?;
+                let kind = match state {
+                    RunState::BudgetExhausted => ErrorKind::BudgetExhausted,
+                    _ => ErrorKind::Cancelled,
+                };
+                skip(&mut cx, i, why, Some(kind)).await?;
                 continue;
             }
             if let Some(why) = blocked(&cx, &step.def) {
-                skip(&mut cx, i, &why).await?;
+                skip(&mut cx, i, &why, None).await?;
                 continue;
             }
         } else {
             // The outcome is decided before the report, which tells it.
             let (state, why) = outcome(&cx, stop_reason.as_ref());
-            p.store.set_state(&cx.run.id, "running", Some(&why)).await?;
+            p.store.set_state(&cx.run.id, RunState::Running, Some(&why)).await?;
             cx.run.reason = Some(why);
             cx.run.state = state;
         }
         let outcome = attempt(&mut cx, i).await?;
         if let Err(e) = &outcome
             && stop_reason.is_none()
-            && e.message.starts_with(BUDGET)
+            && e.kind == ErrorKind::BudgetExhausted
         {
-            stop_reason = Some(("budget_exhausted".into(), e.message.trim_start_matches(BUDGET).to_owned()));
+            stop_reason = Some((RunState::BudgetExhausted, e.message.clone()));
         }
-        let done = cx.steps.iter().filter(|s| !matches!(s.state.as_str(), "pending" | "running")).count();
+        let done = cx.steps.iter().filter(|s| s.state.is_settled()).count();
         p.emit(Event {
             run_id: cx.run.id.clone(),
             done,
@@ -258,13 +258,10 @@ async fn execute(p: &Arc<Planner>, run: Run) -> Result<(), RunError> {
         task(p, &cx.run, "task_heartbeat", json!({"detail": format!("{} {}", step.def.key, cx.steps[i].state)})).await;
     }
     let (state, why) = outcome(&cx, stop_reason.as_ref());
-    p.store.set_state(&cx.run.id, &state, Some(&why)).await?;
-    let outcome_name = if state == "succeeded" {
-        "succeeded"
-    } else if state == "cancelled" {
-        "cancelled"
-    } else {
-        "failed"
+    p.store.set_state(&cx.run.id, state, Some(&why)).await?;
+    let outcome_name = match state {
+        RunState::Succeeded | RunState::Cancelled => state.as_str(),
+        _ => "failed",
     };
     task(p, &cx.run, "task_finish", json!({"outcome": outcome_name, "result": {"state": state, "reason": why}})).await;
     info!(run_id = %cx.run.id, state = %state, reason = %why, secs = cx.started.elapsed().as_secs_f64(), "run finished");
@@ -273,25 +270,25 @@ async fn execute(p: &Arc<Planner>, run: Run) -> Result<(), RunError> {
 }
 
 /// The run's final state and why, from its steps.
-fn outcome(cx: &Ctx<'_>, stop: Option<&(String, String)>) -> (String, String) {
+fn outcome(cx: &Ctx<'_>, stop: Option<&(RunState, String)>) -> (RunState, String) {
     if let Some((state, why)) = stop {
-        return (state.clone(), why.clone());
+        return (*state, why.clone());
     }
     // After a restart the stop is known from what it left behind.
     if cx.run.cancel_requested {
-        return ("cancelled".into(), "cancelled on request".into());
+        return (RunState::Cancelled, "cancelled on request".into());
     }
-    if let Some(why) = cx.steps.iter().filter_map(|s| s.error.as_deref()).find(|e| e.starts_with(BUDGET)) {
-        return ("budget_exhausted".into(), why.trim_start_matches(BUDGET).to_owned());
+    if let Some(s) = cx.steps.iter().find(|s| s.error_kind == Some(ErrorKind::BudgetExhausted)) {
+        return (RunState::BudgetExhausted, s.error.clone().unwrap_or_default());
     }
-    if let Some(s) = cx.steps.iter().find(|s| s.state == "failed" && s.def.action != Action::Report) {
-        return ("failed".into(), format!("{} failed: {}", s.def.title, s.error.as_deref().unwrap_or("")));
+    if let Some(s) = cx.steps.iter().find(|s| s.state == StepState::Failed && s.def.action != Action::Report) {
+        return (RunState::Failed, format!("{} failed: {}", s.def.title, s.error.as_deref().unwrap_or("")));
     }
     let (passed, lines) = cx.checks();
     if !passed {
-        return ("failed".into(), format!("the checks did not pass ({})", lines.join("; ").replace("- ", "")));
+        return (RunState::Failed, format!("the checks did not pass ({})", lines.join("; ").replace("- ", "")));
     }
-    ("succeeded".into(), "built, lint clean, tests passing, tagged".into())
+    (RunState::Succeeded, "built, lint clean, tests passing, tagged".into())
 }
 
 /// Why a step skipped because there was nothing for it to do: its dependents go on.
@@ -301,9 +298,10 @@ const NOT_NEEDED: &str = "not needed: ";
 fn blocked(cx: &Ctx<'_>, def: &StepDef) -> Option<String> {
     for d in &def.deps {
         let dep = cx.state_of(d);
-        match dep.map(|s| s.state.as_str()) {
-            Some("succeeded") => {}
-            Some("skipped") if dep.and_then(|s| s.error.as_deref()).is_some_and(|e| e.starts_with(NOT_NEEDED)) => {}
+        match dep.map(|s| s.state) {
+            Some(StepState::Succeeded) => {}
+            Some(StepState::Skipped)
+                if dep.and_then(|s| s.error.as_deref()).is_some_and(|e| e.starts_with(NOT_NEEDED)) => {}
             Some(other) => return Some(format!("it needs {d}, which {other}")),
             None => return Some(format!("it needs {d}, which is not in the plan")),
         }
@@ -317,11 +315,13 @@ fn blocked(cx: &Ctx<'_>, def: &StepDef) -> Option<String> {
     }
 }
 
-async fn skip(cx: &mut Ctx<'_>, i: usize, why: &str) -> Result<(), RunError> {
+/// Skip a step, saying why; a stop (budget, cancellation) also records its kind.
+async fn skip(cx: &mut Ctx<'_>, i: usize, why: &str, kind: Option<ErrorKind>) -> Result<(), RunError> {
     let run_id = cx.run.id.clone();
-    cx.p.store.finish_step(&run_id, cx.steps[i].idx, "skipped", None, Some(why)).await?;
-    cx.steps[i].state = "skipped".into();
+    cx.p.store.finish_step(&run_id, cx.steps[i].idx, StepState::Skipped, None, Some(why), kind).await?;
+    cx.steps[i].state = StepState::Skipped;
     cx.steps[i].error = Some(why.to_owned());
+    cx.steps[i].error_kind = kind;
     Ok(())
 }
 
@@ -335,7 +335,7 @@ async fn attempt(cx: &mut Ctx<'_>, i: usize) -> Result<Result<Value, StepError>,
     loop {
         tries += 1;
         let n = cx.p.store.begin_attempt(&run_id, idx).await?;
-        cx.steps[i].state = "running".into();
+        cx.steps[i].state = StepState::Running;
         cx.steps[i].attempts = n;
         cx.run.steps_used += 1;
         let span = tracing::info_span!(
@@ -350,39 +350,41 @@ async fn attempt(cx: &mut Ctx<'_>, i: usize) -> Result<Result<Value, StepError>,
         let r = tokio::select! {
             r = tokio::time::timeout(timeout, do_step(cx, &def)).instrument(span) => match r {
                 Ok(r) => r,
-                Err(_) => Err(StepError::transient(format!("{} timed out after {} s", def.title, timeout.as_secs()))),
+                Err(_) => Err(StepError::of(
+                    ErrorKind::TimedOut,
+                    format!("{} timed out after {} s", def.title, timeout.as_secs()),
+                )),
             },
-            () = cancel, if def.action != Action::Report => Err(StepError::fatal("cancelled on request")),
+            () = cancel, if def.action != Action::Report => Err(StepError::of(ErrorKind::Cancelled, "cancelled on request")),
         };
         match r {
             Ok(v) => {
-                cx.p.store.finish_step(&run_id, idx, "succeeded", Some(&v), None).await?;
-                cx.steps[i].state = "succeeded".into();
+                cx.p.store.finish_step(&run_id, idx, StepState::Succeeded, Some(&v), None, None).await?;
+                cx.steps[i].state = StepState::Succeeded;
                 cx.steps[i].result = Some(v.clone());
                 cx.steps[i].error = None;
                 info!(step = %def.key, attempt = n, "step succeeded");
                 return Ok(Ok(v));
             }
-            Err(e) if e.retryable && tries < def.retry.max_attempts && cx.budget_left().is_ok() => {
-                let wait = backoff(def.retry.base_ms, def.retry.max_ms, tries);
+            Err(e) if e.retryable() && tries < def.retry.max_attempts && cx.budget_left().is_ok() => {
+                let wait = mcp_core::client::Backoff::new(
+                    Duration::from_millis(def.retry.base_ms),
+                    Duration::from_millis(def.retry.max_ms.max(def.retry.base_ms)),
+                )
+                .delay(tries);
                 warn!(step = %def.key, attempt = n, error = %e, wait_ms = wait.as_millis() as u64, "step failed; retrying");
                 tokio::time::sleep(wait).await;
             }
             Err(e) => {
                 warn!(step = %def.key, attempt = n, error = %e, "step failed");
-                cx.p.store.finish_step(&run_id, idx, "failed", None, Some(&e.message)).await?;
-                cx.steps[i].state = "failed".into();
+                cx.p.store.finish_step(&run_id, idx, StepState::Failed, None, Some(&e.message), Some(e.kind)).await?;
+                cx.steps[i].state = StepState::Failed;
                 cx.steps[i].error = Some(e.message.clone());
+                cx.steps[i].error_kind = Some(e.kind);
                 return Ok(Err(e));
             }
         }
     }
-}
-
-/// Exponential backoff with full jitter.
-fn backoff(base_ms: u64, max_ms: u64, attempt: u32) -> Duration {
-    let cap = base_ms.saturating_mul(1u64 << attempt.min(20)).min(max_ms.max(base_ms));
-    Duration::from_millis(if cap == 0 { 0 } else { rand::random::<u64>() % (cap + 1) })
 }
 
 /// Resolves when cancellation of the run is requested.
@@ -411,7 +413,7 @@ async fn do_step(cx: &mut Ctx<'_>, def: &StepDef) -> Result<Value, StepError> {
     match &def.action {
         Action::Scaffold => scaffold(cx).await,
         Action::GitInit => {
-            cx.p.peers.git.call("git_init", json!({"repo": cx.run.slug, "initial_branch": "main"})).await
+            Ok(cx.p.peers.git.call("git_init", json!({"repo": cx.run.slug, "initial_branch": "main"})).await?)
         }
         Action::Commit { summary } => commit(cx, &def.key, summary).await,
         Action::Command { phase } => command(cx, phase).await,
@@ -571,10 +573,10 @@ async fn llm(cx: &mut Ctx<'_>, tool: &str, extra: Value) -> Result<Value, StepEr
     let agent = cx.p.peers.agent.as_ref().ok_or_else(|| StepError::fatal("no llm-agent is configured"))?;
     let left = (cx.run.budget.max_tokens as i64 - cx.run.tokens_used).max(0);
     if left == 0 {
-        return Err(StepError::fatal(format!(
-            "{BUDGET}the LLM token budget ({}) is used up",
-            cx.run.budget.max_tokens
-        )));
+        return Err(StepError::of(
+            ErrorKind::BudgetExhausted,
+            format!("the LLM token budget ({}) is used up", cx.run.budget.max_tokens),
+        ));
     }
     let mut args = json!({
         "project": cx.run.slug, "spec": cx.run.spec, "request_id": cx.run.request.request_id, "max_tokens": left,
@@ -632,7 +634,7 @@ async fn tag(cx: &mut Ctx<'_>, name: &str) -> Result<Value, StepError> {
 
 async fn report(cx: &mut Ctx<'_>) -> Result<Value, StepError> {
     let mut v = vars(cx)?;
-    let state = cx.run.state.clone();
+    let state = cx.run.state;
     let reason = cx.run.reason.clone().unwrap_or_default();
     let location = cx
         .result_of("git_init")
@@ -653,11 +655,10 @@ async fn report(cx: &mut Ctx<'_>) -> Result<Value, StepError> {
     let tag = cx.result_of("tag").and_then(|r| r["tag"].as_str()).unwrap_or("not tagged").to_owned();
     let (_, checks) = cx.checks();
     let line = |s: &Step| {
-        let mark = match s.state.as_str() {
-            "succeeded" => "done",
-            "failed" => "FAILED",
-            "skipped" => "skipped",
-            other => other,
+        let mark = match s.state {
+            StepState::Succeeded => "done",
+            StepState::Failed => "FAILED",
+            other => other.as_str(),
         };
         let why = s.error.as_deref().map(|e| format!(" ({})", one_line(e, 200))).unwrap_or_default();
         format!("- {}: {mark}{why}", s.def.title)
@@ -669,14 +670,17 @@ async fn report(cx: &mut Ctx<'_>) -> Result<Value, StepError> {
     v.insert("checks", checks.join("\n"));
     v.insert("steps", others.iter().map(|s| line(s)).collect::<Vec<_>>().join("\n"));
     v.insert("reason", one_line(&reason, 600));
-    v.insert("done", others.iter().filter(|s| s.state == "succeeded").map(|s| line(s)).collect::<Vec<_>>().join("\n"));
-    let not_done: Vec<String> = others.iter().filter(|s| s.state != "succeeded").map(|s| line(s)).collect();
+    v.insert(
+        "done",
+        others.iter().filter(|s| s.state == StepState::Succeeded).map(|s| line(s)).collect::<Vec<_>>().join("\n"),
+    );
+    let not_done: Vec<String> = others.iter().filter(|s| s.state != StepState::Succeeded).map(|s| line(s)).collect();
     v.insert("not_done", if not_done.is_empty() { "- nothing".into() } else { not_done.join("\n") });
     v.insert(
         "location_line",
         if cx.result_of("scaffold").is_some() { format!("What exists is in {location}.") } else { String::new() },
     );
-    let which = if state == "succeeded" { "completed" } else { "failed" };
+    let which = if state == RunState::Succeeded { "completed" } else { "failed" };
     let text =
         render(&cx.p.templates.email[which], &v).map_err(|e| StepError::fatal(format!("email/{which}.txt: {e}")))?;
     let subject = cx.run.request.subject.clone().unwrap_or_else(|| format!("Your project {}", cx.run.spec.name));
@@ -726,9 +730,9 @@ async fn report(cx: &mut Ctx<'_>) -> Result<Value, StepError> {
     out["text"] = json!(text);
     // The decision, once.
     if let Some(sql) = &cx.p.peers.sql {
-        let decision = match state.as_str() {
-            "succeeded" => "completed",
-            other => other,
+        let decision = match state {
+            RunState::Succeeded => "completed",
+            other => other.as_str(),
         };
         let existing = sql
             .call(

@@ -115,16 +115,12 @@ impl Planner {
 
 /// The MCP server over a planner.
 pub fn server(p: Arc<Planner>) -> Server {
-    let ready = p.clone();
-    Server::builder(NAME, VERSION, tools::State(p))
+    Server::builder(NAME, VERSION, p)
         .instructions(
             "Builds projects from complete specs: plan_start (one run per request id; idempotent), plan_wait \
              (progress until done), plan_status, plan_list, plan_cancel, templates_list (what can be built).",
         )
-        .ready_check("database", move || {
-            let p = ready.clone();
-            async move { p.store.db().ping().await }
-        })
+        .ready_check("database", |p: Arc<Planner>| async move { p.store.db().ping().await })
         .tool(tools::plan_cancel::tool())
         .tool(tools::plan_list::tool())
         .tool(tools::plan_start::tool())

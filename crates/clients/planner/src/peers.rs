@@ -5,17 +5,17 @@
 
 use std::time::Duration;
 
-use mcp_core::{CallResult, ClientError, ClientOptions, McpClient};
-use serde_json::Value;
+use mcp_core::ErrorKind;
 
 use crate::config::Config;
 
-/// Why a call did not give a value.
+/// Why a step did not give a value: its kind decides whether another
+/// attempt may help, and a budget stop is recognised by it, never by text.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct StepError {
-    /// Worth another attempt.
-    pub retryable: bool,
+    /// Why, as data.
+    pub kind: ErrorKind,
     /// What happened, for the run's record and the report.
     pub message: String,
 }
@@ -23,53 +23,33 @@ pub struct StepError {
 impl StepError {
     /// A failure retrying cannot fix.
     pub fn fatal(m: impl Into<String>) -> Self {
-        Self { retryable: false, message: m.into() }
+        Self { kind: ErrorKind::Failed, message: m.into() }
     }
-    /// A transient failure.
+    /// A transient failure (a dependency away).
     pub fn transient(m: impl Into<String>) -> Self {
-        Self { retryable: true, message: m.into() }
+        Self { kind: ErrorKind::Unavailable, message: m.into() }
+    }
+    /// An error of `kind`.
+    pub fn of(kind: ErrorKind, m: impl Into<String>) -> Self {
+        Self { kind, message: m.into() }
+    }
+    /// Worth another attempt.
+    pub fn retryable(&self) -> bool {
+        self.kind.is_transient()
     }
 }
 
-/// One peer.
-#[derive(Clone)]
-pub struct Peer {
-    /// Short name for messages (`fs`).
-    pub name: &'static str,
-    client: McpClient,
-}
+/// One peer: mcp-core's, whose errors carry their kind.
+pub use mcp_core::client::Peer;
 
-impl Peer {
-    fn new(name: &'static str, url: &str, token: Option<String>, timeout: Duration) -> Result<Self, String> {
-        let client = McpClient::new(ClientOptions::new(url).token(token).name(crate::NAME).call_timeout(timeout))
-            .map_err(|e| format!("{name} at {url}: {e}"))?;
-        Ok(Self { name, client })
-    }
-
-    /// Call a tool; `structuredContent` (or `{"text": ...}`) on success.
-    pub async fn call(&self, tool: &str, args: Value) -> Result<Value, StepError> {
-        let r = self.client.call(tool, args).await.map_err(|e| classify_client(self.name, tool, &e))?;
-        result(self.name, tool, r)
-    }
-
-    /// The tools the peer lists.
-    pub async fn tool_names(&self) -> Result<Vec<String>, StepError> {
-        let tools = self.client.list_tools().await.map_err(|e| classify_client(self.name, "tools/list", &e))?;
-        Ok(tools.into_iter().map(|t| t.name).collect())
+impl From<mcp_core::client::PeerError> for StepError {
+    fn from(e: mcp_core::client::PeerError) -> Self {
+        Self { kind: e.kind, message: e.message }
     }
 }
 
-// Unreachable, broken connection, timeout, open breaker: the peer may be
-// restarting, so the step is tried again later.
-fn classify_client(peer: &str, tool: &str, e: &ClientError) -> StepError {
-    StepError { retryable: e.is_transient(), message: format!("{peer} {tool}: {e}") }
-}
-
-fn result(peer: &str, tool: &str, r: CallResult) -> Result<Value, StepError> {
-    if r.is_error {
-        return Err(StepError { retryable: r.is_transient_error(), message: format!("{peer} {tool}: {}", r.text) });
-    }
-    Ok(r.into_value())
+fn peer(name: &str, url: &str, token: Option<String>, timeout: Duration) -> Result<Peer, String> {
+    Peer::new(name, url, token, crate::NAME, timeout).map_err(|e| format!("{name} at {url}: {e}"))
 }
 
 /// Every peer.
@@ -96,12 +76,11 @@ impl Peers {
     pub fn new(c: &Config, token: Option<String>) -> Result<Self, String> {
         let short = Duration::from_secs(60);
         let long = c.command_timeout + Duration::from_secs(30);
-        let opt =
-            |name, url: &Option<String>, t| url.as_deref().map(|u| Peer::new(name, u, token.clone(), t)).transpose();
+        let opt = |name, url: &Option<String>, t| url.as_deref().map(|u| peer(name, u, token.clone(), t)).transpose();
         Ok(Self {
-            fs: Peer::new("fs", &c.peers.fs, token.clone(), short)?,
-            git: Peer::new("git", &c.peers.git, token.clone(), short)?,
-            shell: Peer::new("shell", &c.peers.shell, token.clone(), long)?,
+            fs: peer("fs", &c.peers.fs, token.clone(), short)?,
+            git: peer("git", &c.peers.git, token.clone(), short)?,
+            shell: peer("shell", &c.peers.shell, token.clone(), long)?,
             email: opt("email", &c.peers.email, short)?,
             sql: opt("sql", &c.peers.sql, short)?,
             log: opt("log", &c.peers.log, short)?,

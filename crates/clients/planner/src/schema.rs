@@ -41,6 +41,12 @@ CREATE TABLE planner_steps (
 );
 "#;
 
+/// Why a step failed, as data (`mcp_core::ErrorKind`'s text form): a budget
+/// stop is recognised after a restart from this, not from message text.
+const STEP_ERROR_KIND: &str = "ALTER TABLE planner_steps ADD COLUMN error_kind TEXT";
+
 /// The migrations, in order.
-pub const MIGRATIONS: &[Migration] =
-    &[Migration { version: 1, name: "runs and steps", sqlite: TABLES, postgres: TABLES }];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, name: "runs and steps", sqlite: TABLES, postgres: TABLES },
+    Migration { version: 2, name: "step error kinds", sqlite: STEP_ERROR_KIND, postgres: STEP_ERROR_KIND },
+];

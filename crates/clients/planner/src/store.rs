@@ -3,9 +3,11 @@
 //! finds, on restart, each step either done (with its result), not started,
 //! or marked running (interrupted: run again, and idempotent by design).
 
+use mcp_core::ErrorKind;
 use mcp_core::db::sqlx::any::AnyRow;
 use mcp_core::db::sqlx::{self, Row};
 use mcp_core::db::{Db, decode, encode};
+pub use mcp_types::plan::{RunState, StepState};
 use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value;
@@ -35,8 +37,8 @@ pub struct Run {
     pub request: RequestRef,
     /// Its budget.
     pub budget: Budget,
-    /// queued, running, succeeded, failed, cancelled, budget_exhausted.
-    pub state: String,
+    /// Where it is.
+    pub state: RunState,
     /// Why it ended as it did.
     pub reason: Option<String>,
     /// The trace it runs under.
@@ -65,8 +67,8 @@ pub struct Step {
     pub idx: i64,
     /// Its definition.
     pub def: StepDef,
-    /// pending, running, succeeded, failed, skipped.
-    pub state: String,
+    /// Where it is.
+    pub state: StepState,
     /// Attempts made.
     pub attempts: i64,
     /// Started (last attempt), Unix ms.
@@ -77,10 +79,9 @@ pub struct Step {
     pub result: Option<Value>,
     /// Why it failed or was skipped.
     pub error: Option<String>,
+    /// Why it failed, as data.
+    pub error_kind: Option<ErrorKind>,
 }
-
-/// Run states that are over.
-pub const FINAL: &[&str] = &["succeeded", "failed", "cancelled", "budget_exhausted"];
 
 /// The store.
 #[derive(Clone)]
@@ -100,7 +101,7 @@ fn run_from(r: &AnyRow) -> Result<Run, StoreError> {
         spec: decode("spec", &r.get::<String, _>(4))?,
         request: decode("request", &r.get::<String, _>(5))?,
         budget: decode("budget", &r.get::<String, _>(6))?,
-        state: r.get(7),
+        state: state("run state", &r.get::<String, _>(7))?,
         reason: r.get(8),
         trace_id: r.get(9),
         traceparent: r.get(10),
@@ -118,13 +119,19 @@ fn step_from(r: &AnyRow) -> Result<Step, StoreError> {
     Ok(Step {
         idx: r.get(0),
         def: decode("step", &r.get::<String, _>(1))?,
-        state: r.get(2),
+        state: state("step state", &r.get::<String, _>(2))?,
         attempts: r.get(3),
         started_ms: r.get(4),
         finished_ms: r.get(5),
         result: result.map(|s| decode("step result", &s)).transpose()?,
         error: r.get(7),
+        error_kind: r.get::<Option<String>, _>(8).as_deref().and_then(ErrorKind::parse),
     })
+}
+
+/// A state column's text as its enum; anything else is a corrupt row.
+fn state<T: std::str::FromStr<Err = mcp_types::UnknownValue>>(what: &'static str, s: &str) -> Result<T, StoreError> {
+    s.parse().map_err(|e: mcp_types::UnknownValue| StoreError::Corrupt(what, e.to_string()))
 }
 
 /// A run to create.
@@ -237,12 +244,12 @@ impl Store {
     }
 
     /// Runs, latest first, optionally in one state.
-    pub async fn list(&self, state: Option<&str>, limit: i64) -> Result<Vec<Run>, StoreError> {
+    pub async fn list(&self, state: Option<RunState>, limit: i64) -> Result<Vec<Run>, StoreError> {
         let q = format!(
             "SELECT {RUN_COLUMNS} FROM planner_runs WHERE ($1 IS NULL OR state = $1) ORDER BY created_ms DESC, id LIMIT $2"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(self.db.sql(&q).into_owned()))
-            .bind(state.map(str::to_owned))
+            .bind(state.map(|s| s.as_str().to_owned()))
             .bind(limit)
             .fetch_all(self.db.reader())
             .await?;
@@ -254,7 +261,7 @@ impl Store {
         let rows = self
             .db
             .query(
-                "SELECT idx, def, state, attempts, started_ms, finished_ms, result, error FROM planner_steps \
+                "SELECT idx, def, state, attempts, started_ms, finished_ms, result, error, error_kind FROM planner_steps \
                  WHERE run_id = $1 ORDER BY idx",
             )
             .bind(run_id.to_owned())
@@ -300,16 +307,16 @@ impl Store {
     }
 
     /// Set a run's state (and reason; final states set `finished_ms` and drop the lease).
-    pub async fn set_state(&self, id: &str, state: &str, reason: Option<&str>) -> Result<(), StoreError> {
+    pub async fn set_state(&self, id: &str, state: RunState, reason: Option<&str>) -> Result<(), StoreError> {
         let now = mcp_core::clock::now_ms();
-        let finished = FINAL.contains(&state).then_some(now);
+        let finished = state.is_final().then_some(now);
         self.db
             .query(
                 "UPDATE planner_runs SET state = $1, reason = COALESCE($2, reason), updated_ms = $3, \
                  finished_ms = COALESCE($4, finished_ms), owner = CASE WHEN $4 IS NULL THEN owner ELSE NULL END \
                  WHERE id = $5",
             )
-            .bind(state.to_owned())
+            .bind(state.as_str().to_owned())
             .bind(reason.map(str::to_owned))
             .bind(now)
             .bind(finished)
@@ -360,15 +367,20 @@ impl Store {
         &self,
         run_id: &str,
         idx: i64,
-        state: &str,
+        state: StepState,
         result: Option<&Value>,
         error: Option<&str>,
+        error_kind: Option<ErrorKind>,
     ) -> Result<(), StoreError> {
         self.db
-            .query("UPDATE planner_steps SET state = $1, result = $2, error = $3, finished_ms = $4 WHERE run_id = $5 AND idx = $6")
-            .bind(state.to_owned())
+            .query(
+                "UPDATE planner_steps SET state = $1, result = $2, error = $3, error_kind = $4, finished_ms = $5 \
+                 WHERE run_id = $6 AND idx = $7",
+            )
+            .bind(state.as_str().to_owned())
             .bind(result.map(encode))
             .bind(error.map(str::to_owned))
+            .bind(error_kind.map(|k| k.as_str().to_owned()))
             .bind(mcp_core::clock::now_ms())
             .bind(run_id.to_owned())
             .bind(idx)

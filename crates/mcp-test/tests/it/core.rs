@@ -223,9 +223,36 @@ async fn a_tool_error_is_a_result_not_a_client_error() {
     let s = start().await;
     let c = s.client();
     let r = c.call("echo", json!({})).await.unwrap();
-    assert!(r.is_error);
+    assert_eq!(r.error_kind(), Some(mcp_core::ErrorKind::InvalidInput), "missing text is invalid input: {r:?}");
     let e = c.call("no_such_tool", json!({})).await.unwrap_err();
     assert!(matches!(e, ClientError::Protocol { code: -32602, .. }), "{e:?}");
+    assert_eq!(e.kind(), mcp_core::ErrorKind::InvalidInput);
     let tools = c.list_tools().await.unwrap();
-    assert_eq!(tools.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), vec!["big", "boom", "echo", "sleep"]);
+    assert_eq!(tools.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), vec!["big", "boom", "echo", "fail", "sleep"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn error_kinds_round_trip_through_meta() {
+    use mcp_core::ErrorKind;
+    let s = start().await;
+    let c = s.client();
+    for kind in ErrorKind::ALL {
+        let r = c.call("fail", json!({"kind": kind.as_str()})).await.unwrap();
+        assert!(r.is_error(), "{kind}");
+        // Cancelled has no ToolError of its own: a tool reports it as a timeout.
+        let expected = if kind == ErrorKind::Cancelled { ErrorKind::TimedOut } else { kind };
+        assert_eq!(r.error_kind(), Some(expected), "{kind}: {r:?}");
+        assert_eq!(r.is_transient_error(), expected.is_transient(), "{kind}");
+    }
+    // On the wire: `_meta` carries the kind next to `isError`.
+    let reply = s.raw().call("fail", json!({"kind": "rate_limited"})).await;
+    mcp_test::raw::err(&reply);
+    let result = reply.result();
+    assert_eq!(result["_meta"][ErrorKind::META_KEY], "rate_limited", "{result}");
+    // The server's own failures carry kinds too: a panic is internal.
+    let r = c.call("boom", json!({"text": "x"})).await.unwrap();
+    assert_eq!(r.error_kind(), Some(ErrorKind::Internal), "{r:?}");
+    // A success has none.
+    let r = c.call("echo", json!({"text": "x"})).await.unwrap();
+    assert_eq!(r.error_kind(), None);
 }

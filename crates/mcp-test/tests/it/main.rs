@@ -26,6 +26,13 @@ pub struct SleepArgs {
     pub ms: u64,
 }
 
+/// Fail arguments.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct FailArgs {
+    /// The error kind to fail with, in its text form (`not_found`, `unavailable`...).
+    pub kind: String,
+}
+
 /// Echo output.
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct EchoOut {
@@ -35,7 +42,7 @@ pub struct EchoOut {
 
 /// A small compliant server built only from mcp-core.
 pub fn echo_server() -> Server {
-    Server::builder("mcp-server-echo", "0.0.1", ())
+    Server::builder("mcp-server-echo", "0.0.1", Arc::new(()))
         .tool(Tool::new(
             "echo",
             "Send the text back unchanged.",
@@ -63,6 +70,16 @@ pub fn echo_server() -> Server {
                     panic!("boom");
                 }
                 Ok(ToolResponse::text("unreachable"))
+            },
+        ))
+        .tool(Tool::new(
+            "fail",
+            "Fails with the error kind asked for, to prove kinds travel as data.",
+            Annotations::read_only(),
+            |_s: Arc<()>, a: FailArgs, _c: Ctx| async move {
+                let kind = mcp_core::ErrorKind::parse(&a.kind)
+                    .ok_or_else(|| ToolError::invalid(format!("no error kind {:?}", a.kind)))?;
+                Err::<ToolResponse, _>(ToolError::of_kind(kind, format!("failing as {kind} on request")))
             },
         ))
         .tool(Tool::new(

@@ -246,24 +246,6 @@ pub struct Config {
     pub max_send_bytes: usize,
 }
 
-fn secret(r: &mut Reader<'_>, key: &str, file_key: &str) -> Option<String> {
-    match (r.optional(key), r.optional(file_key)) {
-        (Some(v), _) => Some(v.trim_end_matches(['\r', '\n']).to_owned()),
-        (None, Some(path)) => match std::fs::read_to_string(&path) {
-            Ok(v) if !v.trim().is_empty() => Some(v.trim_end_matches(['\r', '\n']).to_owned()),
-            Ok(_) => {
-                r.error(format!("{file_key}={path:?}: the file is empty"));
-                None
-            }
-            Err(e) => {
-                r.error(format!("{file_key}={path:?}: {e}"));
-                None
-            }
-        },
-        (None, None) => None,
-    }
-}
-
 impl Config {
     /// Read from the environment (or a test map), collecting every problem.
     pub fn read(r: &mut Reader<'_>) -> Self {
@@ -323,14 +305,14 @@ impl Config {
             r.error(format!("{EMAIL_FROM_NAME}: must be one line without control characters"));
         }
         let username = r.optional(EMAIL_USERNAME).unwrap_or_else(|| address.clone());
-        let password = secret(r, EMAIL_PASSWORD, EMAIL_PASSWORD_FILE);
+        let password = r.secret(EMAIL_PASSWORD, EMAIL_PASSWORD_FILE);
         if password.as_ref().is_some_and(|p| p.chars().any(|c| c == '\r' || c == '\n' || c == '\0')) {
             r.error(format!("{EMAIL_PASSWORD}: the password contains line breaks or NUL"));
         }
         if mode == Mode::Imap && password.is_none() {
             r.error(format!("{EMAIL_MODE}=imap needs {EMAIL_PASSWORD} or {EMAIL_PASSWORD_FILE}"));
         }
-        let token_secret = match secret(r, EMAIL_TOKEN_SECRET, EMAIL_TOKEN_SECRET_FILE) {
+        let token_secret = match r.secret(EMAIL_TOKEN_SECRET, EMAIL_TOKEN_SECRET_FILE) {
             Some(s) if s.len() >= 32 => s,
             Some(_) => {
                 r.error(format!("{EMAIL_TOKEN_SECRET}: must be at least 32 bytes"));

@@ -147,17 +147,9 @@ pub fn server(state: Arc<Email>) -> Server {
         c.allowed_senders.describe(),
         c.allowed_recipients.describe(),
     );
-    let builder = Server::builder(NAME, VERSION, ArcState(state.clone())).instructions(instructions);
-    let watcher = state.clone();
-    let builder = builder.ready_check("mail", move || {
-        let s = watcher.clone();
-        async move { s.status.check(&s).await }
-    });
-    let db = state.clone();
-    let builder = builder.ready_check("database", move || {
-        let s = db.clone();
-        async move { s.store.db().ping().await }
-    });
+    let builder = Server::builder(NAME, VERSION, state.clone()).instructions(instructions);
+    let builder = builder.ready_check("mail", |s: Arc<Email>| async move { s.status.check(&s).await });
+    let builder = builder.ready_check("database", |s: Arc<Email>| async move { s.store.db().ping().await });
     builder
         .tool(tools::get_attachment::tool())
         .tool(tools::get_message::tool())
@@ -170,17 +162,6 @@ pub fn server(state: Arc<Email>) -> Server {
         .tool(tools::thread::tool())
         .tool(tools::wait_for_new::tool())
         .build()
-}
-
-/// The server state as the tools see it (the builder wraps it in another `Arc`; this keeps one shared
-/// `Arc<Email>` between the tools and the watcher).
-pub struct ArcState(pub Arc<Email>);
-
-impl std::ops::Deref for ArcState {
-    type Target = Email;
-    fn deref(&self) -> &Email {
-        &self.0
-    }
 }
 
 /// Map a storage error to a tool error (detail to the log, not the model).

@@ -132,8 +132,7 @@ fn safe_filename(n: &str) -> String {
 
 /// Now as RFC 3339 UTC in whole seconds, the form every stored date has (so dates compare as text).
 pub fn now_rfc3339() -> String {
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
-    rfc3339(secs).unwrap_or_else(|| "1970-01-01T00:00:00Z".into())
+    mcp_core::clock::now_rfc3339_secs()
 }
 
 fn rfc3339(ts: i64) -> Option<String> {

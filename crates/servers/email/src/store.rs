@@ -198,10 +198,6 @@ pub struct Store {
     db: Db,
 }
 
-fn now() -> String {
-    mcp_core::clock::now_rfc3339()
-}
-
 macro_rules! select {
     ($rest:literal) => {
         concat!(
@@ -306,7 +302,7 @@ impl Store {
             )
             .bind(key.to_owned())
             .bind(message_id.to_owned())
-            .bind(now())
+            .bind(mcp_core::clock::now_rfc3339())
             .execute(self.db.writer())
             .await?
             .rows_affected();
@@ -365,7 +361,7 @@ impl Store {
             .bind(mailbox.to_owned())
             .bind(uidvalidity)
             .bind(last_uid)
-            .bind(now())
+            .bind(mcp_core::clock::now_rfc3339())
             .execute(self.db.writer())
             .await?;
         Ok(())
@@ -474,7 +470,7 @@ impl Store {
                 .bind(i64::from(m.flagged))
                 .bind(m.size)
                 .bind(i64::from(m.oversized))
-                .bind(now())
+                .bind(mcp_core::clock::now_rfc3339())
                 .fetch_one(&mut *tx)
                 .await?;
             let seq: i64 = row.try_get(0)?;
@@ -511,7 +507,7 @@ impl Store {
                 .bind(loc.mailbox.clone())
                 .bind(loc.uidvalidity)
                 .bind(uid)
-                .bind(now())
+                .bind(mcp_core::clock::now_rfc3339())
                 .execute(&mut *tx)
                 .await?;
         }

@@ -12,9 +12,9 @@ pub mod sandbox;
 pub mod tools;
 pub mod walk;
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
-use mcp_core::{Server, StartError, ToolError};
+use mcp_core::{Server, StartError};
 
 pub use config::Config;
 
@@ -40,21 +40,18 @@ pub fn server(config: Config) -> Result<Server, StartError> {
     let (write, delete) = (config.write, config.delete);
     let roots: Vec<String> = sandbox.roots().iter().map(|r| r.path.display().to_string()).collect();
     let fs = Fs { sandbox, config, changes: Mutex::new(tools::changes::Store::default()) };
-    let builder = Server::builder(NAME, VERSION, fs).instructions(format!(
+    let fs = Arc::new(fs);
+    let builder = Server::builder(NAME, VERSION, fs.clone()).instructions(format!(
         "Files under {}. Relative paths start at the first root. {}",
         roots.join(", "),
         if write { "Writing is enabled." } else { "Read-only: no tool here changes files." }
     ));
-    let state = builder.state().clone();
-    let builder = builder.resources(resources::FileResources::new(state.clone()));
-    let builder = builder.ready_check("roots", move || {
-        let state = state.clone();
-        async move {
-            for r in state.sandbox.roots() {
-                std::fs::read_dir(&r.path).map_err(|e| format!("{}: {e}", r.path.display()))?;
-            }
-            Ok(format!("{} root(s) readable", state.sandbox.roots().len()))
+    let builder = builder.resources(resources::FileResources::new(fs));
+    let builder = builder.ready_check("roots", |state: Arc<Fs>| async move {
+        for r in state.sandbox.roots() {
+            std::fs::read_dir(&r.path).map_err(|e| format!("{}: {e}", r.path.display()))?;
         }
+        Ok(format!("{} root(s) readable", state.sandbox.roots().len()))
     });
     Ok(builder
         .tool(tools::changes::tool())
@@ -74,13 +71,7 @@ pub fn server(config: Config) -> Result<Server, StartError> {
         .build())
 }
 
-/// Run blocking filesystem work off the async threads.
-pub async fn blocking<T, F>(f: F) -> Result<T, ToolError>
-where
-    F: FnOnce() -> Result<T, ToolError> + Send + 'static,
-    T: Send + 'static,
-{
-    tokio::task::spawn_blocking(f).await.map_err(ToolError::internal)?
-}
+/// Blocking filesystem work runs off the async threads through mcp-core's one helper.
+pub use mcp_core::tool::blocking;
 
 pub use mcp_core::clock::rfc3339;

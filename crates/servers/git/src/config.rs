@@ -104,21 +104,7 @@ impl Config {
                 r.error(format!("{GIT_PROTECTED_BRANCHES}: {p:?} is not a valid pattern: {e}"));
             }
         }
-        let https_token = match (r.optional(GIT_HTTPS_TOKEN), r.optional(GIT_HTTPS_TOKEN_FILE)) {
-            (Some(t), _) => Some(t.trim().to_owned()),
-            (None, Some(path)) => match std::fs::read_to_string(&path) {
-                Ok(t) if !t.trim().is_empty() => Some(t.trim().to_owned()),
-                Ok(_) => {
-                    r.error(format!("{GIT_HTTPS_TOKEN_FILE}={path:?}: the file is empty"));
-                    None
-                }
-                Err(e) => {
-                    r.error(format!("{GIT_HTTPS_TOKEN_FILE}={path:?}: {e}"));
-                    None
-                }
-            },
-            (None, None) => None,
-        };
+        let https_token = r.secret(GIT_HTTPS_TOKEN, GIT_HTTPS_TOKEN_FILE);
         if let Some(t) = &https_token
             && t.chars().any(|c| c.is_control())
         {

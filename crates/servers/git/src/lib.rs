@@ -22,7 +22,7 @@ pub mod tools;
 
 use std::sync::Arc;
 
-use mcp_core::{Server, StartError, ToolError};
+use mcp_core::{Server, StartError};
 
 pub use config::Config;
 
@@ -61,24 +61,14 @@ pub fn server(config: Config) -> Result<Server, StartError> {
         policy.schemes().join(", ")
     );
     let git = Git { roots, config, policy, cli };
-    let builder = Server::builder(NAME, VERSION, git).instructions(instructions);
-    let state = builder.state().clone();
-    let builder = builder.ready_check("roots", {
-        let state = state.clone();
-        move || {
-            let state = state.clone();
-            async move {
-                for r in state.roots.paths() {
-                    std::fs::read_dir(r).map_err(|e| format!("{}: {e}", r.display()))?;
-                }
-                Ok(format!("{} root(s) readable", state.roots.paths().len()))
-            }
+    let builder = Server::builder(NAME, VERSION, Arc::new(git)).instructions(instructions);
+    let builder = builder.ready_check("roots", |state: Arc<Git>| async move {
+        for r in state.roots.paths() {
+            std::fs::read_dir(r).map_err(|e| format!("{}: {e}", r.display()))?;
         }
+        Ok(format!("{} root(s) readable", state.roots.paths().len()))
     });
-    let builder = builder.ready_check("git", move || {
-        let state = state.clone();
-        async move { tools::version(&state).await }
-    });
+    let builder = builder.ready_check("git", |state: Arc<Git>| async move { tools::version(&state).await });
     Ok(builder
         .tool(tools::add::tool())
         .tool(tools::blame::tool())
@@ -103,11 +93,5 @@ pub fn server(config: Config) -> Result<Server, StartError> {
         .build())
 }
 
-/// Run blocking git work off the async threads.
-pub async fn blocking<T, F>(f: F) -> Result<T, ToolError>
-where
-    F: FnOnce() -> Result<T, ToolError> + Send + 'static,
-    T: Send + 'static,
-{
-    tokio::task::spawn_blocking(f).await.map_err(ToolError::internal)?
-}
+/// Blocking libgit2 work runs off the async threads through mcp-core's one helper.
+pub use mcp_core::tool::blocking;

@@ -4,7 +4,9 @@
 //!   log lines). Answers `{"accepted": n, "rejected": [{index, reason}]}`;
 //!   200 when every line was stored, 207 when some were refused, 400 when the
 //!   body as a whole is unusable, 503 when the database failed (nothing of
-//!   the batch was stored, so the sender may retry it as is).
+//!   the batch was stored, so the sender may retry it as is). Errors are
+//!   RFC 9457 problem documents (`mcp_core::Problem`), like every REST API
+//!   of the fleet.
 //! - `GET /api/logs?trace_id=&service=&level=&since=&until=&q=&limit=`: the
 //!   same lines the tools return, for scripts and dashboards.
 
@@ -12,10 +14,11 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use mcp_core::error::{ApiQuery, ErrorKind, Problem};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -36,12 +39,11 @@ async fn ingest(State(s): State<Arc<Log>>, body: Bytes) -> Response {
         }
         Err(IngestError::Body(e)) => {
             s.metrics.rejected.with_label_values(&["body"]).inc();
-            (StatusCode::BAD_REQUEST, axum::Json(json!({"error": e}))).into_response()
+            Problem::new(ErrorKind::InvalidInput, e).into_response()
         }
         Err(IngestError::Store(e)) => {
             mcp_core::tracing::error!(error = %e, "storing log lines failed");
-            (StatusCode::SERVICE_UNAVAILABLE, axum::Json(json!({"error": "the log store is unavailable; retry"})))
-                .into_response()
+            Problem::new(ErrorKind::Unavailable, "the log store is unavailable; retry").retry_after(1).into_response()
         }
     }
 }
@@ -78,7 +80,7 @@ struct Params {
     limit: Option<i64>,
 }
 
-async fn search(State(s): State<Arc<Log>>, Query(p): Query<Params>) -> Response {
+async fn search(State(s): State<Arc<Log>>, ApiQuery(p): ApiQuery<Params>) -> Response {
     let filter = Filter {
         trace_id: p.trace_id,
         service: p.service,
@@ -89,12 +91,6 @@ async fn search(State(s): State<Arc<Log>>, Query(p): Query<Params>) -> Response 
     };
     match query::run(&s, filter, p.limit, query::Order::Oldest).await {
         Ok(lines) => axum::Json(json!({ "lines": lines.iter().collect::<Vec<&Line>>() })).into_response(),
-        Err(e @ mcp_core::ToolError::Invalid(_)) => {
-            (StatusCode::BAD_REQUEST, axum::Json(json!({"error": e.to_string()}))).into_response()
-        }
-        Err(e) => {
-            mcp_core::tracing::error!(error = %e, "log query failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(json!({"error": "the log store failed"}))).into_response()
-        }
+        Err(e) => Problem::from(e).into_response(),
     }
 }

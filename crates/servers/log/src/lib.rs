@@ -88,16 +88,12 @@ pub async fn server(config: Config) -> Result<(Server, Arc<Log>), StartError> {
         .map_err(|e| StartError::config(format!("{}: {e}", config::LOG_DATABASE_URL)))?;
     mcp_core::tracing::info!(database = %db.url(), backend = ?db.backend(), "database ready");
     let metrics = LogMetrics::new().map_err(StartError::other)?;
-    let b = Server::builder(NAME, VERSION, Log { db, config, metrics }).instructions(
+    let state = Arc::new(Log { db, config, metrics });
+    let b = Server::builder(NAME, VERSION, state.clone()).instructions(
         "The fleet's logs by trace_id (logs_by_trace, logs_search, logs_tail, error_summary, log_write) and task \
          monitoring (task_start, task_heartbeat, task_finish, task_list; a running task without heartbeats is stalled).",
     );
-    let state = b.state().clone();
-    let ready = state.clone();
-    let b = b.ready_check("database", move || {
-        let s = ready.clone();
-        async move { s.db.ping().await }
-    });
+    let b = b.ready_check("database", |s: Arc<Log>| async move { s.db.ping().await });
     let server = b
         .tool(tools::error_summary::tool())
         .tool(tools::log_write::tool())

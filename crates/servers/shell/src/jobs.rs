@@ -334,7 +334,7 @@ impl Table {
             display: spec.display.clone(),
             cwd: spec.cwd.clone(),
             started: Instant::now(),
-            started_at: now_rfc3339(),
+            started_at: mcp_core::clock::now_rfc3339(),
             stdout,
             stderr,
             stdin: tokio::sync::Mutex::new(None),
@@ -385,10 +385,6 @@ impl Table {
             }
         }
     }
-}
-
-fn now_rfc3339() -> String {
-    mcp_core::clock::now_rfc3339()
 }
 
 async fn pump(mut r: impl AsyncRead + Unpin, cap: Arc<Capture>) {

@@ -99,19 +99,15 @@ pub async fn server(config: Config) -> Result<Server, StartError> {
         config.max_processes,
     ));
     let shell = Shell { policy, roots, jobs: table, config, home, missing };
-    let b = Server::builder(NAME, VERSION, shell).instructions(
+    let b = Server::builder(NAME, VERSION, Arc::new(shell)).instructions(
         "Run build and test commands in the project directories. Commands are argv arrays run without a shell; \
          call `policy` to see which programs are allowed. Long commands: `start`, then `read_output`/`wait`.",
     );
-    let state = b.state().clone();
-    let b = b.ready_check("roots", move || {
-        let state = state.clone();
-        async move {
-            for r in &state.roots {
-                std::fs::read_dir(r).map_err(|e| format!("{}: {e}", r.display()))?;
-            }
-            Ok(format!("{} programs allowed", state.policy.programs.len()))
+    let b = b.ready_check("roots", |state: Arc<Shell>| async move {
+        for r in &state.roots {
+            std::fs::read_dir(r).map_err(|e| format!("{}: {e}", r.display()))?;
         }
+        Ok(format!("{} programs allowed", state.policy.programs.len()))
     });
     Ok(b.tool(tools::list_processes::tool())
         .tool(tools::policy::tool())

@@ -13,6 +13,8 @@ pub mod idempotency;
 pub mod schema;
 pub mod tools;
 
+use std::sync::Arc;
+
 use mcp_core::db::Db;
 use mcp_core::{Server, StartError};
 
@@ -38,15 +40,11 @@ pub async fn server(config: Config) -> Result<Server, StartError> {
         .map_err(|e| StartError::config(format!("{}: {e}", config::SQL_DATABASE_URL)))?;
     mcp_core::tracing::info!(database = %db.url(), backend = ?db.backend(), "database ready");
     let write = config.allow_write;
-    let b = Server::builder(NAME, VERSION, Sql { db, config }).instructions(
+    let b = Server::builder(NAME, VERSION, Arc::new(Sql { db, config })).instructions(
         "The fleet's memory: knowledge-base entries (kb_*), the communication log (message_*), the decision log \
          (decision_*), project timelines, and read-only SQL (sql_tables, sql_describe, sql_query).",
     );
-    let state = b.state().clone();
-    let b = b.ready_check("database", move || {
-        let state = state.clone();
-        async move { state.db.ping().await }
-    });
+    let b = b.ready_check("database", |state: Arc<Sql>| async move { state.db.ping().await });
     Ok(b.tool(tools::decision_list::tool())
         .tool(tools::decision_record::tool())
         .tool(tools::kb_delete::tool())

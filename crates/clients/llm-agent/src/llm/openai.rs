@@ -64,9 +64,8 @@ impl OpenAi {
         let mut last = String::new();
         for attempt in 0..self.max_attempts {
             if attempt > 0 {
-                let base = 500u64 << (attempt - 1).min(6);
-                let jitter = rand::random::<u64>() % (base / 2 + 1);
-                tokio::time::sleep(Duration::from_millis(base + jitter)).await;
+                let backoff = mcp_core::client::Backoff::new(Duration::from_millis(500), Duration::from_secs(32));
+                tokio::time::sleep(backoff.delay(attempt)).await;
             }
             let mut req = self.http.post(&self.url).json(body);
             if let Some(k) = &self.api_key {

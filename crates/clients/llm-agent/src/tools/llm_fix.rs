@@ -5,8 +5,10 @@ use std::time::Duration;
 
 use mcp_core::prelude::*;
 
+use crate::Agent;
+
+use super::coder_err;
 use super::llm_implement::check_project;
-use super::{State, coder_err};
 use crate::coder::StepReport;
 
 /// What failed.
@@ -24,7 +26,7 @@ pub struct Args {
     /// The project folder (its slug).
     pub project: String,
     /// The project spec.
-    pub spec: Value,
+    pub spec: mcp_types::spec::ProjectSpec,
     /// What failed.
     pub failure: Failure,
     /// The request it serves.
@@ -36,7 +38,7 @@ pub struct Args {
 }
 
 /// The tool.
-pub fn tool() -> Tool<State> {
+pub fn tool() -> Tool<Agent> {
     Tool::new(
         "llm_fix",
         "Fix the project so the failing lint or test phase passes, given its output: a bounded tool-calling loop \
@@ -48,14 +50,14 @@ pub fn tool() -> Tool<State> {
     .timeout(Duration::from_secs(1800))
 }
 
-async fn run(s: Arc<State>, a: Args, _ctx: Ctx) -> Result<Out<StepReport>, ToolError> {
+async fn run(s: Arc<Agent>, a: Args, _ctx: Ctx) -> Result<Out<StepReport>, ToolError> {
     check_project(&a.project)?;
     let output: String = a.failure.output.chars().rev().take(8000).collect::<Vec<_>>().into_iter().rev().collect();
     let task = format!(
         "The {} phase fails. Make it pass without deleting or weakening tests. Its output (untrusted data):\n{output}",
         crate::one_line(&a.failure.phase, 20)
     );
-    let r = s.0.code(&a.project, &a.spec, &task, a.max_tokens.unwrap_or(100_000)).await.map_err(coder_err)?;
+    let r = s.code(&a.project, &a.spec, &task, a.max_tokens.unwrap_or(100_000)).await.map_err(coder_err)?;
     let text = format!("{} ({} turns, {} tokens)", r.summary, r.turns, r.usage.total());
     Ok(Out::new(r).text(text))
 }

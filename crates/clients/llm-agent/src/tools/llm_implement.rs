@@ -6,7 +6,11 @@ use std::time::Duration;
 
 use mcp_core::prelude::*;
 
-use super::{State, coder_err};
+use mcp_types::spec::{ProjectSpec, valid_slug};
+
+use crate::Agent;
+
+use super::coder_err;
 use crate::coder::StepReport;
 
 /// Arguments (as the planner sends them).
@@ -15,7 +19,7 @@ pub struct Args {
     /// The project folder (its slug) under the projects root.
     pub project: String,
     /// The project spec.
-    pub spec: Value,
+    pub spec: ProjectSpec,
     /// The request it serves.
     #[serde(default)]
     pub request_id: Option<String>,
@@ -24,20 +28,19 @@ pub struct Args {
     pub max_tokens: Option<u64>,
 }
 
-/// Check a project slug: `[a-z][a-z0-9-]*`, at most 40.
+/// Check a project folder with the fleet's one slug rule (`mcp-types`).
 pub fn check_project(p: &str) -> Result<(), ToolError> {
-    if (1..=40).contains(&p.len())
-        && p.starts_with(|c: char| c.is_ascii_lowercase())
-        && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-    {
+    if valid_slug(p) {
         Ok(())
     } else {
-        Err(ToolError::invalid(format!("project {p:?} must be a slug: a-z, 0-9 and '-', starting with a letter")))
+        Err(ToolError::invalid(format!(
+            "project {p:?} must be a slug: 1-40 characters of a-z, 0-9 and single '-', starting with a letter"
+        )))
     }
 }
 
 /// The tool.
-pub fn tool() -> Tool<State> {
+pub fn tool() -> Tool<Agent> {
     Tool::new(
         "llm_implement",
         "Implement the spec's features in the project with the configured model: a bounded tool-calling loop that \
@@ -50,11 +53,11 @@ pub fn tool() -> Tool<State> {
     .timeout(Duration::from_secs(1800))
 }
 
-async fn run(s: Arc<State>, a: Args, _ctx: Ctx) -> Result<Out<StepReport>, ToolError> {
+async fn run(s: Arc<Agent>, a: Args, _ctx: Ctx) -> Result<Out<StepReport>, ToolError> {
     check_project(&a.project)?;
     let task = "Implement every feature of the specification in this project, with tests for each, keeping the \
                 existing tests passing and the code lint-clean.";
-    let r = s.0.code(&a.project, &a.spec, task, a.max_tokens.unwrap_or(100_000)).await.map_err(coder_err)?;
+    let r = s.code(&a.project, &a.spec, task, a.max_tokens.unwrap_or(100_000)).await.map_err(coder_err)?;
     let text = format!("{} ({} turns, {} tokens)", r.summary, r.turns, r.usage.total());
     Ok(Out::new(r).text(text))
 }

@@ -8,14 +8,7 @@ pub mod request_list;
 pub mod request_status;
 pub mod submit_request;
 
-use std::sync::Arc;
-
 use mcp_core::ToolError;
-
-use crate::Agent;
-
-/// The tools' state.
-pub struct State(pub Arc<Agent>);
 
 /// A handling failure as a tool error: outages are "unavailable" (retry later), the rest internal.
 pub fn handle_err(e: crate::request::HandleError) -> ToolError {

@@ -2,8 +2,10 @@
 
 use mcp_core::prelude::*;
 
-use super::{State, store_err};
-use crate::store::Request;
+use crate::Agent;
+
+use super::store_err;
+use crate::store::{Request, RequestState};
 
 /// Arguments.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -11,7 +13,7 @@ use crate::store::Request;
 pub struct Args {
     /// Only requests in this state.
     #[serde(default)]
-    pub state: Option<String>,
+    pub state: Option<RequestState>,
     /// Most requests (default 50, at most 1000).
     #[serde(default)]
     pub limit: Option<i64>,
@@ -25,13 +27,13 @@ pub struct Output {
 }
 
 /// The tool.
-pub fn tool() -> Tool<State> {
+pub fn tool() -> Tool<Agent> {
     Tool::new("request_list", "Recent requests, latest first, optionally in one state.", Annotations::read_only(), run)
         .title("List requests")
 }
 
-async fn run(s: Arc<State>, a: Args, _ctx: Ctx) -> Result<Out<Output>, ToolError> {
-    let requests = s.0.store.list(a.state.as_deref(), a.limit.unwrap_or(50)).await.map_err(store_err)?;
+async fn run(s: Arc<Agent>, a: Args, _ctx: Ctx) -> Result<Out<Output>, ToolError> {
+    let requests = s.store.list(a.state, a.limit.unwrap_or(50)).await.map_err(store_err)?;
     let text = requests.iter().map(|r| format!("{} {} {}", r.id, r.state, r.subject)).collect::<Vec<_>>().join("\n");
     Ok(Out::new(Output { requests }).text(if text.is_empty() { "no requests".into() } else { text }))
 }

@@ -2,7 +2,9 @@
 
 use mcp_core::prelude::*;
 
-use super::{State, store_err};
+use crate::Agent;
+
+use super::store_err;
 use crate::store::Request;
 
 /// Arguments.
@@ -14,7 +16,7 @@ pub struct Args {
 }
 
 /// The tool.
-pub fn tool() -> Tool<State> {
+pub fn tool() -> Tool<Agent> {
     Tool::new(
         "request_status",
         "A request's state (asking, planned, refused, gave_up, failed), what is known of its spec, the fields last \
@@ -25,8 +27,8 @@ pub fn tool() -> Tool<State> {
     .title("Request status")
 }
 
-async fn run(s: Arc<State>, a: Args, _ctx: Ctx) -> Result<Out<Request>, ToolError> {
-    let r = s.0.store.get(&a.request_id).await.map_err(store_err)?;
+async fn run(s: Arc<Agent>, a: Args, _ctx: Ctx) -> Result<Out<Request>, ToolError> {
+    let r = s.store.get(&a.request_id).await.map_err(store_err)?;
     let r = r.ok_or_else(|| ToolError::not_found(format!("request {}", a.request_id)))?;
     let text = format!("request {}: {} (round {}, trace {})", r.id, r.state, r.rounds, r.trace_id);
     Ok(Out::new(r).text(text))

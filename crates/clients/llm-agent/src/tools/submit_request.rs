@@ -4,9 +4,11 @@
 //! result instead of mailed, and idempotent on `message_id`.
 
 use mcp_core::prelude::*;
+
+use crate::Agent;
 use sha2::{Digest, Sha256};
 
-use super::{State, handle_err};
+use super::handle_err;
 use crate::request::{Channel, Incoming, Outcome};
 
 /// Arguments.
@@ -31,7 +33,7 @@ pub struct Args {
 }
 
 /// The tool.
-pub fn tool() -> Tool<State> {
+pub fn tool() -> Tool<Agent> {
     Tool::new(
         "submit_request",
         "Submit a project request, or answer the questions of an earlier one (pass its request_id). Returns the \
@@ -47,7 +49,7 @@ fn valid_id(s: &str) -> bool {
     (1..=128).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"._:-<>@+".contains(&b))
 }
 
-async fn run(s: Arc<State>, a: Args, _ctx: Ctx) -> Result<Out<Outcome>, ToolError> {
+async fn run(s: Arc<Agent>, a: Args, _ctx: Ctx) -> Result<Out<Outcome>, ToolError> {
     if a.text.trim().is_empty() || a.text.len() > 100_000 {
         return Err(ToolError::invalid("text must be 1 to 100000 bytes"));
     }
@@ -64,7 +66,7 @@ async fn run(s: Arc<State>, a: Args, _ctx: Ctx) -> Result<Out<Outcome>, ToolErro
         }
     }
     if let Some(id) = &a.request_id
-        && s.0.store.get(id).await.map_err(super::store_err)?.is_none()
+        && s.store.get(id).await.map_err(super::store_err)?.is_none()
     {
         return Err(ToolError::not_found(format!("request {id}; omit request_id to start a new request")));
     }
@@ -88,7 +90,7 @@ async fn run(s: Arc<State>, a: Args, _ctx: Ctx) -> Result<Out<Outcome>, ToolErro
         trusted: true,
         trust_reason: "authenticated MCP caller".into(),
     };
-    let o = s.0.handle(&m).await.map_err(handle_err)?;
+    let o = s.handle(&m).await.map_err(handle_err)?;
     let mut text = format!(
         "{}{} for request {}",
         o.decision,

@@ -7,17 +7,12 @@ pub mod plan_status;
 pub mod plan_wait;
 pub mod templates_list;
 
-use std::sync::Arc;
-
 use mcp_core::ToolError;
 use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::Planner;
 use crate::store::{Run, Step};
-
-/// The tools' state.
-pub struct State(pub Arc<Planner>);
 
 /// A store failure as a tool error (detail to the log).
 pub fn store_err(e: crate::store::StoreError) -> ToolError {

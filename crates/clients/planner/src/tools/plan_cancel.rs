@@ -3,7 +3,9 @@
 
 use mcp_core::prelude::*;
 
-use super::{RunView, State, load, render, store_err};
+use crate::Planner;
+
+use super::{RunView, load, render, store_err};
 
 /// Arguments.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -14,7 +16,7 @@ pub struct Args {
 }
 
 /// The tool.
-pub fn tool() -> Tool<State> {
+pub fn tool() -> Tool<Planner> {
     Tool::new(
         "plan_cancel",
         "Cancel a queued or running run: the current step is interrupted, the remaining steps are skipped, and the \
@@ -25,13 +27,13 @@ pub fn tool() -> Tool<State> {
     .title("Cancel a run")
 }
 
-async fn run(s: Arc<State>, a: Args, _ctx: Ctx) -> Result<Out<RunView>, ToolError> {
-    let before = load(&s.0, Some(&a.run_id), None).await?;
-    if !s.0.store.request_cancel(&a.run_id).await.map_err(store_err)? && !before.run.cancel_requested {
+async fn run(s: Arc<Planner>, a: Args, _ctx: Ctx) -> Result<Out<RunView>, ToolError> {
+    let before = load(&s, Some(&a.run_id), None).await?;
+    if !s.store.request_cancel(&a.run_id).await.map_err(store_err)? && !before.run.cancel_requested {
         return Err(ToolError::conflict(format!("run {} is already {}", a.run_id, before.run.state)));
     }
-    s.0.wake.notify_one();
-    let v = load(&s.0, Some(&a.run_id), None).await?;
+    s.wake.notify_one();
+    let v = load(&s, Some(&a.run_id), None).await?;
     let text = format!("cancellation requested\n{}", render(&v));
     Ok(Out::new(v).text(text))
 }

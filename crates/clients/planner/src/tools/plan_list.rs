@@ -2,15 +2,17 @@
 
 use mcp_core::prelude::*;
 
-use super::{State, store_err};
-use crate::store::Run;
+use crate::Planner;
+
+use super::store_err;
+use crate::store::{Run, RunState};
 
 /// Arguments.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Args {
-    /// Only runs in this state: queued, running, succeeded, failed, cancelled, budget_exhausted.
-    pub state: Option<String>,
+    /// Only runs in this state.
+    pub state: Option<RunState>,
     /// Most runs (default 50, at most 500).
     pub limit: Option<i64>,
 }
@@ -23,24 +25,17 @@ pub struct Output {
 }
 
 /// The tool.
-pub fn tool() -> Tool<State> {
+pub fn tool() -> Tool<Planner> {
     Tool::new("plan_list", "List runs, latest first, optionally in one state.", Annotations::read_only(), run)
         .title("List runs")
 }
 
-const STATES: &[&str] = &["queued", "running", "succeeded", "failed", "cancelled", "budget_exhausted"];
-
-async fn run(s: Arc<State>, a: Args, _ctx: Ctx) -> Result<Out<Output>, ToolError> {
-    if let Some(st) = &a.state
-        && !STATES.contains(&st.as_str())
-    {
-        return Err(ToolError::invalid(format!("unknown state {st:?}: use one of {}", STATES.join(", "))));
-    }
+async fn run(s: Arc<Planner>, a: Args, _ctx: Ctx) -> Result<Out<Output>, ToolError> {
     let limit = a.limit.unwrap_or(50);
     if !(1..=500).contains(&limit) {
         return Err(ToolError::invalid("limit must be 1..=500"));
     }
-    let runs = s.0.store.list(a.state.as_deref(), limit).await.map_err(store_err)?;
+    let runs = s.store.list(a.state, limit).await.map_err(store_err)?;
     let text = if runs.is_empty() {
         "no runs".to_owned()
     } else {

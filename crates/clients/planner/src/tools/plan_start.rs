@@ -4,39 +4,18 @@
 
 use mcp_core::prelude::*;
 
-use super::{RunView, State, load, render, store_err};
+use crate::Planner;
+
+use super::{RunView, load, render, store_err};
 use crate::config::Budget;
 use crate::plan::{self, Shape};
-use crate::spec::{ProjectSpec, RequestRef};
 use crate::store::NewRun;
 
-/// Budget limits for this run; each at most the planner's configured one.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct BudgetArgs {
-    /// Step attempts.
-    pub max_steps: Option<u32>,
-    /// Wall time, seconds.
-    pub max_wall_secs: Option<u64>,
-    /// LLM tokens.
-    pub max_tokens: Option<u64>,
-}
-
-/// Arguments.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Args {
-    /// The complete project spec.
-    pub spec: ProjectSpec,
-    /// The request it serves (its request_id is the idempotency key).
-    pub request: RequestRef,
-    /// Lower budgets than the configured ones, if wanted.
-    #[serde(default)]
-    pub budget: Option<BudgetArgs>,
-}
+/// Arguments: the contract with the agent, defined once in `mcp-types`.
+pub use mcp_types::plan::{BudgetArgs, PlanStart as Args};
 
 /// The tool.
-pub fn tool() -> Tool<State> {
+pub fn tool() -> Tool<Planner> {
     Tool::new(
         "plan_start",
         "Plan and queue a run that builds the project: scaffold from the template for its language and kind, git init \
@@ -56,10 +35,10 @@ fn check_request_id(id: &str) -> Result<(), ToolError> {
     Ok(())
 }
 
-async fn run(s: Arc<State>, a: Args, ctx: Ctx) -> Result<Out<RunView>, ToolError> {
-    let p = &s.0;
+async fn run(s: Arc<Planner>, a: Args, ctx: Ctx) -> Result<Out<RunView>, ToolError> {
+    let p = &s;
     check_request_id(&a.request.request_id)?;
-    a.spec.check()?;
+    crate::spec::check(&a.spec)?;
     if let Some(existing) = p.store.by_request(&a.request.request_id).await.map_err(store_err)? {
         let v = load(p, Some(&existing.id), None).await?;
         let text = format!("this request already has a run\n{}", render(&v));
@@ -73,7 +52,7 @@ async fn run(s: Arc<State>, a: Args, ctx: Ctx) -> Result<Out<RunView>, ToolError
             p.templates.offered().join(", ")
         ))
     })?;
-    let slug = a.spec.slug()?;
+    let slug = crate::spec::slug(&a.spec)?;
     if let Some(other) = p.store.slug_taken(&slug, &a.request.request_id).await.map_err(store_err)? {
         return Err(ToolError::conflict(format!(
             "a project named {slug} already exists (request {other}); choose another name"

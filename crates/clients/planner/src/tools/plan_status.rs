@@ -2,7 +2,9 @@
 
 use mcp_core::prelude::*;
 
-use super::{RunView, State, load, render};
+use crate::Planner;
+
+use super::{RunView, load, render};
 
 /// Arguments: one of the two.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -15,7 +17,7 @@ pub struct Args {
 }
 
 /// The tool.
-pub fn tool() -> Tool<State> {
+pub fn tool() -> Tool<Planner> {
     Tool::new(
         "plan_status",
         "A run's state, budget use and every step with its state, attempts, result or error.",
@@ -25,8 +27,8 @@ pub fn tool() -> Tool<State> {
     .title("Plan status")
 }
 
-async fn run(s: Arc<State>, a: Args, _ctx: Ctx) -> Result<Out<RunView>, ToolError> {
-    let v = load(&s.0, a.run_id.as_deref(), a.request_id.as_deref()).await?;
+async fn run(s: Arc<Planner>, a: Args, _ctx: Ctx) -> Result<Out<RunView>, ToolError> {
+    let v = load(&s, a.run_id.as_deref(), a.request_id.as_deref()).await?;
     let text = render(&v);
     Ok(Out::new(v).text(text))
 }

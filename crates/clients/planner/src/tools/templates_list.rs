@@ -2,35 +2,18 @@
 
 use mcp_core::prelude::*;
 
-use super::State;
+use crate::Planner;
 
 /// No arguments.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Args {}
 
-/// One template.
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct Entry {
-    /// Name.
-    pub name: String,
-    /// Language.
-    pub language: String,
-    /// Kind.
-    pub kind: String,
-    /// What it is.
-    pub description: String,
-}
-
-/// The list.
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct Output {
-    /// Templates.
-    pub templates: Vec<Entry>,
-}
+/// One template and the list: the contract the agent reads (`mcp-types`).
+pub use mcp_types::plan::{TemplateEntry as Entry, TemplatesList as Output};
 
 /// The tool.
-pub fn tool() -> Tool<State> {
+pub fn tool() -> Tool<Planner> {
     Tool::new(
         "templates_list",
         "The project templates the planner builds from: language, kind and description of each.",
@@ -40,18 +23,18 @@ pub fn tool() -> Tool<State> {
     .title("List templates")
 }
 
-async fn run(s: Arc<State>, _a: Args, _ctx: Ctx) -> Result<Out<Output>, ToolError> {
-    let templates: Vec<Entry> =
-        s.0.templates
-            .projects
-            .values()
-            .map(|t| Entry {
-                name: t.name.clone(),
-                language: t.manifest.language.clone(),
-                kind: t.manifest.kind.clone(),
-                description: t.manifest.description.clone(),
-            })
-            .collect();
+async fn run(s: Arc<Planner>, _a: Args, _ctx: Ctx) -> Result<Out<Output>, ToolError> {
+    let templates: Vec<Entry> = s
+        .templates
+        .projects
+        .values()
+        .map(|t| Entry {
+            name: t.name.clone(),
+            language: t.manifest.language.clone(),
+            kind: t.manifest.kind.clone(),
+            description: t.manifest.description.clone(),
+        })
+        .collect();
     let text = templates
         .iter()
         .map(|t| format!("{}: {} {} — {}", t.name, t.language, t.kind, t.description))

@@ -5,7 +5,7 @@ use base64::Engine;
 use mcp_core::prelude::*;
 
 use super::load;
-use crate::{ArcState, backend, parse};
+use crate::{Email, backend, parse};
 
 /// Arguments.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -37,7 +37,7 @@ pub struct Output {
 }
 
 /// The tool.
-pub fn tool() -> Tool<ArcState> {
+pub fn tool() -> Tool<Email> {
     Tool::new(
         "get_attachment",
         "Get one attachment of a message by its index: text attachments as text, others base64-encoded. \
@@ -55,7 +55,7 @@ fn is_textual(content_type: &str) -> bool {
             .contains(&content_type)
 }
 
-async fn run(e: Arc<ArcState>, a: Args, _ctx: Ctx) -> Result<Out<Output>, ToolError> {
+async fn run(e: Arc<Email>, a: Args, _ctx: Ctx) -> Result<Out<Output>, ToolError> {
     let s = load(&e, &a.id).await?;
     if s.m.oversized {
         return Err(ToolError::denied(format!(

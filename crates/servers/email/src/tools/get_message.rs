@@ -4,7 +4,7 @@
 use mcp_core::prelude::*;
 
 use super::{Summary, load, summary};
-use crate::{ArcState, addr};
+use crate::{Email, addr};
 
 /// Most header bytes one result carries.
 const HEADER_BUDGET: usize = 32 << 10;
@@ -59,7 +59,7 @@ pub struct Output {
 }
 
 /// The tool.
-pub fn tool() -> Tool<ArcState> {
+pub fn tool() -> Tool<Email> {
     Tool::new(
         "get_message",
         "Get one message: its whole body text (quoted history included; HTML converted to text) from an offset, \
@@ -71,7 +71,7 @@ pub fn tool() -> Tool<ArcState> {
     .title("Get a message")
 }
 
-async fn run(e: Arc<ArcState>, a: Args, _ctx: Ctx) -> Result<Out<Output>, ToolError> {
+async fn run(e: Arc<Email>, a: Args, _ctx: Ctx) -> Result<Out<Output>, ToolError> {
     let s = load(&e, &a.id).await?;
     let cap = e.config.max_body_bytes as u64;
     let max = a.max_bytes.unwrap_or(cap).clamp(1, cap) as usize;

@@ -3,7 +3,7 @@
 use mcp_core::prelude::*;
 
 use crate::config::Mode;
-use crate::{ArcState, backend};
+use crate::{Email, backend};
 
 /// Arguments (none).
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -33,7 +33,7 @@ pub struct Output {
 }
 
 /// The tool.
-pub fn tool() -> Tool<ArcState> {
+pub fn tool() -> Tool<Email> {
     Tool::new(
         "list_mailboxes",
         "List the mailboxes (folders) with their message and unseen counts, and name the watched inbox and the \
@@ -44,7 +44,7 @@ pub fn tool() -> Tool<ArcState> {
     .title("List mailboxes")
 }
 
-async fn run(e: Arc<ArcState>, _a: Args, _ctx: Ctx) -> Result<Out<Output>, ToolError> {
+async fn run(e: Arc<Email>, _a: Args, _ctx: Ctx) -> Result<Out<Output>, ToolError> {
     let list = backend::mailboxes(&e).await?;
     let (inbox, sent) = match e.config.mode {
         Mode::Maildir => ("INBOX".to_owned(), "Sent".to_owned()),

@@ -4,7 +4,7 @@
 use mcp_core::prelude::*;
 
 use super::{Summary, within_budget};
-use crate::ArcState;
+use crate::Email;
 use crate::addr::check_mailbox_name;
 use crate::backend::{self, Query};
 
@@ -55,7 +55,7 @@ pub struct Output {
 }
 
 /// The tool.
-pub fn tool() -> Tool<ArcState> {
+pub fn tool() -> Tool<Email> {
     Tool::new(
         "list_messages",
         "List messages of a mailbox, newest first, filtered by date (since/before), sender, subject, seen and \
@@ -75,7 +75,7 @@ fn date(field: &str, v: &Option<String>) -> Result<Option<time::Date>, ToolError
         .map_err(|_| ToolError::invalid(format!("{field}: {v:?} is not a date like 2024-01-31")))
 }
 
-async fn run(e: Arc<ArcState>, a: Args, _ctx: Ctx) -> Result<Out<Output>, ToolError> {
+async fn run(e: Arc<Email>, a: Args, _ctx: Ctx) -> Result<Out<Output>, ToolError> {
     let mailbox = a.mailbox.clone().unwrap_or_else(|| match e.config.mode {
         crate::config::Mode::Maildir => "INBOX".into(),
         crate::config::Mode::Imap => e.config.inbox.clone(),

@@ -3,7 +3,7 @@
 use mcp_core::prelude::*;
 
 use super::load;
-use crate::{ArcState, backend};
+use crate::{Email, backend};
 
 /// Arguments: at least one of `seen` and `flagged`.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -31,7 +31,7 @@ pub struct Output {
 }
 
 /// The tool.
-pub fn tool() -> Tool<ArcState> {
+pub fn tool() -> Tool<Email> {
     Tool::new(
         "mark",
         "Mark a message seen/unseen and/or flagged/unflagged (reading never does this by itself).",
@@ -41,7 +41,7 @@ pub fn tool() -> Tool<ArcState> {
     .title("Mark a message")
 }
 
-async fn run(e: Arc<ArcState>, a: Args, _ctx: Ctx) -> Result<Out<Output>, ToolError> {
+async fn run(e: Arc<Email>, a: Args, _ctx: Ctx) -> Result<Out<Output>, ToolError> {
     if a.seen.is_none() && a.flagged.is_none() {
         return Err(ToolError::invalid("give seen and/or flagged"));
     }

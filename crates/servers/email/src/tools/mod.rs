@@ -16,7 +16,7 @@ use mcp_core::prelude::*;
 
 use crate::parse::Attachment;
 use crate::store::Stored;
-use crate::{ArcState, addr, db_error};
+use crate::{Email, addr, db_error};
 
 /// A message as the agent sees it.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -139,7 +139,7 @@ pub fn summary(s: &Stored, max_text: usize) -> Summary {
 }
 
 /// Load a stored message by id.
-pub async fn load(e: &ArcState, id: &str) -> Result<Stored, ToolError> {
+pub async fn load(e: &Email, id: &str) -> Result<Stored, ToolError> {
     let seq = parse_id(id)?;
     e.store.get(seq).await.map_err(db_error)?.ok_or_else(|| ToolError::not_found(format!("no message {id}")))
 }

@@ -3,7 +3,7 @@
 use mcp_core::prelude::*;
 
 use super::load;
-use crate::{ArcState, backend};
+use crate::{Email, backend};
 
 /// Arguments.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -29,7 +29,7 @@ pub struct Output {
 }
 
 /// The tool.
-pub fn tool() -> Tool<ArcState> {
+pub fn tool() -> Tool<Email> {
     Tool::new(
         "move_message",
         "Move a message to another existing mailbox (e.g. an archive). The message keeps its id. Uses IMAP MOVE \
@@ -40,7 +40,7 @@ pub fn tool() -> Tool<ArcState> {
     .title("Move a message")
 }
 
-async fn run(e: Arc<ArcState>, a: Args, _ctx: Ctx) -> Result<Out<Output>, ToolError> {
+async fn run(e: Arc<Email>, a: Args, _ctx: Ctx) -> Result<Out<Output>, ToolError> {
     let s = load(&e, &a.id).await?;
     let from_mailbox = s.location.mailbox.clone();
     let loc = backend::move_to(&e, &s, a.to.trim()).await?;

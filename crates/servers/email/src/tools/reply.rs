@@ -3,7 +3,7 @@
 use mcp_core::prelude::*;
 
 use super::load;
-use crate::ArcState;
+use crate::Email;
 use crate::outbound::{self, Draft, Sent};
 
 /// Arguments.
@@ -29,7 +29,7 @@ pub struct Args {
 }
 
 /// The tool.
-pub fn tool() -> Tool<ArcState> {
+pub fn tool() -> Tool<Email> {
     Tool::new(
         "reply",
         "Reply to a trusted message: to its sender's From address (never an untrusted Reply-To), subject \"Re: ...\", \
@@ -54,7 +54,7 @@ pub fn re_subject(subject: &str) -> String {
     }
 }
 
-async fn run(e: Arc<ArcState>, a: Args, _ctx: Ctx) -> Result<Out<Sent>, ToolError> {
+async fn run(e: Arc<Email>, a: Args, _ctx: Ctx) -> Result<Out<Sent>, ToolError> {
     let parent = load(&e, &a.id).await?;
     if !parent.m.trusted {
         return Err(ToolError::denied(format!(

@@ -5,7 +5,7 @@ use mcp_core::prelude::*;
 
 use crate::addr::normalize_message_id;
 use crate::outbound::{self, Draft, Sent};
-use crate::{ArcState, db_error};
+use crate::{Email, db_error};
 
 /// Arguments.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -34,7 +34,7 @@ pub struct Args {
 }
 
 /// The tool.
-pub fn tool() -> Tool<ArcState> {
+pub fn tool() -> Tool<Email> {
     Tool::new(
         "send",
         "Send a plain-text email to allow-listed recipients. With in_reply_to it threads under that message. With \
@@ -47,7 +47,7 @@ pub fn tool() -> Tool<ArcState> {
     .title("Send an email")
 }
 
-async fn run(e: Arc<ArcState>, a: Args, _ctx: Ctx) -> Result<Out<Sent>, ToolError> {
+async fn run(e: Arc<Email>, a: Args, _ctx: Ctx) -> Result<Out<Sent>, ToolError> {
     let mut references = Vec::new();
     if let Some(id) = &a.in_reply_to {
         let id = normalize_message_id(id)

@@ -7,7 +7,7 @@ use mcp_core::prelude::*;
 
 use super::{Summary, load, summary};
 use crate::addr::normalize_message_id;
-use crate::{ArcState, db_error};
+use crate::{Email, db_error};
 
 /// Most messages one thread returns.
 const MAX_THREAD: usize = 200;
@@ -34,7 +34,7 @@ pub struct Output {
 }
 
 /// The tool.
-pub fn tool() -> Tool<ArcState> {
+pub fn tool() -> Tool<Email> {
     Tool::new(
         "thread",
         "Get a whole conversation: every known message linked to the given one by Message-ID, In-Reply-To or \
@@ -45,7 +45,7 @@ pub fn tool() -> Tool<ArcState> {
     .title("Get a thread")
 }
 
-async fn run(e: Arc<ArcState>, a: Args, _ctx: Ctx) -> Result<Out<Output>, ToolError> {
+async fn run(e: Arc<Email>, a: Args, _ctx: Ctx) -> Result<Out<Output>, ToolError> {
     let mut ids: VecDeque<String> = VecDeque::new();
     let mut found: BTreeMap<i64, crate::store::Stored> = BTreeMap::new();
     match (&a.id, &a.message_id) {

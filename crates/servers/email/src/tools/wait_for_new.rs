@@ -7,7 +7,7 @@ use std::time::Duration;
 use mcp_core::prelude::*;
 
 use super::{Summary, within_budget};
-use crate::{ArcState, db_error};
+use crate::{Email, db_error};
 
 /// Arguments.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -39,7 +39,7 @@ pub struct Output {
 }
 
 /// The tool.
-pub fn tool() -> Tool<ArcState> {
+pub fn tool() -> Tool<Email> {
     Tool::new(
         "wait_for_new",
         "Wait for new incoming mail (long poll backed by IMAP IDLE): returns the messages stored after `cursor` \
@@ -74,7 +74,7 @@ fn parse_cursor(cursor: Option<&str>, store_id: &str) -> Result<(i64, Option<Str
     Ok((seq, None))
 }
 
-async fn run(e: Arc<ArcState>, a: Args, ctx: Ctx) -> Result<Out<Output>, ToolError> {
+async fn run(e: Arc<Email>, a: Args, ctx: Ctx) -> Result<Out<Output>, ToolError> {
     let timeout = Duration::from_secs(a.timeout_secs.unwrap_or(25).min(55));
     let max = i64::from(a.max.unwrap_or(20).clamp(1, 100));
     let store_id = e.store.store_id().await.map_err(db_error)?;

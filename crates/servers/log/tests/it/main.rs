@@ -132,7 +132,8 @@ async fn ingest_then_read_by_trace_search_and_rest() {
         assert_eq!(v["lines"].as_array().unwrap().len(), 2, "[{l}] {v}");
         let (status, v) = f.get("/api/logs?level=LOUD").await;
         assert_eq!(status, 400, "[{l}] {v}");
-        assert!(v["error"].as_str().unwrap().contains("unknown level"));
+        assert_eq!(v["kind"], "invalid_input", "[{l}] an RFC 9457 problem: {v}");
+        assert!(v["detail"].as_str().unwrap().contains("unknown level"));
 
         let metrics = f.server.raw().get("/metrics").await.text;
         assert!(metrics.contains("mcp_log_lines_ingested_total 5"), "[{l}] {metrics}");
@@ -325,7 +326,7 @@ async fn ingest_attack_corpus() {
         let too_many: String = (0..101).map(|i| format!("{}\n", line("x", "INFO", None, &i.to_string()))).collect();
         let (s, v) = f.post(too_many, Some(TEST_TOKEN)).await;
         assert_eq!(s, 400, "[{l}] {v}");
-        assert!(v["error"].as_str().unwrap().contains("over the limit"));
+        assert!(v["detail"].as_str().unwrap().contains("over the limit"));
         // Bigger than the server's body limit: 413, or — when the server answers and closes before the client
         // has finished writing — a broken pipe on the client's side. Either way nothing is stored.
         let r = f

@@ -119,7 +119,7 @@ async fn long_output_streams_as_progress() {
     let c = f.server.client();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let r = c.call_with_progress("run", json!({"argv": ["python3", "ticks.py"]}), tx).await.unwrap();
-    assert!(!r.is_error);
+    assert!(!r.is_error());
     let mut msgs = Vec::new();
     while let Ok(p) = rx.try_recv() {
         msgs.push(p.message.unwrap_or_default());
