@@ -179,4 +179,7 @@ pub struct MessageRecord {
     /// Trace id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trace_id: Option<String>,
+    /// Makes the record idempotent: the same key with the same details returns the first record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotency_key: Option<String>,
 }

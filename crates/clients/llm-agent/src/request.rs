@@ -24,7 +24,7 @@ use crate::llm::{ExtractInput, Llm};
 use crate::peers::PeerError;
 use crate::spec::Question;
 use crate::store::{Decision, Request, RequestState, StoreError};
-use mcp_types::peer::DecisionRecord;
+use mcp_types::peer::{DecisionRecord, MessageRecord};
 use mcp_types::plan::{PlanStart, RunRef};
 use mcp_types::spec::{ProjectSpec, RequestRef};
 
@@ -126,6 +126,15 @@ pub fn request_id_for(message_id: &str) -> String {
     let h = Sha256::digest(message_id.as_bytes());
     let hex: String = h.iter().take(10).map(|b| format!("{b:02x}")).collect();
     format!("r-{hex}")
+}
+
+/// An idempotency key for a record about `what` (a Message-ID and more):
+/// hashed, because Message-IDs can be longer than a key may be, and
+/// namespaced, because the sql server's keys are shared by every caller.
+fn key(kind: &str, what: &str) -> String {
+    let h = Sha256::digest(what.as_bytes());
+    let hex: String = h.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    format!("{}/{kind}/{hex}", crate::NAME)
 }
 
 impl Agent {
@@ -453,13 +462,24 @@ impl Agent {
         message_id: Option<&str>,
     ) {
         let Some(sql) = &self.peers.sql else { return };
-        let args = json!({
-            "direction": direction, "channel": if r.channel == "mcp" { "mcp" } else { "email" }, "project": r.id,
-            "thread_id": r.id, "from_addr": from, "to_addr": to, "subject": subject, "body": body,
-            "message_id": message_id, "trace_id": r.trace_id,
-        });
-        if let Err(e) = sql.call("message_record", args).await {
-            tracing::warn!(error = %e, "message not recorded");
+        let record = MessageRecord {
+            direction: direction.into(),
+            channel: if r.channel == "mcp" { "mcp" } else { "email" }.into(),
+            project: Some(r.id.clone()),
+            thread_id: Some(r.id.clone()),
+            from_addr: from.map(str::to_owned),
+            to_addr: to.map(str::to_owned),
+            subject: Some(subject.to_owned()),
+            body: Some(body.to_owned()),
+            message_id: message_id.map(str::to_owned),
+            trace_id: Some(r.trace_id.clone()),
+            // A message handled again after a crash is recorded once.
+            idempotency_key: message_id.map(|id| key("message", &format!("{direction}/{id}"))),
+        };
+        match sql.call("message_record", json!(record)).await {
+            Ok(_) => {}
+            Err(e) if e.kind == mcp_core::ErrorKind::Conflict => tracing::info!(error = %e, "message already recorded"),
+            Err(e) => tracing::warn!(error = %e, "message not recorded"),
         }
     }
 
@@ -487,7 +507,7 @@ impl Agent {
             outputs: Some(outputs),
             // One decision per (message, decision): a message handled again after a crash replays the record
             // instead of adding a second one; the sql server keeps the key.
-            idempotency_key: Some(format!("{}/{}/{decision}", crate::NAME, m.message_id)),
+            idempotency_key: Some(key("decision", &format!("{}/{decision}", m.message_id))),
         };
         match sql.call("decision_record", json!(record)).await {
             Ok(_) => Ok(()),
