@@ -12,12 +12,23 @@ use std::collections::{BTreeSet, HashMap};
 use mcp_core::McpClient;
 use mcp_core::ToolError;
 use schemars::JsonSchema;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::Observer;
 use crate::store::{TraceSummary, rfc3339_ns};
-use crate::tools::project_audit::Args;
+
+/// Arguments.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Args {
+    /// The project (the request id the agent gave it).
+    pub project: String,
+    /// Most decisions and most messages, the latest ones (default 200, at most 1000).
+    pub limit: Option<i64>,
+    /// Most spans in the timeline, earliest traces first (default 500, at most 5000; 0 for none).
+    pub max_spans: Option<i64>,
+}
 
 /// Most traces joined into one audit.
 pub const MAX_TRACES: i64 = 50;

@@ -11,12 +11,7 @@ use crate::Git;
 use crate::sandbox::git_error;
 
 /// RFC 3339 UTC time from git's seconds since the epoch.
-pub fn rfc3339(secs: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(secs)
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
-}
+pub use mcp_core::clock::rfc3339_secs as rfc3339;
 
 /// One commit, as every tool reports it.
 #[derive(Debug, Clone, Serialize, JsonSchema)]

@@ -6,17 +6,8 @@ use mcp_core::prelude::*;
 use crate::Observer;
 use crate::audit::{Audit, audit, render};
 
-/// Arguments.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Args {
-    /// The project (the request id the agent gave it).
-    pub project: String,
-    /// Most decisions and most messages, the latest ones (default 200, at most 1000).
-    pub limit: Option<i64>,
-    /// Most spans in the timeline, earliest traces first (default 500, at most 5000; 0 for none).
-    pub max_spans: Option<i64>,
-}
+/// Arguments: the audit's own query type (the tool and the REST route take the same).
+pub use crate::audit::Args;
 
 /// The tool.
 pub fn tool() -> Tool<Observer> {

@@ -23,11 +23,8 @@ pub fn db_err(e: sqlx::Error) -> ToolError {
     ToolError::internal(e)
 }
 
-/// Now: RFC 3339 text and Unix milliseconds.
-pub fn now() -> (String, i64) {
-    let ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
-    (mcp_core::clock::now_rfc3339(), ms)
-}
+/// Now: RFC 3339 text and Unix milliseconds of the same instant.
+pub use mcp_core::clock::now_pair as now;
 
 /// A limit within `1..=max`, `default` when absent.
 pub fn limit(v: Option<i64>, default: i64, max: i64) -> Result<i64, ToolError> {
