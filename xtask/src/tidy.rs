@@ -181,8 +181,8 @@ pub fn manifest_problems(root: &Path) -> Vec<String> {
             let mut files = vec![];
             rust_files(&dir.join("src"), &mut files);
             let mut read_peers = BTreeSet::new();
-            for f in files {
-                let text = read(&f);
+            for f in &files {
+                let text = read(f);
                 for prefix in ["\"MCP_SERVER_", "\"MCP_CLIENT_"] {
                     for (i, _) in text.match_indices(prefix) {
                         let var = text[i + 1..].split('"').next().unwrap_or_default();
@@ -191,6 +191,20 @@ pub fn manifest_problems(root: &Path) -> Vec<String> {
                         }
                     }
                 }
+            }
+            // Every variable the manifest sets is one the program reads: a
+            // string literal in its crate or in mcp-core's shared config (a
+            // variable nobody reads is a setting that silently does nothing).
+            let mut shared = vec![];
+            rust_files(&root.join("crates/mcp-core/src"), &mut shared);
+            let known: String = files.iter().chain(&shared).map(|f| read(f)).collect();
+            let set = p.compose.env.iter().chain(p.local.env.iter()).chain(p.image.env.iter());
+            let unread: BTreeSet<&str> = set.map(|(k, _)| k).filter(|k| !known.contains(&format!("\"{k}\""))).collect();
+            for k in unread {
+                problems.push(format!(
+                    "[programs.{name}] sets {k}, which {name} does not read: remove it from fleet.toml (then run \
+                     `cargo xtask codegen`) or add the documented constant to its config.rs"
+                ));
             }
             for peer in read_peers {
                 if !p.peers.contains(&peer) {
@@ -360,6 +374,7 @@ mod tests {
         let found = manifest_problems(r).join("\n");
         for want in [
             "mcp-client-observer reads MCP_SERVER_GIT_URL but fleet.toml does not list mcp-server-git",
+            "sets OBSERVER_DATABASE_URL, which mcp-client-observer does not read",
             "mounts secret vault_key: declare it",
             "maps NEW_ONE to new_one, which terraform/variables.tf does not declare",
             "reads ${UNDOCUMENTED} but .env.example does not document it",
