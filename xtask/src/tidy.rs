@@ -400,6 +400,34 @@ mod tests {
         }
     }
 
+    /// One crypto provider (ring) and no second C build: crates the next
+    /// programs want (the `gitlab` crate, `jsonschema`'s defaults,
+    /// `jsonwebtoken` with `aws_lc_rs`, reqwest's `rustls` feature) would
+    /// pull aws-lc in by default.
+    #[test]
+    fn no_second_crypto_provider_is_in_the_tree() {
+        let root = workspace_root();
+        for banned in ["aws-lc-sys", "aws-lc-rs", "openssl-sys"] {
+            let out = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+                .args(["tree", "--offline", "--quiet", "--workspace", "-e", "normal,build", "-i", banned])
+                .current_dir(&root)
+                .output()
+                .unwrap_or_else(|e| panic!("cargo tree: {e}"));
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            // Absent: cargo says the spec matches no package.
+            if !out.status.success() && stderr.contains("did not match any packages") {
+                continue;
+            }
+            assert!(
+                stdout.trim().is_empty(),
+                "{banned} is in the dependency tree; pick the crate's ring or pure-Rust features instead \
+                 (the workspace's one provider is ring):\n{stdout}"
+            );
+            assert!(out.status.success(), "cargo tree -i {banned} failed: {stderr}");
+        }
+    }
+
     #[test]
     fn readme_has_the_two_commands_and_ci_runs_the_test_one() {
         let root = workspace_root();

@@ -284,7 +284,7 @@ mod tests {
             assert_eq!(v, serde_json::Value::String(k.as_str().into()));
             assert_eq!(serde_json::from_value::<ErrorKind>(v).expect("deserialise"), k);
         }
-        assert_eq!(ErrorKind::parse("unavailable:"), None);
+        assert_eq!(ErrorKind::parse("unavailable: the text is not the kind"), None);
     }
 
     #[test]
