@@ -8,7 +8,9 @@
 //!
 //! Every step's state is checkpointed in the database before and after it
 //! runs ([`store`]); a planner killed with SIGKILL resumes each unfinished
-//! run at the interrupted step, and every step is idempotent ([`exec`]), so
+//! run at the interrupted step ([`exec`]), and every step is idempotent
+//! (each action's module in `actions/` says how: files written whole,
+//! idempotency keys on commits, tags, the email and its records), so
 //! nothing — commit, email, file — happens twice. Budgets (step attempts,
 //! wall time, LLM tokens) stop a run cleanly and the report says what was
 //! and was not done. Runs are claimed with a lease, so several planners can
@@ -17,6 +19,7 @@
 //! It is also an MCP server: `plan_start`, `plan_status`, `plan_wait` (with
 //! progress notifications), `plan_list`, `plan_cancel`, `templates_list`.
 
+mod actions;
 pub mod config;
 pub mod exec;
 pub mod peers;

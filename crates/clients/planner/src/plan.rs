@@ -22,11 +22,10 @@ pub enum Action {
     Scaffold,
     /// `git init` the project (git).
     GitInit,
-    /// Stage everything and commit with this summary, unless a commit with
-    /// it already exists (git).
+    /// Stage everything and commit with this summary (git). The commit
+    /// carries the idempotency key `<run>/<step key>`, so it happens once.
     Commit {
-        /// The commit summary: unique within the plan, which is what makes
-        /// the step idempotent.
+        /// The commit summary.
         summary: String,
     },
     /// Run the template's argv lists of this phase in the project (shell).

@@ -129,7 +129,8 @@ async fn budgets_and_cancellation_stop_cleanly_and_still_report() {
     let steps = done["steps"].as_array().unwrap();
     assert_eq!(steps[2]["state"], "succeeded", "scaffold, git init and the first commit fit: {done}");
     assert_eq!(steps[3]["state"], "skipped");
-    assert!(steps[3]["error"].as_str().unwrap().contains("budget exhausted"), "{done}");
+    assert_eq!(steps[3]["error_kind"], "budget_exhausted", "{done}");
+    assert!(steps[3]["error"].as_str().unwrap().contains("step budget"), "{done}");
     assert_eq!(steps[9]["state"], "succeeded", "the report always runs: {done}");
     let mails = fleet.outbox();
     assert_eq!(mails.len(), 1);

@@ -1,16 +1,20 @@
-//! The planner binary killed with SIGKILL mid-run, twice, and restarted:
-//! the run resumes at the interrupted step and finishes with exactly one
-//! commit per commit step, one completion email and one decision of each
-//! kind.
+//! Crashes and what comes after them. The planner binary killed with
+//! SIGKILL mid-run, twice, and restarted: the run resumes at the
+//! interrupted step and finishes with exactly one commit per commit step,
+//! one tag, one completion email (and one record of it) and one decision of
+//! each kind. And a crash at the worst instant for the writing steps —
+//! after the write, before its checkpoint — replayed: the servers'
+//! idempotency keys turn every repeated write into the first one.
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use mcp_client_planner::store::{StepState, Store};
 use mcp_test::TEST_TOKEN;
 use mcp_test::raw::RawClient;
 use serde_json::{Value, json};
 
-use crate::{Fleet, ok, spec};
+use crate::{Fleet, ok, spec, wait_done};
 
 const BIN: &str = env!("CARGO_BIN_EXE_mcp-client-planner");
 
@@ -93,5 +97,98 @@ async fn sigkill_mid_run_resumes_without_doing_anything_twice() {
     let d = ok(&fleet.sql.raw().call("decision_list", json!({"project": "resume-me"})).await).clone();
     let kinds: Vec<&str> = d["items"].as_array().unwrap().iter().map(|i| i["decision"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["planned", "completed"], "{d}");
+    assert_eq!(messages(&fleet, "resume-me").await, 1, "exactly one recorded email");
     drop(child);
+}
+
+/// Rows of a project's communication log.
+async fn messages(fleet: &Fleet, project: &str) -> usize {
+    let m = ok(&fleet.sql.raw().call("message_list", json!({"project": project})).await).clone();
+    m["items"].as_array().unwrap().len()
+}
+
+/// Put steps of a finished run back to "running" after their writes, which
+/// is what a planner killed between a write and its checkpoint leaves
+/// behind, with the run's lease held by the dead planner; `retouch` may
+/// change stored steps first. The next planner to start runs them again.
+async fn crash_after_writes(fleet: &Fleet, run_id: &str, steps: &[i64], retouch: impl AsyncFnOnce(&Store)) {
+    let store = Store::open(&mcp_test::services::sqlite_url(fleet.dir.path(), "planner")).await.unwrap();
+    retouch(&store).await;
+    for idx in steps {
+        // An attempt begun (the step is running again, the run too) and never checkpointed.
+        store.begin_attempt(run_id, *idx).await.unwrap();
+    }
+    // The crashed planner's lease, already expired.
+    assert!(store.claim(run_id, "crashed", 0, 1).await.unwrap());
+}
+
+/// The steps that write outside the planner — both commits, the tag, the
+/// report (email, its record, the decision) — replayed after a crash that
+/// came between their writes and their checkpoints: each write comes back
+/// as the first one. Then the report alone again, with a test summary that
+/// reads differently, so its email text and decision outputs differ from
+/// the first attempt's: the servers answer "different arguments", and the
+/// first email and records stand.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_replayed_after_a_crash_before_their_checkpoint_happen_once() {
+    let fleet = Fleet::start().await;
+    let planner = fleet.planner(|_| {}).await;
+    let mail = fleet.request_mail("Replay me").await;
+    let request = json!({"request_id": "req-replay", "requester": "alice@example.test", "reply_to": mail});
+    let v = ok(&planner
+        .raw()
+        .call("plan_start", json!({"spec": spec("Replay Me", "python", "cli"), "request": request}))
+        .await)
+    .clone();
+    let run_id = v["id"].as_str().unwrap().to_owned();
+    let first = wait_done(&planner, &run_id, Duration::from_secs(300)).await;
+    assert_eq!(first["state"], "succeeded", "{first}");
+    planner.stop().await;
+    let idx = |key: &str| first["steps"].as_array().unwrap().iter().position(|s| s["def"]["key"] == key).unwrap();
+    let once = async || {
+        assert_eq!(fleet.commits("replay-me"), ["Scaffold replay-me from the python-cli template"]);
+        assert_eq!(fleet.tags("replay-me"), ["v0.1.0"]);
+        assert_eq!(fleet.outbox().len(), 1, "exactly one email");
+        assert_eq!(messages(&fleet, "replay-me").await, 1, "exactly one recorded email");
+        let d = ok(&fleet.sql.raw().call("decision_list", json!({"project": "replay-me"})).await).clone();
+        let kinds: Vec<&str> = d["items"].as_array().unwrap().iter().map(|i| i["decision"].as_str().unwrap()).collect();
+        assert_eq!(kinds, ["planned", "completed"], "{d}");
+        d
+    };
+
+    let replayed = ["commit_scaffold", "commit_work", "tag", "report"];
+    let steps: Vec<i64> = replayed.iter().map(|k| idx(k) as i64).collect();
+    crash_after_writes(&fleet, &run_id, &steps, async |_| {}).await;
+    let planner = fleet.planner(|_| {}).await;
+    let again = wait_done(&planner, &run_id, Duration::from_secs(120)).await;
+    planner.stop().await;
+    assert_eq!(again["state"], "succeeded", "{again}");
+    for key in replayed {
+        let (a, b) = (&first["steps"][idx(key)], &again["steps"][idx(key)]);
+        assert_eq!(b["state"], "succeeded", "{key}: {again}");
+        // The first attempt, the one the crash cut short, the replay.
+        assert_eq!(b["attempts"], 3, "{key} ran again: {again}");
+        if key != "report" {
+            assert_eq!(a["result"], b["result"], "{key} answered with its first result");
+        }
+    }
+    assert_eq!(again["steps"][idx("commit_work")]["result"]["nothing_to_commit"], true, "{again}");
+    assert_eq!(again["steps"][idx("report")]["result"]["email"]["duplicate"], true, "{again}");
+    once().await;
+
+    let report = idx("report");
+    crash_after_writes(&fleet, &run_id, &[report as i64], async |store| {
+        let mut test = first["steps"][idx("test")]["result"].clone();
+        test["summary"] = json!(format!("{} (read again)", test["summary"].as_str().unwrap()));
+        store.finish_step(&run_id, idx("test") as i64, StepState::Succeeded, Some(&test), None, None).await.unwrap();
+    })
+    .await;
+    let planner = fleet.planner(|_| {}).await;
+    let third = wait_done(&planner, &run_id, Duration::from_secs(120)).await;
+    assert_eq!(third["state"], "succeeded", "{third}");
+    assert_eq!(third["steps"][report]["state"], "succeeded", "a conflict means already done: {third}");
+    assert!(third["steps"][report]["result"]["text"].as_str().unwrap().contains("read again"), "{third}");
+    let d = once().await;
+    let checks = d["items"][1]["outputs"]["checks"].to_string();
+    assert!(checks.contains("passed") && !checks.contains("read again"), "the first decision stands: {d}");
 }

@@ -1,0 +1,41 @@
+//! What each step does: one module per [`Action`] variant and the one
+//! dispatch, [`run`]. A new action is its variant in `plan.rs`, its file
+//! here and its line in [`run`] — the way a new tool is a file and a line in
+//! `lib.rs`.
+//!
+//! Every action must be idempotent. The engine runs a step again after a
+//! crash or a retryable failure without knowing how far the last attempt
+//! got, so an action either repeats harmlessly (files written whole,
+//! commands) or hands the server an idempotency key derived from the run
+//! and the step, which makes the server answer a repeat with the first
+//! result (commit, tag, email, decision). Each module says which.
+
+mod command;
+mod commit;
+mod fix;
+mod git_init;
+mod implement;
+mod report;
+mod scaffold;
+mod tag;
+mod vars;
+
+use serde_json::Value;
+
+use crate::exec::Ctx;
+use crate::peers::StepError;
+use crate::plan::{Action, StepDef};
+
+/// Do what step `def` says, once more.
+pub(crate) async fn run(cx: &mut Ctx<'_>, def: &StepDef) -> Result<Value, StepError> {
+    match &def.action {
+        Action::Scaffold => scaffold::run(cx).await,
+        Action::GitInit => git_init::run(cx).await,
+        Action::Commit { summary } => commit::run(cx, &def.key, summary).await,
+        Action::Command { phase } => command::run(cx, phase).await,
+        Action::Implement => implement::run(cx).await,
+        Action::Fix { rounds } => fix::run(cx, *rounds).await,
+        Action::Tag { name } => tag::run(cx, &def.key, name).await,
+        Action::Report => report::run(cx).await,
+    }
+}

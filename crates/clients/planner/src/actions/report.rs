@@ -1,0 +1,177 @@
+//! `report`: tell the requester what was and was not done (email), and
+//! record the message and the run's outcome (sql). The engine runs it last,
+//! whatever happened before, with the run's outcome already decided.
+//!
+//! Idempotent on the servers' side, each write with its own key:
+//! - the email: `<run>/report` (the email server sends a key once);
+//! - its record in the communication log: `mcp-client-planner/<run>/report`;
+//! - the decision: `mcp-client-planner/<run>/decision/<decision>`.
+//!
+//! sql keys are database-wide per tool, hence the program's name in front.
+//! The text and the outputs are rendered from the run's stored steps, so a
+//! repeat normally sends the same arguments and gets the first result back.
+//! Should they differ all the same, the server answers `conflict`
+//! ("different arguments"), which here means the first write stands: the
+//! email was sent, the message and the decision are recorded.
+
+use mcp_core::ErrorKind;
+use mcp_core::tracing::{info, warn};
+use mcp_types::peer::{DecisionRecord, MessageRecord};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::vars::vars;
+use crate::exec::Ctx;
+use crate::peers::StepError;
+use crate::plan::Action;
+use crate::spec::one_line;
+use crate::store::{RunState, Step, StepState};
+use crate::templates::render;
+
+/// Send the report and record it; the result says what was sent.
+pub(super) async fn run(cx: &mut Ctx<'_>) -> Result<Value, StepError> {
+    let mut v = vars(cx)?;
+    let state = cx.run.state;
+    let reason = cx.run.reason.clone().unwrap_or_default();
+    let location = cx
+        .result_of("git_init")
+        .and_then(|r| r["path"].as_str())
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("projects/{}", cx.run.slug));
+    let commit = cx
+        .result_of("commit_work")
+        .and_then(|r| r["short_id"].as_str())
+        .or_else(|| cx.result_of("commit_scaffold").and_then(|r| r["short_id"].as_str()))
+        .unwrap_or("none")
+        .to_owned();
+    let commit_full = cx
+        .result_of("commit_work")
+        .and_then(|r| r["commit"].as_str())
+        .or_else(|| cx.result_of("commit_scaffold").and_then(|r| r["commit"].as_str()))
+        .map(str::to_owned);
+    let tag = cx.result_of("tag").and_then(|r| r["tag"].as_str()).unwrap_or("not tagged").to_owned();
+    let (_, checks) = cx.checks();
+    let line = |s: &Step| {
+        let mark = match s.state {
+            StepState::Succeeded => "done",
+            StepState::Failed => "FAILED",
+            other => other.as_str(),
+        };
+        let why = s.error.as_deref().map(|e| format!(" ({})", one_line(e, 200))).unwrap_or_default();
+        format!("- {}: {mark}{why}", s.def.title)
+    };
+    let others: Vec<&Step> = cx.steps.iter().filter(|s| s.def.action != Action::Report).collect();
+    v.insert("location", location.clone());
+    v.insert("commit", commit_full.clone().map_or(commit.clone(), |f| format!("{commit} ({f})")));
+    v.insert("tag", tag.clone());
+    v.insert("checks", checks.join("\n"));
+    v.insert("steps", others.iter().map(|s| line(s)).collect::<Vec<_>>().join("\n"));
+    v.insert("reason", one_line(&reason, 600));
+    v.insert(
+        "done",
+        others.iter().filter(|s| s.state == StepState::Succeeded).map(|s| line(s)).collect::<Vec<_>>().join("\n"),
+    );
+    let not_done: Vec<String> = others.iter().filter(|s| s.state != StepState::Succeeded).map(|s| line(s)).collect();
+    v.insert("not_done", if not_done.is_empty() { "- nothing".into() } else { not_done.join("\n") });
+    v.insert(
+        "location_line",
+        if cx.result_of("scaffold").is_some() { format!("What exists is in {location}.") } else { String::new() },
+    );
+    let which = if state == RunState::Succeeded { "completed" } else { "failed" };
+    let text =
+        render(&cx.p.templates.email[which], &v).map_err(|e| StepError::fatal(format!("email/{which}.txt: {e}")))?;
+    let subject = cx.run.request.subject.clone().unwrap_or_else(|| format!("Your project {}", cx.run.spec.name));
+    let key = format!("{}/report", cx.run.id);
+    let mut out = json!({"state": state, "reason": reason, "commit": commit_full, "tag": tag, "location": location});
+    // The email, once.
+    let sent = match (&cx.p.peers.email, &cx.run.request.reply_to, &cx.run.request.requester) {
+        (Some(email), Some(id), _) => Some(
+            email
+                .call(
+                    "reply",
+                    json!({"id": id, "text": text, "request_id": cx.run.request.request_id, "idempotency_key": key}),
+                )
+                .await,
+        ),
+        (Some(email), None, Some(to)) => Some(
+            email
+                .call(
+                    "send",
+                    json!({"to": [to], "subject": format!("Re: {subject}"), "text": text,
+                           "request_id": cx.run.request.request_id, "idempotency_key": key}),
+                )
+                .await,
+        ),
+        _ => None,
+    };
+    match sent.transpose() {
+        // Sent before under the key with another text: the first email went
+        // out and stands. What it was (its Message-ID) is not known here, so
+        // it is not recorded again; the attempt that sent it recorded it,
+        // unless it crashed in between.
+        Err(e) if e.kind == ErrorKind::Conflict => {
+            info!(error = %e, "report email already sent");
+            out["email"] = json!({"duplicate": true, "why": e.message});
+        }
+        Err(e) => return Err(e.into()),
+        Ok(Some(s)) => {
+            out["email"] = json!({"message_id": s["message_id"], "to": s["to"], "duplicate": s["duplicate"]});
+            // Recorded on a duplicate send too: a crash between the send
+            // and this record must not leave the email unrecorded.
+            if let Some(sql) = &cx.p.peers.sql {
+                let record = MessageRecord {
+                    direction: "out".into(),
+                    channel: "email".into(),
+                    project: Some(cx.run.slug.clone()),
+                    thread_id: Some(cx.run.request.request_id.clone()),
+                    from_addr: None,
+                    to_addr: s["to"][0].as_str().map(str::to_owned),
+                    subject: s["subject"].as_str().map(str::to_owned),
+                    body: Some(text.clone()),
+                    message_id: s["message_id"].as_str().map(str::to_owned),
+                    trace_id: cx.run.trace_id.clone(),
+                    idempotency_key: Some(format!("{}/{}/report", crate::NAME, cx.run.id)),
+                };
+                // The log is a record, not the delivery: a failure here is
+                // logged and does not fail the report.
+                match sql.call("message_record", args(&record)?).await {
+                    Ok(_) => {}
+                    Err(e) if e.kind == ErrorKind::Conflict => info!(error = %e, "message already recorded"),
+                    Err(e) => warn!(error = %e, "message not recorded"),
+                }
+            }
+        }
+        Ok(None) => {
+            out["email"] = json!({"sent": false, "why": "no email server or nobody to answer; see plan_status"});
+        }
+    }
+    out["text"] = json!(text);
+    // The decision, once.
+    if let Some(sql) = &cx.p.peers.sql {
+        let decision = match state {
+            RunState::Succeeded => "completed",
+            other => other.as_str(),
+        };
+        let record = DecisionRecord {
+            project: Some(cx.run.slug.clone()),
+            trace_id: cx.run.trace_id.clone(),
+            actor: crate::NAME.into(),
+            decision: decision.into(),
+            rationale: Some(reason),
+            inputs: Some(json!({"request_id": cx.run.request.request_id, "run_id": cx.run.id})),
+            outputs: Some(json!({"commit": commit_full, "tag": tag, "location": location, "checks": checks})),
+            idempotency_key: Some(format!("{}/{}/decision/{decision}", crate::NAME, cx.run.id)),
+        };
+        match sql.call("decision_record", args(&record)?).await {
+            Ok(_) => {}
+            Err(e) if e.kind == ErrorKind::Conflict => info!(error = %e, "decision already recorded"),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(out)
+}
+
+/// A contract type as a call's arguments.
+fn args(record: &impl Serialize) -> Result<Value, StepError> {
+    serde_json::to_value(record).map_err(|e| StepError::of(ErrorKind::Internal, e.to_string()))
+}

@@ -1,0 +1,46 @@
+//! `scaffold`: write `SPEC.md` and the template's files into
+//! `projects/<slug>` (fs).
+//!
+//! Idempotent because every file is written whole (the fs server writes
+//! atomically), so a repeat rewrites the same bytes. An existing folder is
+//! reused only when its `SPEC.md` names this request: that is a resume, and
+//! anything else is another request's project, which must not be touched.
+
+use serde_json::{Value, json};
+
+use super::vars::{template, vars};
+use crate::exec::Ctx;
+use crate::peers::StepError;
+use crate::templates::render;
+
+/// Write the project's files; the result lists them.
+pub(super) async fn run(cx: &mut Ctx<'_>) -> Result<Value, StepError> {
+    let slug = cx.run.slug.clone();
+    let fs = &cx.p.peers.fs;
+    let marker = format!("| Request | {} |", cx.run.request.request_id);
+    if fs.call("stat", json!({"path": slug})).await.is_ok() {
+        // Resuming (or a name clash): the folder is ours only if its
+        // SPEC.md names this request.
+        let spec = fs.call("read_file", json!({"path": format!("{slug}/SPEC.md")})).await.ok();
+        let ours = spec.as_ref().and_then(|v| v["content"].as_str()).is_some_and(|c| c.contains(&marker));
+        if !ours {
+            return Err(StepError::fatal(format!(
+                "projects/{slug} already exists and belongs to another request; ask for another project name"
+            )));
+        }
+    }
+    let template = template(cx)?;
+    let vars = vars(cx)?;
+    let spec_md = render(&cx.p.templates.spec, &vars).map_err(|e| StepError::fatal(format!("SPEC.md.tmpl: {e}")))?;
+    fs.call("write_file", json!({"path": format!("{slug}/SPEC.md"), "content": spec_md, "create_parents": true}))
+        .await?;
+    let mut written = vec!["SPEC.md".to_owned()];
+    for (rel, content) in &template.files {
+        let path = rel.replace("__module__", &vars["module"]);
+        let body = render(content, &vars).map_err(|e| StepError::fatal(format!("{}/{rel}: {e}", template.name)))?;
+        fs.call("write_file", json!({"path": format!("{slug}/{path}"), "content": body, "create_parents": true}))
+            .await?;
+        written.push(path);
+    }
+    Ok(json!({"template": template.name, "files": written}))
+}
