@@ -15,6 +15,7 @@
 //! - [`resource`]: MCP resources.
 //! - [`error`]: error kinds as data, and RFC 9457 problems for REST answers.
 //! - [`clock`]: time as the fleet writes and reads it.
+//! - [`idempotency`]: the `idempotency_key` contract: key rule, argument hash, replay or conflict.
 //! - [`tls`]: the one TLS crypto provider (ring).
 
 /// Every program built on mcp-core uses mimalloc (see docs/benchmarks.md for
@@ -29,6 +30,7 @@ pub mod config;
 #[cfg(feature = "db")]
 pub mod db;
 pub mod error;
+pub mod idempotency;
 pub mod metrics;
 pub mod resource;
 pub mod security;

@@ -24,12 +24,14 @@ use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, TlsParameters};
 use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
 use lettre::transport::smtp::extension::ClientId;
+use mcp_core::idempotency::{self, Replay};
 use mcp_core::{ToolError, tracing};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::addr::{self, normalize_message_id, parse_address};
 use crate::config::{Endpoint, Security};
+use crate::store::SendRecord;
 use crate::{Email, backend, parse};
 
 /// Most recipients (To and Cc together) of one message.
@@ -53,7 +55,29 @@ pub struct Draft {
     /// Request id for a signed Reply-To.
     pub request_id: Option<String>,
     /// Makes the send idempotent: the same key never sends twice.
-    pub idempotency_key: Option<String>,
+    pub idempotency: Option<Keyed>,
+}
+
+/// A checked idempotency key with the hash of the calling tool's arguments.
+#[derive(Debug, Clone)]
+pub struct Keyed {
+    /// The caller's key.
+    pub key: String,
+    /// [`idempotency::args_hash`] of the tool's arguments, without the key.
+    pub args_sha256: String,
+}
+
+impl Keyed {
+    /// The key of a `send` or `reply` call with `args` (its typed arguments);
+    /// `None` without a key. `send` and `reply` share the keys: their
+    /// required arguments differ (`to` and `subject`, `id`), so one key used
+    /// by both is a conflict.
+    pub fn new<A: Serialize>(key: Option<&str>, args: &A) -> Result<Option<Self>, ToolError> {
+        let Some(key) = key else { return Ok(None) };
+        idempotency::check_key(key)?;
+        let args = serde_json::to_value(args).map_err(ToolError::internal)?;
+        Ok(Some(Self { key: key.to_owned(), args_sha256: idempotency::args_hash(&args, idempotency::KEY_FIELD) }))
+    }
 }
 
 /// What was sent.
@@ -180,7 +204,7 @@ pub fn compose(e: &Email, d: &Draft) -> Result<Composed, ToolError> {
         Some(id) => Some(e.signer.reply_address(id).map_err(|err| ToolError::invalid(format!("request_id: {err}")))?),
         None => None,
     };
-    let message_id = new_message_id(&e.config.address, d.idempotency_key.as_deref());
+    let message_id = new_message_id(&e.config.address, d.idempotency.as_ref().map(|k| k.key.as_str()));
 
     let mut b = Message::builder()
         .from(mailbox(&e.config.address, e.config.from_name.clone())?)
@@ -316,27 +340,32 @@ fn write_outbox(e: &Email, message_id: &str, bytes: &[u8]) -> Result<String, Too
     Ok(path.display().to_string())
 }
 
-/// The longest idempotency key.
-pub const MAX_KEY: usize = 200;
-
 /// Validate, compose, deliver, and save a copy. With an idempotency key, a
-/// key already sent returns the recorded result (`duplicate: true`) and
-/// sends nothing; a key whose earlier send was interrupted or ambiguous is
+/// key already sent with the same arguments returns the recorded result
+/// (`duplicate: true`) and sends nothing; a key used with other arguments is
+/// a conflict; a key whose earlier send was interrupted or ambiguous is
 /// refused rather than risk a second delivery.
 pub async fn send(e: &Email, d: &Draft) -> Result<Sent, ToolError> {
-    let Some(key) = d.idempotency_key.as_deref() else { return send_once(e, d).await };
-    if key.is_empty() || key.len() > MAX_KEY || key.chars().any(char::is_control) {
-        return Err(ToolError::invalid(format!(
-            "idempotency_key must be 1 to {MAX_KEY} characters without control characters"
-        )));
-    }
+    let Some(k) = &d.idempotency else { return send_once(e, d).await };
+    let key = k.key.as_str();
     // Validate before claiming, so a bad draft never holds a key.
     let message_id = compose(e, d)?.message_id;
-    let earlier = |state: String, result: Option<String>| -> Result<Sent, ToolError> {
-        match (state.as_str(), result.and_then(|r| serde_json::from_str::<Sent>(&r).ok())) {
+    // `None`: the key is free. A record from before the arguments' hash was
+    // kept (migration 3) has none and replays as it always did.
+    let replay = |rec: Option<SendRecord>| -> Result<Option<Sent>, ToolError> {
+        let recorded = rec.map(|r| (r.args_sha256.clone().unwrap_or_else(|| k.args_sha256.clone()), r));
+        let first = Replay::of(&k.args_sha256, recorded.as_ref().map(|(a, r)| (a.as_str(), r))).into_result(
+            key,
+            |r| match r.state.as_str() {
+                "sent" => format!("it sent message {}", r.message_id),
+                _ => format!("its send of message {} is in flight or was interrupted", r.message_id),
+            },
+        )?;
+        let Some(r) = first else { return Ok(None) };
+        match (r.state.as_str(), r.result.as_deref().and_then(|j| serde_json::from_str::<Sent>(j).ok())) {
             ("sent", Some(mut s)) => {
                 s.duplicate = true;
-                Ok(s)
+                Ok(Some(s))
             }
             _ => Err(ToolError::failed(format!(
                 "AMBIGUOUS: an earlier send with idempotency key {key:?} (message {message_id}) was interrupted or \
@@ -344,13 +373,19 @@ pub async fn send(e: &Email, d: &Draft) -> Result<Sent, ToolError> {
             ))),
         }
     };
-    if let Some((state, result)) = e.store.send_record(key).await.map_err(ToolError::internal)? {
-        return earlier(state, result);
+    if let Some(s) = replay(e.store.send_record(key).await.map_err(ToolError::internal)?)? {
+        return Ok(s);
     }
-    if !e.store.claim_send(key, &message_id).await.map_err(ToolError::internal)? {
-        let (state, result) =
-            e.store.send_record(key).await.map_err(ToolError::internal)?.unwrap_or(("sending".into(), None));
-        return earlier(state, result);
+    if !e.store.claim_send(key, &message_id, &k.args_sha256).await.map_err(ToolError::internal)? {
+        // Another call with this key claimed it first: answer as its replay.
+        let rec = e.store.send_record(key).await.map_err(ToolError::internal)?;
+        return match replay(rec)? {
+            Some(s) => Ok(s),
+            // It has released the key again: its send certainly delivered nothing.
+            None => Err(ToolError::unavailable(format!(
+                "a concurrent send with idempotency key {key:?} failed without delivering; it is safe to try again"
+            ))),
+        };
     }
     match send_once(e, d).await {
         Ok(sent) => {

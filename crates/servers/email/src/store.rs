@@ -16,7 +16,7 @@ use mcp_core::db::{Db, DbError, Migration};
 use crate::parse::Attachment;
 
 /// The schema.
-pub const MIGRATIONS: [Migration; 2] = [Migration {
+pub const MIGRATIONS: [Migration; 3] = [Migration {
     version: 1,
     name: "email_init",
     sqlite: "CREATE TABLE email_meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
@@ -77,6 +77,16 @@ Migration {
              result TEXT, created_at TEXT NOT NULL);",
     postgres: "CREATE TABLE email_sends (key TEXT PRIMARY KEY, state TEXT NOT NULL, message_id TEXT NOT NULL, \
                result TEXT, created_at TEXT NOT NULL);",
+},
+Migration {
+    version: 3,
+    name: "email_sends_args",
+    // The hash of the arguments a key was first sent with
+    // (`mcp_core::idempotency::args_hash`), so a reused key with other
+    // arguments is a conflict. NULL in rows from before: those replay as
+    // they always did.
+    sqlite: "ALTER TABLE email_sends ADD COLUMN args_sha256 TEXT;",
+    postgres: "ALTER TABLE email_sends ADD COLUMN args_sha256 TEXT;",
 }];
 
 /// Storage errors.
@@ -94,6 +104,19 @@ pub enum StoreError {
     /// A stored JSON column did not decode.
     #[error("stored data is damaged: {0}")]
     Json(#[from] serde_json::Error),
+}
+
+/// A send under an idempotency key, as recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendRecord {
+    /// `sending` while in flight or when the outcome was ambiguous, `sent` once delivered.
+    pub state: String,
+    /// The Message-ID of the message.
+    pub message_id: String,
+    /// The result (JSON) once sent.
+    pub result: Option<String>,
+    /// The hash of the arguments; none for a send recorded before it was kept.
+    pub args_sha256: Option<String>,
 }
 
 /// Where a message is.
@@ -281,27 +304,42 @@ impl Store {
     }
 
     /// A random id made when the store was created; cursors carry it so a cursor from another store (a wiped
-    /// The recorded send of an idempotency key: `(state, result JSON)`.
-    pub async fn send_record(&self, key: &str) -> Result<Option<(String, Option<String>)>, StoreError> {
+    /// database) is recognised instead of silently skipping mail.
+    pub async fn store_id(&self) -> Result<String, StoreError> {
+        Ok(self.meta("store_id").await?.unwrap_or_default())
+    }
+
+    /// The recorded send of an idempotency key.
+    pub async fn send_record(&self, key: &str) -> Result<Option<SendRecord>, StoreError> {
         let row = self
             .db
-            .query("SELECT state, result FROM email_sends WHERE key = $1")
+            .query("SELECT state, message_id, result, args_sha256 FROM email_sends WHERE key = $1")
             .bind(key.to_owned())
             .fetch_optional(self.db.writer())
             .await?;
-        Ok(row.map(|r| (r.get(0), r.get(1))))
+        Ok(match row {
+            Some(r) => Some(SendRecord {
+                state: r.try_get(0)?,
+                message_id: r.try_get(1)?,
+                result: r.try_get(2)?,
+                args_sha256: r.try_get(3)?,
+            }),
+            None => None,
+        })
     }
 
-    /// Claim an idempotency key before sending: false when it is taken.
-    pub async fn claim_send(&self, key: &str, message_id: &str) -> Result<bool, StoreError> {
+    /// Claim an idempotency key before sending, with the hash of the
+    /// arguments it is sent with: false when it is taken.
+    pub async fn claim_send(&self, key: &str, message_id: &str, args_sha256: &str) -> Result<bool, StoreError> {
         let n = self
             .db
             .query(
-                "INSERT INTO email_sends (key, state, message_id, created_at) VALUES ($1, 'sending', $2, $3) \
-                 ON CONFLICT (key) DO NOTHING",
+                "INSERT INTO email_sends (key, state, message_id, args_sha256, created_at) \
+                 VALUES ($1, 'sending', $2, $3, $4) ON CONFLICT (key) DO NOTHING",
             )
             .bind(key.to_owned())
             .bind(message_id.to_owned())
+            .bind(args_sha256.to_owned())
             .bind(mcp_core::clock::now_rfc3339())
             .execute(self.db.writer())
             .await?
@@ -330,11 +368,6 @@ impl Store {
             }
         }
         Ok(())
-    }
-
-    /// database) is recognised instead of silently skipping mail.
-    pub async fn store_id(&self) -> Result<String, StoreError> {
-        Ok(self.meta("store_id").await?.unwrap_or_default())
     }
 
     /// The IMAP sync position of `mailbox`: (UIDVALIDITY, last UID stored).

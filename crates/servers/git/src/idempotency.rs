@@ -3,9 +3,9 @@
 //! no key, the tool behaves as it always did; a new key, the write happens and
 //! is recorded under the key; the same key with the same arguments, the first
 //! result comes back marked `duplicate: true` and nothing new is written; the
-//! same key with other arguments, a `conflict`. "The same arguments" is a
-//! SHA-256 of the canonical JSON of what the caller sent, without the key
-//! (object keys sorted, absent or null top-level fields left out).
+//! same key with other arguments, a `conflict`. The key rule, "the same
+//! arguments" (a SHA-256 of the canonical JSON of what the caller sent,
+//! without the key) and the conflict message are [`mcp_core::idempotency`]'s.
 //!
 //! This server has no database, so the records live in the repository they
 //! are about, where they survive any crash of the server the repository
@@ -61,20 +61,13 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use git2::{ErrorCode, Oid, Repository, Signature};
 use mcp_core::ToolError;
-use mcp_core::serde_json::{self, Map, Value};
+use mcp_core::idempotency::{KEY_FIELD, Replay, args_hash, check_key, sha256_hex};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use crate::sandbox::git_error;
 
-/// The longest idempotency key, in bytes (the email server's limit too).
-pub const MAX_KEY: usize = 200;
-
 /// Where the records live.
 pub const PREFIX: &str = "refs/mcp-idempotency/";
-
-/// The argument carrying the key, left out of the hash.
-const FIELD: &str = "idempotency_key";
 
 /// First line of every record's message, with the format's version.
 const HEADER: &str = "mcp-server-git idempotency record 1";
@@ -98,6 +91,7 @@ pub fn is_private(name: &str) -> bool {
 #[derive(Debug, Clone)]
 pub struct Key {
     tool: &'static str,
+    key: String,
     args: String,
     reference: String,
 }
@@ -141,12 +135,14 @@ impl Key {
     /// The key of a call to `tool` with `args`; `None` when the caller gave none.
     pub fn new<A: Serialize>(tool: &'static str, key: Option<&str>, args: &A) -> Result<Option<Self>, ToolError> {
         let Some(key) = key else { return Ok(None) };
-        if key.is_empty() || key.len() > MAX_KEY || key.chars().any(char::is_control) {
-            return Err(ToolError::invalid(format!(
-                "idempotency_key must be 1 to {MAX_KEY} characters without control characters"
-            )));
-        }
-        Ok(Some(Self { tool, args: args_hash(args)?, reference: format!("{PREFIX}{tool}/{}", hex(key.as_bytes())) }))
+        check_key(key)?;
+        let args = mcp_core::serde_json::to_value(args).map_err(ToolError::internal)?;
+        Ok(Some(Self {
+            tool,
+            key: key.to_owned(),
+            args: args_hash(&args, KEY_FIELD),
+            reference: format!("{PREFIX}{tool}/{}", sha256_hex(key.as_bytes())),
+        }))
     }
 
     /// The private reference holding this key's record.
@@ -163,16 +159,9 @@ impl Key {
             Err(e) => return Err(git_error(e)),
         };
         let rec = parse(repo, id, self.tool)?;
-        if rec.args != self.args {
-            return Err(ToolError::conflict(format!(
-                "idempotency_key was already used for different arguments (its {} wrote {}). Repeat the first call's \
-                 arguments exactly to get its result again, or use a new key for a new {}",
-                self.tool,
-                crate::report::short(rec.new),
-                self.tool.trim_start_matches("git_")
-            )));
-        }
-        Ok(Some(rec))
+        let args = rec.args.clone();
+        Replay::of(&self.args, Some((&args, rec)))
+            .into_result(&self.key, |r| format!("its {} wrote {}", self.tool, crate::report::short(r.new)))
     }
 
     /// Claim the key for a write of `reference` from `old` to `new`: write
@@ -309,79 +298,11 @@ fn parse(repo: &Repository, id: Oid, tool: &str) -> Result<Record, ToolError> {
     }
 }
 
-/// SHA-256 (hex) of the canonical JSON of `args` without the key.
-pub fn args_hash<A: Serialize>(args: &A) -> Result<String, ToolError> {
-    let v = serde_json::to_value(args).map_err(ToolError::internal)?;
-    let mut top = match v {
-        Value::Object(m) => m,
-        other => Map::from_iter([(String::new(), other)]),
-    };
-    top.remove(FIELD);
-    top.retain(|_, v| !v.is_null());
-    let mut text = String::new();
-    canonical(&Value::Object(top), &mut text);
-    Ok(hex(text.as_bytes()))
-}
-
-fn hex(data: &[u8]) -> String {
-    Sha256::digest(data).iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// JSON with object keys sorted at every level and no spaces. serde_json
-/// keeps insertion order when any crate in the build enables its
-/// `preserve_order` feature, so the order is imposed here, not assumed.
-fn canonical(v: &Value, out: &mut String) {
-    match v {
-        Value::Object(m) => {
-            let mut keys: Vec<&String> = m.keys().collect();
-            keys.sort();
-            out.push('{');
-            for (i, k) in keys.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str(&Value::String(k.clone()).to_string());
-                out.push(':');
-                canonical(&m[k.as_str()], out);
-            }
-            out.push('}');
-        }
-        Value::Array(a) => {
-            out.push('[');
-            for (i, x) in a.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                canonical(x, out);
-            }
-            out.push(']');
-        }
-        scalar => out.push_str(&scalar.to_string()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use mcp_core::serde_json::json;
 
     use super::*;
-
-    fn check(a: Value, b: Value, same: bool) {
-        assert_eq!(args_hash(&a).unwrap() == args_hash(&b).unwrap(), same, "{a} vs {b}");
-    }
-
-    #[test]
-    fn the_hash_ignores_the_key_order_and_absent_fields() {
-        check(
-            json!({"repo": "r", "message": "m", "all": false}),
-            json!({"all": false, "message": "m", "repo": "r"}),
-            true,
-        );
-        check(json!({"repo": "r", "idempotency_key": "a"}), json!({"repo": "r", "idempotency_key": "b"}), true);
-        check(json!({"repo": "r", "target": null}), json!({"repo": "r"}), true);
-        check(json!({"repo": "r", "target": "HEAD"}), json!({"repo": "r"}), false);
-        check(json!({"repo": "r", "all": true}), json!({"repo": "r", "all": false}), false);
-    }
 
     #[test]
     fn records_round_trip_and_claims_are_exclusive() {

@@ -16,28 +16,20 @@
 //! parallel) the second waits for the first to commit, claims nothing, rolls
 //! its record back and answers with the first result instead of failing.
 //!
-//! "The same arguments" is a SHA-256 of the canonical JSON of the typed
-//! arguments without the key: object keys sorted at every level, and absent or
-//! null top-level fields left out, so `{"project": null}` and `{}` are one call
-//! and an optional field added in a later version does not turn a retry across
-//! an upgrade into a conflict. Defaults applied by the server (the call's own
-//! trace id) are not part of it: what the caller sent is hashed.
+//! The key rule, the argument hash ("the same arguments": canonical JSON of
+//! the typed arguments without the key, absent and null top-level fields
+//! alike) and the conflict message are [`mcp_core::idempotency`]'s, shared
+//! with git and email. Defaults applied by the server (the call's own trace
+//! id) are not part of the hash: what the caller sent is hashed.
 
 use mcp_core::ToolError;
 use mcp_core::db::Db;
 use mcp_core::db::sqlx::{self, AnyConnection, Row};
-use mcp_core::serde_json::{self, Map, Value};
+use mcp_core::idempotency::{KEY_FIELD, Replay, args_hash, check_key};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use sha2::{Digest, Sha256};
 
 use crate::tools::{db_err, now};
-
-/// The longest idempotency key, in bytes (the email server's limit too).
-pub const MAX_KEY: usize = 200;
-
-/// The argument carrying the key, left out of the hash.
-const FIELD: &str = "idempotency_key";
 
 /// A checked key of one call, with the hash of the call's other arguments.
 #[derive(Debug)]
@@ -49,7 +41,6 @@ pub struct Key<'a> {
 
 /// What a key was first used for.
 struct Earlier {
-    args: String,
     record_id: i64,
     result: String,
 }
@@ -58,12 +49,9 @@ impl<'a> Key<'a> {
     /// The key of a call to `tool` with `args`; `None` when the caller gave none.
     pub fn new<A: Serialize>(tool: &'static str, key: Option<&'a str>, args: &A) -> Result<Option<Self>, ToolError> {
         let Some(key) = key else { return Ok(None) };
-        if key.is_empty() || key.len() > MAX_KEY || key.chars().any(char::is_control) {
-            return Err(ToolError::invalid(format!(
-                "idempotency_key must be 1 to {MAX_KEY} characters without control characters"
-            )));
-        }
-        Ok(Some(Self { tool, key, args: args_hash(args)? }))
+        check_key(key)?;
+        let args = mcp_core::serde_json::to_value(args).map_err(ToolError::internal)?;
+        Ok(Some(Self { tool, key, args: args_hash(&args, KEY_FIELD) }))
     }
 
     /// The first result recorded under this key, or `None` when the key is
@@ -78,17 +66,12 @@ impl<'a> Key<'a> {
             .fetch_optional(db.writer())
             .await
             .map_err(db_err)?;
-        let Some(row) = row else { return Ok(None) };
-        let e = Earlier { args: row.get(0), record_id: row.get(1), result: row.get(2) };
-        if e.args != self.args {
-            return Err(ToolError::conflict(format!(
-                "idempotency_key {:?} was already used for different arguments (it recorded {} {}). Repeat the first \
-                 call's arguments exactly to get its result again, or use a new key for a new record",
-                self.key,
-                self.tool.trim_end_matches("_record"),
-                e.record_id
-            )));
-        }
+        let recorded = row.map(|r| (r.get::<String, _>(0), Earlier { record_id: r.get(1), result: r.get(2) }));
+        let first = Replay::of(&self.args, recorded.as_ref().map(|(a, e)| (a.as_str(), e)))
+            .into_result(self.key, |e| {
+                format!("it recorded {} {}", self.tool.trim_end_matches("_record"), e.record_id)
+            })?;
+        let Some(e) = first else { return Ok(None) };
         let v = mcp_core::db::decode("idempotency result", &e.result).map_err(ToolError::internal)?;
         Ok(Some(v))
     }
@@ -156,86 +139,18 @@ where
     Ok((out, false))
 }
 
-/// SHA-256 (hex) of the canonical JSON of `args` without the key.
-pub fn args_hash<A: Serialize>(args: &A) -> Result<String, ToolError> {
-    let v = serde_json::to_value(args).map_err(ToolError::internal)?;
-    let mut top = match v {
-        Value::Object(m) => m,
-        other => Map::from_iter([(String::new(), other)]),
-    };
-    top.remove(FIELD);
-    top.retain(|_, v| !v.is_null());
-    let mut text = String::new();
-    canonical(&Value::Object(top), &mut text);
-    Ok(Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect())
-}
-
-/// JSON with object keys sorted at every level and no spaces. serde_json
-/// keeps insertion order when any crate in the build enables its
-/// `preserve_order` feature, so the order is imposed here, not assumed.
-fn canonical(v: &Value, out: &mut String) {
-    match v {
-        Value::Object(m) => {
-            let mut keys: Vec<&String> = m.keys().collect();
-            keys.sort();
-            out.push('{');
-            for (i, k) in keys.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str(&Value::String(k.clone()).to_string());
-                out.push(':');
-                canonical(&m[k.as_str()], out);
-            }
-            out.push('}');
-        }
-        Value::Array(a) => {
-            out.push('[');
-            for (i, x) in a.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                canonical(x, out);
-            }
-            out.push(']');
-        }
-        scalar => out.push_str(&scalar.to_string()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use mcp_core::serde_json::json;
 
     use super::*;
 
-    fn check(a: Value, b: Value, same: bool) {
-        assert_eq!(args_hash(&a).unwrap() == args_hash(&b).unwrap(), same, "{a} vs {b}");
-    }
-
-    #[test]
-    fn the_hash_ignores_the_key_order_and_absent_fields() {
-        check(
-            json!({"a": 1, "b": {"x": [1, {"q": 2, "p": 3}], "y": null}}),
-            json!({"b": {"y": null, "x": [1, {"p": 3, "q": 2}]}, "a": 1}),
-            true,
-        );
-        check(json!({"a": 1, "idempotency_key": "k1"}), json!({"a": 1, "idempotency_key": "k2"}), true);
-        check(json!({"a": 1, "project": null}), json!({"a": 1}), true);
-        // Values, nested nulls and array order are the caller's data.
-        check(json!({"a": 1}), json!({"a": 2}), false);
-        check(json!({"a": {"x": null}}), json!({"a": {}}), false);
-        check(json!({"a": [1, 2]}), json!({"a": [2, 1]}), false);
-        check(json!({"a": "1"}), json!({"a": 1}), false);
-        assert_eq!(args_hash(&json!({})).unwrap().len(), 64);
-    }
-
     #[test]
     fn keys_are_bounded() {
         let args = json!({});
         assert!(Key::new("t", None, &args).unwrap().is_none());
         assert!(Key::new("t", Some("run-1/report"), &args).unwrap().is_some());
-        for bad in [String::new(), "k".repeat(MAX_KEY + 1), "a\nb".into()] {
+        for bad in [String::new(), "k".repeat(201), "a\nb".into()] {
             assert!(Key::new("t", Some(&bad), &args).is_err(), "{bad:?}");
         }
     }

@@ -4,10 +4,10 @@ use mcp_core::prelude::*;
 
 use super::load;
 use crate::Email;
-use crate::outbound::{self, Draft, Sent};
+use crate::outbound::{self, Draft, Keyed, Sent};
 
 /// Arguments.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Args {
     /// The id of the message answered (it must be trusted).
@@ -22,8 +22,9 @@ pub struct Args {
     /// allow-list).
     #[serde(default)]
     pub reply_all: bool,
-    /// Makes the send idempotent: a key already sent returns the recorded result (`duplicate: true`) and
-    /// sends nothing; a key whose earlier send was interrupted is refused. Use one key per message meant.
+    /// Makes the send idempotent: the same key with the same arguments returns the first result
+    /// (`duplicate: true`) and sends nothing; the same key with different arguments is refused as a conflict; a
+    /// key whose earlier send was interrupted is refused. Use one key per message meant.
     #[serde(default)]
     pub idempotency_key: Option<String>,
 }
@@ -55,6 +56,7 @@ pub fn re_subject(subject: &str) -> String {
 }
 
 async fn run(e: Arc<Email>, a: Args, _ctx: Ctx) -> Result<Out<Sent>, ToolError> {
+    let idempotency = Keyed::new(a.idempotency_key.as_deref(), &a)?;
     let parent = load(&e, &a.id).await?;
     if !parent.m.trusted {
         return Err(ToolError::denied(format!(
@@ -88,7 +90,7 @@ async fn run(e: Arc<Email>, a: Args, _ctx: Ctx) -> Result<Out<Sent>, ToolError> 
         in_reply_to: (!synthetic).then(|| parent.m.message_id.clone()),
         references,
         request_id: a.request_id,
-        idempotency_key: a.idempotency_key,
+        idempotency,
     };
     Ok(Out::new(outbound::send(&e, &draft).await?))
 }

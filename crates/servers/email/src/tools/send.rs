@@ -4,11 +4,11 @@
 use mcp_core::prelude::*;
 
 use crate::addr::normalize_message_id;
-use crate::outbound::{self, Draft, Sent};
+use crate::outbound::{self, Draft, Keyed, Sent};
 use crate::{Email, db_error};
 
 /// Arguments.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Args {
     /// Recipients (plain addresses; each must be on the server's recipient allow-list).
@@ -27,8 +27,9 @@ pub struct Args {
     /// request_id. Letters, digits, '-', '_', '.', ':'; short (the address must fit 64 bytes).
     #[serde(default)]
     pub request_id: Option<String>,
-    /// Makes the send idempotent: a key already sent returns the recorded result (`duplicate: true`) and
-    /// sends nothing; a key whose earlier send was interrupted is refused. Use one key per message meant.
+    /// Makes the send idempotent: the same key with the same arguments returns the first result
+    /// (`duplicate: true`) and sends nothing; the same key with different arguments is refused as a conflict; a
+    /// key whose earlier send was interrupted is refused. Use one key per message meant.
     #[serde(default)]
     pub idempotency_key: Option<String>,
 }
@@ -48,6 +49,7 @@ pub fn tool() -> Tool<Email> {
 }
 
 async fn run(e: Arc<Email>, a: Args, _ctx: Ctx) -> Result<Out<Sent>, ToolError> {
+    let idempotency = Keyed::new(a.idempotency_key.as_deref(), &a)?;
     let mut references = Vec::new();
     if let Some(id) = &a.in_reply_to {
         let id = normalize_message_id(id)
@@ -65,7 +67,7 @@ async fn run(e: Arc<Email>, a: Args, _ctx: Ctx) -> Result<Out<Sent>, ToolError> 
         in_reply_to: a.in_reply_to,
         references,
         request_id: a.request_id,
-        idempotency_key: a.idempotency_key,
+        idempotency,
     };
     Ok(Out::new(outbound::send(&e, &draft).await?))
 }

@@ -453,3 +453,106 @@ async fn idempotency_keys_send_once() {
         f.call("send", json!({"to": ["alice@example.test"], "subject": "x", "text": "y", "idempotency_key": ""})).await;
     assert_eq!(e.result()["isError"], true);
 }
+
+/// A key reused with other arguments is a conflict (the fleet's one message,
+/// kind `conflict`) and sends nothing; the same arguments, in another order
+/// and with defaults spelled out, keep returning the first send.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reused_idempotency_key_with_other_arguments_is_a_conflict() {
+    let f = Fixture::maildir(|_| {}).await;
+    f.drop_mail(WITH_ATTACHMENT.as_bytes());
+    let (_, msgs) = f.wait_new(None, 1).await;
+    let id = msgs[0]["id"].as_str().unwrap().to_owned();
+    let conflict = |r: &crate::Reply, what: &str| -> String {
+        let e = crate::err(r);
+        assert_eq!(r.result()["_meta"]["dev.mcp-fleet/errorKind"], "conflict", "{what}: {}", r.text);
+        assert!(e.contains("idempotency_key") && e.contains("was already used for different arguments"), "{what}: {e}");
+        e
+    };
+
+    // send: other text, other recipients, an added Cc, another subject, a request id.
+    let first =
+        json!({"to": ["alice@example.test"], "subject": "Status", "text": "All green.", "idempotency_key": "s-1"});
+    let sent = f.ok("send", first.clone()).await;
+    assert_eq!(sent["duplicate"], false);
+    for (field, value) in [
+        ("text", json!("All red.")),
+        ("to", json!(["bob@corp.test"])),
+        ("cc", json!(["bob@corp.test"])),
+        ("subject", json!("Status, again")),
+        ("request_id", json!("req-1")),
+    ] {
+        let mut other = first.clone();
+        other[field] = value;
+        let e = conflict(&f.call("send", other).await, field);
+        assert!(e.contains("\"s-1\"") && e.contains(sent["message_id"].as_str().unwrap()), "{e}");
+    }
+    assert_eq!(outbox_files(&f).len(), 1, "a conflict sends nothing");
+    // The same arguments: key order, an explicit empty Cc and null options are the same call.
+    let same = json!({"idempotency_key": "s-1", "text": "All green.", "cc": [], "in_reply_to": null,
+                      "subject": "Status", "to": ["alice@example.test"]});
+    let again = f.ok("send", same).await;
+    assert_eq!((again["duplicate"].as_bool(), &again["message_id"]), (Some(true), &sent["message_id"]));
+    // Still the first after the conflicts: they did not take the key over.
+    assert_eq!(f.ok("send", first).await["duplicate"], true);
+
+    // reply: other text, reply_all, a request id; and a send's key used for a reply.
+    let first = json!({"id": id, "text": "On it.", "idempotency_key": "r-1"});
+    let replied = f.ok("reply", first.clone()).await;
+    for (field, value) in [("text", json!("Not on it.")), ("reply_all", json!(true)), ("request_id", json!("req-2"))] {
+        let mut other = first.clone();
+        other[field] = value;
+        conflict(&f.call("reply", other).await, field);
+    }
+    conflict(&f.call("reply", json!({"id": id, "text": "All green.", "idempotency_key": "s-1"})).await, "send's key");
+    assert_eq!(outbox_files(&f).len(), 2);
+    let again = f.ok("reply", json!({"text": "On it.", "reply_all": false, "id": id, "idempotency_key": "r-1"})).await;
+    assert_eq!((again["duplicate"].as_bool(), &again["message_id"]), (Some(true), &replied["message_id"]));
+
+    // The key rule is the fleet's: exactly 200 bytes is a key, 201 is not.
+    let keyed = |k: String| json!({"to": ["alice@example.test"], "subject": "k", "text": "k", "idempotency_key": k});
+    assert_eq!(f.ok("send", keyed("k".repeat(200))).await["duplicate"], false);
+    let e = f.err("send", keyed("k".repeat(201))).await;
+    assert!(e.contains("idempotency_key must be 1 to 200 bytes"), "{e}");
+    assert_eq!(outbox_files(&f).len(), 3);
+}
+
+/// The send log's migration 3 on both backends: a key recorded before the
+/// arguments' hash was kept still replays (it has nothing to compare), and
+/// keys recorded after it compare their arguments.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_sent_before_the_hash_was_kept_still_replay() {
+    use mcp_core::db::Db;
+    use mcp_server_email::store::MIGRATIONS;
+
+    let dbs = tempfile::tempdir().unwrap();
+    for (backend, url) in mcp_test::services::both_backends(dbs.path(), "email") {
+        // A send log as the server before migration 3 wrote it.
+        let old = Db::connect(&url, "email", &MIGRATIONS[..2]).await.unwrap();
+        let recorded = json!({"message_id": "<k.old@example.test>", "to": ["alice@example.test"], "cc": [],
+                              "subject": "Old", "saved_to_sent": true, "in_reply_to": null, "references": [],
+                              "reply_to": null, "delivered_via": "smtp"});
+        old.query(
+            "INSERT INTO email_sends (key, state, message_id, result, created_at) \
+             VALUES ('old-1', 'sent', '<k.old@example.test>', $1, '2024-01-01T00:00:00Z')",
+        )
+        .bind(recorded.to_string())
+        .execute(old.writer())
+        .await
+        .unwrap();
+        drop(old);
+
+        let f = Fixture::maildir(|v| v.push((cfg::EMAIL_DATABASE_URL, url.clone()))).await;
+        let old = json!({"to": ["alice@example.test"], "subject": "Other", "text": "x", "idempotency_key": "old-1"});
+        let v = f.ok("send", old).await;
+        assert_eq!((v["duplicate"].as_bool(), &v["subject"]), (Some(true), &json!("Old")), "{backend}: {v}");
+        let new = json!({"to": ["alice@example.test"], "subject": "New", "text": "x", "idempotency_key": "new-1"});
+        assert_eq!(f.ok("send", new.clone()).await["duplicate"], false, "{backend}");
+        assert_eq!(f.ok("send", new.clone()).await["duplicate"], true, "{backend}");
+        let mut other = new;
+        other["text"] = json!("y");
+        let e = f.err("send", other).await;
+        assert!(e.contains("was already used for different arguments"), "{backend}: {e}");
+        assert_eq!(outbox_files(&f).len(), 1, "{backend}");
+    }
+}
