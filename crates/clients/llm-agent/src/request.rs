@@ -437,9 +437,19 @@ impl Agent {
     /// Reply by email (email requests only), once per key.
     async fn send_reply(&self, m: &Incoming, r: &Request, text: &str, key: &str) -> Result<(), HandleError> {
         let (Channel::Email { email_id }, Some(email)) = (&m.channel, &self.peers.email) else { return Ok(()) };
-        let sent = email
+        let sent = match email
             .call("reply", json!({"id": email_id, "text": text, "request_id": r.id, "idempotency_key": key}))
-            .await?;
+            .await
+        {
+            Ok(sent) => sent,
+            // The key was sent already with other wording (a model answered differently after a crash): the first
+            // reply went out, and a second one must not.
+            Err(e) if e.kind == mcp_core::ErrorKind::Conflict => {
+                tracing::info!(error = %e, "reply already sent under this key");
+                return Ok(());
+            }
+            Err(e) => return Err(e.into()),
+        };
         if sent["duplicate"] != true {
             let to = sent["to"][0].as_str().map(str::to_owned);
             let subject = sent["subject"].as_str().unwrap_or("").to_owned();

@@ -4,6 +4,8 @@
 
 use mcp_core::prelude::*;
 
+use mcp_types::peer::DecisionRecord;
+
 use crate::Planner;
 
 use super::{RunView, load, render, store_err};
@@ -99,18 +101,26 @@ async fn run(s: Arc<Planner>, a: Args, ctx: Ctx) -> Result<Out<RunView>, ToolErr
     if created {
         if let Some(sql) = &p.peers.sql {
             let keys: Vec<&str> = steps.iter().map(|s| s.key.as_str()).collect();
-            let r = sql
-                .call(
-                    "decision_record",
-                    json!({"project": slug, "trace_id": ctx.trace_id(), "actor": crate::NAME, "decision": "planned",
-                           "rationale": format!("{} steps from the {} template{}", steps.len(), template.name,
-                                                if llm { ", with LLM steps" } else { ", without LLM steps (no LLM provider)" }),
-                           "inputs": {"request_id": a.request.request_id, "spec": a.spec},
-                           "outputs": {"run_id": run.id, "steps": keys, "budget": budget}}),
-                )
-                .await;
-            if let Err(e) = r {
-                mcp_core::tracing::warn!(error = %e, "decision not recorded");
+            let record = DecisionRecord {
+                project: Some(slug.clone()),
+                trace_id: ctx.trace_id().map(str::to_owned),
+                actor: crate::NAME.into(),
+                decision: "planned".into(),
+                rationale: Some(format!(
+                    "{} steps from the {} template{}",
+                    steps.len(),
+                    template.name,
+                    if llm { ", with LLM steps" } else { ", without LLM steps (no LLM provider)" }
+                )),
+                inputs: Some(json!({"request_id": a.request.request_id, "spec": a.spec})),
+                outputs: Some(json!({"run_id": run.id, "steps": keys, "budget": budget})),
+                // One per run: the run id is the request's, so a retried plan_start records nothing new.
+                idempotency_key: Some(format!("{}/{}/decision/planned", crate::NAME, run.id)),
+            };
+            match sql.call("decision_record", json!(record)).await {
+                Ok(_) => {}
+                Err(e) if e.kind == mcp_core::ErrorKind::Conflict => {}
+                Err(e) => mcp_core::tracing::warn!(error = %e, "decision not recorded"),
             }
         }
         p.wake.notify_one();
