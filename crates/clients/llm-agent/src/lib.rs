@@ -151,15 +151,11 @@ pub fn server(a: Arc<Agent>) -> Server {
     b.tool(tools::request_list::tool()).tool(tools::request_status::tool()).tool(tools::submit_request::tool()).build()
 }
 
-/// The whole program: the server, and the email intake when configured.
-pub async fn program(config: Config, core: &CoreConfig) -> Result<Program, StartError> {
+/// The whole program (the fleet's one entry-point shape): the server, and the email intake when configured.
+pub async fn start(config: Config, core: CoreConfig) -> Result<Program, StartError> {
+    let core = &core;
     let intake = config.email_intake;
     let a = Agent::open(config, core).await?;
     let background = intake.then(|| -> futures::future::BoxFuture<'static, ()> { Box::pin(intake::run(a.clone())) });
     Ok(Program { server: server(a), routes: None, background })
-}
-
-/// For `main`.
-pub async fn start(config: Config, core: CoreConfig) -> Result<Program, StartError> {
-    program(config, &core).await
 }

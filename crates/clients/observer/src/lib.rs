@@ -246,18 +246,14 @@ pub fn server(obs: Observer) -> Result<(Server, Arc<Observer>), StartError> {
     Ok((server, state))
 }
 
-/// The whole program: the MCP server, the ingest and query routes, and the
+/// The whole program (the fleet's one entry-point shape): the MCP server, the ingest and query routes, and the
 /// retention sweep.
-pub async fn program(config: Config, core: &CoreConfig) -> Result<Program, StartError> {
+pub async fn start(config: Config, core: CoreConfig) -> Result<Program, StartError> {
+    let core = &core;
     let obs = Observer::open(config, core).await?;
     let (server, state) = server(obs)?;
     let routes = api::routes(state.clone());
     Ok(Program { server, routes: Some(routes), background: Some(Box::pin(retention(state))) })
-}
-
-/// `main`'s start function.
-pub async fn start(config: Config, core: CoreConfig) -> Result<Program, StartError> {
-    program(config, &core).await
 }
 
 /// Delete spans past the retention period, at start and then hourly.

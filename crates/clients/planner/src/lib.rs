@@ -133,13 +133,9 @@ pub fn server(p: Arc<Planner>) -> Server {
         .build()
 }
 
-/// The whole program: the server and the executor.
-pub async fn program(config: Config, core: &CoreConfig) -> Result<Program, StartError> {
+/// The whole program (the fleet's one entry-point shape): the server and the executor.
+pub async fn start(config: Config, core: CoreConfig) -> Result<Program, StartError> {
+    let core = &core;
     let p = Planner::open(config, core).await?;
     Ok(Program { server: server(p.clone()), routes: None, background: Some(Box::pin(exec::run_loop(p))) })
-}
-
-/// For `main`.
-pub async fn start(config: Config, core: CoreConfig) -> Result<Program, StartError> {
-    program(config, &core).await
 }

@@ -38,7 +38,7 @@ pub mod watch;
 use std::sync::Arc;
 
 use futures::FutureExt;
-use mcp_core::{Program, Server, StartError, ToolError};
+use mcp_core::{CoreConfig, Program, Server, StartError, ToolError};
 
 pub use config::Config;
 
@@ -102,8 +102,14 @@ impl From<Started> for Program {
     }
 }
 
-/// Open the store and the mail backend, and build the server and its watcher.
-pub async fn start(config: Config) -> Result<Started, StartError> {
+/// The program (the fleet's one entry-point shape): the server and its watcher.
+pub async fn start(config: Config, _core: CoreConfig) -> Result<Program, StartError> {
+    Ok(open(config).await?.into())
+}
+
+/// Open the store and the mail backend, and build the server and its watcher
+/// (tests keep the state to look inside).
+pub async fn open(config: Config) -> Result<Started, StartError> {
     let tls = net::tls_config(config.tls_ca_file.as_deref())
         .map_err(|e| StartError::config(format!("{}: {e}", config::EMAIL_TLS_CA_FILE)))?;
     std::fs::create_dir_all(&config.data_dir)

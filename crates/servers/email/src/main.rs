@@ -1,7 +1,5 @@
 //! `mcp-server-email`: the fleet's inbox over MCP (see the crate docs).
 
 fn main() -> std::process::ExitCode {
-    mcp_core::run(mcp_server_email::NAME, mcp_server_email::Config::read, |config, _core| async move {
-        mcp_server_email::start(config).await.map(Into::into)
-    })
+    mcp_core::run(mcp_server_email::NAME, mcp_server_email::Config::read, mcp_server_email::start)
 }

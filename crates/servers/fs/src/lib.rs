@@ -14,7 +14,7 @@ pub mod walk;
 
 use std::sync::{Arc, Mutex};
 
-use mcp_core::{Server, StartError};
+use mcp_core::{CoreConfig, Program, Server, StartError};
 
 pub use config::Config;
 
@@ -75,3 +75,9 @@ pub fn server(config: Config) -> Result<Server, StartError> {
 pub use mcp_core::tool::blocking;
 
 pub use mcp_core::clock::rfc3339;
+
+/// The program, for `main` (the fleet's one entry-point shape): the server,
+/// with no routes or background work of its own.
+pub async fn start(config: Config, _core: CoreConfig) -> Result<Program, StartError> {
+    Ok(server(config)?.into())
+}

@@ -1,7 +1,5 @@
 //! `mcp-server-fs`: files under configured roots over MCP (see the crate docs).
 
 fn main() -> std::process::ExitCode {
-    mcp_core::run(mcp_server_fs::NAME, mcp_server_fs::Config::read, |config, _core| async move {
-        mcp_server_fs::server(config).map(Into::into)
-    })
+    mcp_core::run(mcp_server_fs::NAME, mcp_server_fs::Config::read, mcp_server_fs::start)
 }

@@ -22,7 +22,7 @@ pub mod tools;
 
 use std::sync::Arc;
 
-use mcp_core::{Server, StartError};
+use mcp_core::{CoreConfig, Program, Server, StartError};
 
 pub use config::Config;
 
@@ -95,3 +95,9 @@ pub fn server(config: Config) -> Result<Server, StartError> {
 
 /// Blocking libgit2 work runs off the async threads through mcp-core's one helper.
 pub use mcp_core::tool::blocking;
+
+/// The program, for `main` (the fleet's one entry-point shape): the server,
+/// with no routes or background work of its own.
+pub async fn start(config: Config, _core: CoreConfig) -> Result<Program, StartError> {
+    Ok(server(config)?.into())
+}

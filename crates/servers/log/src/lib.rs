@@ -109,9 +109,10 @@ pub async fn server(config: Config) -> Result<(Server, Arc<Log>), StartError> {
     Ok((server, state))
 }
 
-/// The whole program: the server, the ingest and query routes, and the
-/// retention loop (which also keeps the stalled-task gauge current).
-pub async fn program(config: Config, _core: &CoreConfig) -> Result<Program, StartError> {
+/// The whole program (the fleet's one entry-point shape): the server, the
+/// ingest and query routes, and the retention loop (which also keeps the
+/// stalled-task gauge current).
+pub async fn start(config: Config, _core: CoreConfig) -> Result<Program, StartError> {
     let (server, state) = server(config).await?;
     Ok(Program { server, routes: Some(api::routes(state.clone())), background: Some(Box::pin(retention::run(state))) })
 }

@@ -1,7 +1,5 @@
 //! `mcp-server-log`: structured logs by trace_id, and task monitoring.
 
 fn main() -> std::process::ExitCode {
-    mcp_core::run(mcp_server_log::NAME, mcp_server_log::Config::read, |config, core| async move {
-        mcp_server_log::program(config, &core).await
-    })
+    mcp_core::run(mcp_server_log::NAME, mcp_server_log::Config::read, mcp_server_log::start)
 }

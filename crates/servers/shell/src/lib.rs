@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use mcp_core::{Server, StartError, ToolError};
+use mcp_core::{CoreConfig, Program, Server, StartError, ToolError};
 
 pub use config::Config;
 
@@ -173,4 +173,10 @@ impl Shell {
             ))),
         }
     }
+}
+
+/// The program, for `main` (the fleet's one entry-point shape): the server,
+/// with no routes or background work of its own.
+pub async fn start(config: Config, _core: CoreConfig) -> Result<Program, StartError> {
+    Ok(server(config).await?.into())
 }

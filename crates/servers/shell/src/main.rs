@@ -1,7 +1,5 @@
 //! `mcp-server-shell`: commands and processes under a fixed policy (see the crate docs).
 
 fn main() -> std::process::ExitCode {
-    mcp_core::run(mcp_server_shell::NAME, mcp_server_shell::Config::read, |config, _core| async move {
-        mcp_server_shell::server(config).await.map(Into::into)
-    })
+    mcp_core::run(mcp_server_shell::NAME, mcp_server_shell::Config::read, mcp_server_shell::start)
 }

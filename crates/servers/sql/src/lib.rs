@@ -16,7 +16,7 @@ pub mod tools;
 use std::sync::Arc;
 
 use mcp_core::db::Db;
-use mcp_core::{Server, StartError};
+use mcp_core::{CoreConfig, Program, Server, StartError};
 
 pub use config::Config;
 
@@ -60,4 +60,10 @@ pub async fn server(config: Config) -> Result<Server, StartError> {
         .tool(tools::sql_query::tool())
         .tool(tools::sql_tables::tool())
         .build())
+}
+
+/// The program, for `main` (the fleet's one entry-point shape): the server,
+/// with no routes or background work of its own.
+pub async fn start(config: Config, _core: CoreConfig) -> Result<Program, StartError> {
+    Ok(server(config).await?.into())
 }

@@ -24,7 +24,7 @@ async fn agent_with(dir: &Path, provider: ProviderConfig, peers: Peers) -> TestS
     let mut core = mcp_core::CoreConfig::defaults(mcp_client_llm_agent::NAME);
     // The token the in-process planner (a TestServer) wants.
     core.peer_token = Some(mcp_test::TEST_TOKEN.into());
-    TestServer::start_program(mcp_client_llm_agent::program(c, &core).await.unwrap()).await
+    TestServer::start_program(mcp_client_llm_agent::start(c, core).await.unwrap()).await
 }
 
 /// A real planner offering the Python templates only; its fs, git and shell
@@ -44,7 +44,7 @@ async fn planner(dir: &Path) -> TestServer {
     let mut c = Config::for_tests(&mcp_test::services::sqlite_url(dir, "planner"), templates(), peers);
     c.offered = vec!["python-cli".into(), "python-lib".into()];
     let core = mcp_core::CoreConfig::defaults(mcp_client_planner::NAME);
-    TestServer::start_program(mcp_client_planner::program(c, &core).await.unwrap()).await
+    TestServer::start_program(mcp_client_planner::start(c, core).await.unwrap()).await
 }
 
 fn openai() -> ProviderConfig {

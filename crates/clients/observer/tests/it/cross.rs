@@ -168,7 +168,7 @@ async fn one_call_across_two_servers_is_one_trace() {
     core.auth_token = Some(TEST_TOKEN.into());
     core.peer_token = core.auth_token.clone();
     let log = Running::start(
-        mcp_server_log::program(mcp_server_log::Config::for_url(&log_db), &core).await.unwrap(),
+        mcp_server_log::start(mcp_server_log::Config::for_url(&log_db), core.clone()).await.unwrap(),
         mcp_server_log::NAME,
     )
     .await;

@@ -56,7 +56,7 @@ async fn fixture(dir: &std::path::Path) -> (Obs, Running, mcp_test::TestServer, 
     core.auth_token = Some(TEST_TOKEN.into());
     core.peer_token = core.auth_token.clone();
     let log_cfg = mcp_server_log::Config::for_url(&mcp_test::services::sqlite_url(dir, "log"));
-    let log = Running::start(mcp_server_log::program(log_cfg, &core).await.unwrap(), mcp_server_log::NAME).await;
+    let log = Running::start(mcp_server_log::start(log_cfg, core.clone()).await.unwrap(), mcp_server_log::NAME).await;
     let tr = trace_id();
     let t0 = now_ns() - 5_000_000_000;
     let root = S::new(&tr, "mcp-client-planner", "", t0, 0.0, 40.0).tool("plan");

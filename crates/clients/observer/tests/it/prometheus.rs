@@ -181,7 +181,7 @@ async fn a_real_prometheus_scrapes_the_fleet_and_answers_every_dashboard_query()
     core.auth_token = Some(TEST_TOKEN.into());
     core.peer_token = core.auth_token.clone();
     let log_cfg = mcp_server_log::Config::for_url(&mcp_test::services::sqlite_url(tmp.path(), "log"));
-    let log = Running::start(mcp_server_log::program(log_cfg, &core).await.unwrap(), mcp_server_log::NAME).await;
+    let log = Running::start(mcp_server_log::start(log_cfg, core.clone()).await.unwrap(), mcp_server_log::NAME).await;
 
     let token = tmp.path().join("mcp_token");
     std::fs::write(&token, format!("{TEST_TOKEN}\n")).unwrap();

@@ -84,7 +84,7 @@ impl Fleet {
         ))
         .await
         .unwrap();
-        let email = mcp_server_email::start(reader_config(
+        let email = mcp_server_email::open(reader_config(
             &[
                 ("EMAIL_DATA_DIR", dir.path().join("email").display().to_string()),
                 ("EMAIL_ADDRESS", "agent@example.test".into()),
@@ -158,7 +158,7 @@ impl Fleet {
         let mut core = mcp_core::CoreConfig::defaults(mcp_client_planner::NAME);
         core.auth_token = Some(TEST_TOKEN.into());
         core.peer_token = core.auth_token.clone();
-        TestServer::start_program(mcp_client_planner::program(c, &core).await.unwrap()).await
+        TestServer::start_program(mcp_client_planner::start(c, core).await.unwrap()).await
     }
 
     /// Drop a request from alice into the inbox and return its email id.

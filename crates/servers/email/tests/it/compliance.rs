@@ -14,7 +14,7 @@ async fn email_is_compliant() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn golden_tools_list() {
     let dir = tempfile::tempdir().unwrap();
-    let started = mcp_server_email::start(config_from(&maildir_vars(dir.path()))).await.unwrap();
+    let started = mcp_server_email::open(config_from(&maildir_vars(dir.path()))).await.unwrap();
     expect_test::expect_file!["golden/tools_list.json"].assert_eq(&mcp_test::golden::tools_list(&started.server));
 }
 

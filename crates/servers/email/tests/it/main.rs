@@ -102,7 +102,7 @@ impl Fixture {
 
     pub async fn start(dir: tempfile::TempDir, config: Config) -> Self {
         mcp_core::install_crypto_provider();
-        let started = mcp_server_email::start(config).await.unwrap();
+        let started = mcp_server_email::open(config).await.unwrap();
         let watcher = tokio::spawn(started.background);
         let server = TestServer::start(started.server).await;
         Self { dir, server, state: started.state, watcher }

@@ -9,7 +9,7 @@ mod throughput;
 
 use std::time::Duration;
 
-use mcp_server_log::{Config, program, server};
+use mcp_server_log::{Config, server, start};
 use mcp_test::raw::Reply;
 use mcp_test::{TEST_TOKEN, TestServer};
 use serde_json::{Value, json};
@@ -27,7 +27,7 @@ async fn fixtures(dir: &std::path::Path, f: impl Fn(&mut Config)) -> Vec<Fixture
         let mut c = Config::for_url(&url);
         f(&mut c);
         let core = mcp_core::CoreConfig::defaults(mcp_server_log::NAME);
-        let server = TestServer::start_program(program(c, &core).await.unwrap()).await;
+        let server = TestServer::start_program(start(c, core.clone()).await.unwrap()).await;
         out.push(Fixture { server, label, http: reqwest::Client::new() });
     }
     out
