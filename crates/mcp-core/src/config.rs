@@ -298,6 +298,20 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// Read a configuration from variables held in memory, as the binary would
+/// read them from its environment: every problem reported together. Tests
+/// and harnesses use it instead of `set_var`.
+pub fn read_vars<C, K: AsRef<str>, V: AsRef<str>>(
+    vars: &[(K, V)],
+    read: impl FnOnce(&mut Reader<'_>) -> C,
+) -> Result<C, ConfigErrors> {
+    let map: HashMap<String, String> =
+        vars.iter().map(|(k, v)| (k.as_ref().to_owned(), v.as_ref().to_owned())).collect();
+    let mut r = Reader::new(&map);
+    let c = read(&mut r);
+    r.finish().map(|()| c)
+}
+
 /// The variable naming where a peer answers: `MCP_SERVER_SQL_URL` for
 /// `mcp-server-sql`, `MCP_CLIENT_PLANNER_URL` for `mcp-client-planner`.
 pub fn peer_var(program: &str) -> String {
@@ -471,10 +485,7 @@ mod tests {
     use super::*;
 
     fn check(env: &[(&str, &str)]) -> Result<CoreConfig, ConfigErrors> {
-        let map: HashMap<String, String> = env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-        let mut r = Reader::new(&map);
-        let c = CoreConfig::read("mcp-server-x", &mut r);
-        r.finish().map(|()| c)
+        read_vars(env, |r| CoreConfig::read("mcp-server-x", r))
     }
 
     #[test]

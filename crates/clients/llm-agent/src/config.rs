@@ -184,13 +184,9 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
 
     fn read(vars: &[(&str, &str)]) -> Result<Config, String> {
-        let map: HashMap<String, String> = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-        let mut r = Reader::new(&map);
-        let c = Config::read(&mut r);
-        r.finish().map(|()| c).map_err(|e| e.to_string())
+        mcp_core::config::read_vars(vars, Config::read).map_err(|e| e.to_string())
     }
 
     #[test]

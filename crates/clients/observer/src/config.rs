@@ -113,11 +113,7 @@ mod tests {
     use super::*;
 
     fn read(env: &[(&str, &str)]) -> Result<Config, mcp_core::ConfigErrors> {
-        let map: std::collections::HashMap<String, String> =
-            env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-        let mut r = Reader::new(&map);
-        let c = Config::read(&mut r);
-        r.finish().map(|()| c)
+        mcp_core::config::read_vars(env, Config::read)
     }
 
     #[test]

@@ -12,7 +12,6 @@
 mod flows;
 mod resume;
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -27,11 +26,7 @@ pub fn templates() -> PathBuf {
 }
 
 fn reader_config<C>(vars: &[(&str, String)], read: fn(&mut Reader<'_>) -> C) -> C {
-    let map: HashMap<String, String> = vars.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
-    let mut r = Reader::new(&map);
-    let c = read(&mut r);
-    r.finish().unwrap();
-    c
+    mcp_core::config::read_vars(vars, read).unwrap()
 }
 
 /// `PATH` for the shell server: the active Rust toolchain (no rustup

@@ -15,12 +15,10 @@ mod maildir;
 mod process;
 mod smtp;
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mcp_core::Reader;
 use mcp_server_email::{Config, Email, config as cfg};
 use mcp_test::TestServer;
 use mcp_test::raw::Reply;
@@ -35,11 +33,7 @@ pub const SECRET: &str = "test-secret-0123456789-0123456789-0123456789";
 
 /// A configuration from variables, as the binary would read them.
 pub fn config_from(vars: &[(&str, String)]) -> Config {
-    let map: HashMap<String, String> = vars.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
-    let mut r = Reader::new(&map);
-    let c = Config::read(&mut r);
-    r.finish().unwrap();
-    c
+    mcp_core::config::read_vars(vars, Config::read).unwrap()
 }
 
 /// Maildir mode under `data`, agent@example.test, trusting alice and @corp.test.
