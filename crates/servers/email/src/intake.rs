@@ -113,7 +113,7 @@ pub fn record(
         policy.judge(&Facts {
             from: p.from.as_deref(),
             multiple_from: p.multiple_from,
-            auto_submitted: p.auto_submitted.as_deref(),
+            automatic: p.automatic.as_deref(),
             auth_results: &p.auth_results,
         })
     };

@@ -208,7 +208,7 @@ pub fn compose(e: &Email, d: &Draft) -> Result<Composed, ToolError> {
 
     let mut b = Message::builder()
         .from(mailbox(&e.config.address, e.config.from_name.clone())?)
-        .subject(subject)
+        .raw_header(subject_header(subject))
         .message_id(Some(message_id.clone()))
         .date_now()
         .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("Auto-Submitted"), "auto-generated".into()));
@@ -446,4 +446,70 @@ async fn send_once(e: &Email, d: &Draft) -> Result<Sent, ToolError> {
         "message sent"
     );
     Ok(sent)
+}
+
+/// The Subject header. Text that looks like an RFC 2047 encoded word
+/// (`=?charset?b?...?=`) is encoded whole, so a mail client shows it as
+/// written instead of decoding it a second time (which could turn it into
+/// line breaks or another sender's words); other non-ASCII text is left to
+/// lettre, which encodes it the same way.
+fn subject_header(subject: &str) -> HeaderValue {
+    let name = HeaderName::new_from_ascii_str("Subject");
+    if !subject.contains("=?") {
+        return HeaderValue::new(name, subject.to_owned());
+    }
+    HeaderValue::dangerous_new_pre_encoded(name, subject.to_owned(), encoded_words(subject))
+}
+
+/// `s` as UTF-8 base64 encoded words of at most 75 characters each (RFC
+/// 2047 §2), split on character boundaries and folded onto continuation
+/// lines.
+fn encoded_words(s: &str) -> String {
+    use base64::Engine;
+    // "=?utf-8?b?" + "?=" leave 63 characters: 45 bytes encode to 60.
+    const MAX_BYTES: usize = 45;
+    let mut words = Vec::new();
+    let mut chunk = String::new();
+    for c in s.chars() {
+        if chunk.len() + c.len_utf8() > MAX_BYTES {
+            words.push(std::mem::take(&mut chunk));
+        }
+        chunk.push(c);
+    }
+    if !chunk.is_empty() {
+        words.push(chunk);
+    }
+    words
+        .iter()
+        .map(|w| format!("=?utf-8?b?{}?=", base64::engine::general_purpose::STANDARD.encode(w.as_bytes())))
+        .collect::<Vec<_>>()
+        .join("\r\n ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a mail client shows for a Subject header value.
+    fn shown(header_value: &str) -> String {
+        let raw = format!("From: a@example.com\r\nSubject: {header_value}\r\n\r\nbody");
+        crate::parse::parse(raw.as_bytes(), 1 << 10).subject
+    }
+
+    #[test]
+    fn encoded_words_in_a_subject_are_shown_as_written() {
+        for subject in [
+            "=?utf-8?q?hi=0D=0ABcc=3A_evil=40x.test?=",
+            "Re: =?iso-8859-1?b?SGVsbG8=?= and more",
+            "Zażółć gęślą jaźń =?utf-8?b?eA==?= ".repeat(4).trim(),
+        ] {
+            let encoded = encoded_words(subject);
+            assert!(encoded.lines().all(|l| l.trim_start().len() <= 75), "{encoded}");
+            assert_eq!(shown(&encoded), subject, "{encoded}");
+        }
+        // Plain subjects are left to lettre, which encodes only what needs it.
+        let mut h = lettre::message::header::Headers::new();
+        h.insert_raw(subject_header("Your project"));
+        assert_eq!(h.get_raw("Subject"), Some("Your project"));
+    }
 }

@@ -49,7 +49,9 @@ pub struct Parsed {
     pub from: Option<String>,
     /// The sender's display name.
     pub from_name: Option<String>,
-    /// The From header held several addresses or a group.
+    /// The message has more than one From header, or one holding several
+    /// addresses or a group. Which of several headers a mail client shows
+    /// differs from which a parser keeps, so such mail is never trusted.
     pub multiple_from: bool,
     /// To addresses.
     pub to: Vec<String>,
@@ -75,8 +77,9 @@ pub struct Parsed {
     pub headers: Vec<(String, String)>,
     /// `Authentication-Results` values, top to bottom.
     pub auth_results: Vec<String>,
-    /// `Auto-Submitted` value.
-    pub auto_submitted: Option<String>,
+    /// Why the message looks automatic (`Auto-Submitted: auto-replied`,
+    /// `Precedence: bulk`, `X-Autoreply: yes`...): never answered (loop guard).
+    pub automatic: Option<String>,
     /// Addresses from To, Cc, Delivered-To and X-Original-To (where a reply token may be).
     pub recipient_addresses: Vec<String>,
     /// Problems met while parsing, in words.
@@ -158,6 +161,20 @@ fn extract_addresses(raw: &str) -> Vec<String> {
         .collect()
 }
 
+/// Whether header `name: value` marks a message as sent by a machine
+/// (RFC 3834's `Auto-Submitted`, and the older conventions auto-responders
+/// still use), described for the trust reason.
+fn automatic(name: &str, value: &str) -> Option<String> {
+    let v = value.trim().to_ascii_lowercase();
+    let auto = match name.to_ascii_lowercase().as_str() {
+        "auto-submitted" => v != "no",
+        "precedence" => matches!(v.as_str(), "auto_reply" | "auto-reply" | "bulk" | "junk" | "list"),
+        "x-autoreply" | "x-autorespond" | "x-autoresponder" | "x-auto-response" => true,
+        _ => false,
+    };
+    auto.then(|| format!("{name}: {}", addr::cut(&one_line(value), 100)))
+}
+
 /// Parse `raw`. `max_text` caps the stored body text.
 pub fn parse(raw: &[u8], max_text: usize) -> Parsed {
     let mut p = Parsed::default();
@@ -180,7 +197,8 @@ pub fn parse(raw: &[u8], max_text: usize) -> Parsed {
 
     let from = addresses(m.from());
     let from_is_group = matches!(m.from(), Some(Address::Group(_)));
-    p.multiple_from = from.len() > 1 || from_is_group;
+    let from_headers = m.headers_raw().filter(|(name, _)| name.eq_ignore_ascii_case("From")).count();
+    p.multiple_from = from.len() > 1 || from_is_group || from_headers > 1;
     if let Some((name, address)) = from.first() {
         p.from = addr::parse_address(address);
         if p.from.is_none() {
@@ -197,8 +215,10 @@ pub fn parse(raw: &[u8], max_text: usize) -> Parsed {
         let value = unfold(value);
         if name.eq_ignore_ascii_case("Authentication-Results") {
             p.auth_results.push(value.clone());
-        } else if name.eq_ignore_ascii_case("Auto-Submitted") && p.auto_submitted.is_none() {
-            p.auto_submitted = Some(value.clone());
+        } else if p.automatic.is_none()
+            && let Some(why) = automatic(name, &value)
+        {
+            p.automatic = Some(why);
         } else if name.eq_ignore_ascii_case("Delivered-To") || name.eq_ignore_ascii_case("X-Original-To") {
             p.recipient_addresses.extend(extract_addresses(&value));
         }
@@ -335,8 +355,34 @@ Message-ID: <a b@c>\r\nReferences: <ok@x> <bad\"id@x>\r\n\r\nbody";
         let p = parse(raw, 1 << 20);
         assert!(p.multiple_from);
         assert_eq!(p.subject, "hi Bcc: evil@x.test");
+        // Two From headers: a parser keeps one, a mail client may show the other.
+        let two = parse(b"From: boss@example.com\r\nFrom: evil@x.test\r\nSubject: s\r\n\r\nbody", 1 << 20);
+        assert!(two.multiple_from, "{:?}", two.from);
+        let one = parse(b"From: boss@example.com\r\nSubject: s\r\n\r\nbody", 1 << 20);
+        assert!(!one.multiple_from);
         assert!(p.message_id.starts_with("<missing-"));
         assert_eq!(p.references, ["<ok@x>"]);
+    }
+
+    #[test]
+    fn automatic_mail_is_recognised_by_every_convention() {
+        for header in [
+            "Auto-Submitted: auto-replied",
+            "Auto-Submitted: auto-generated",
+            "Precedence: auto_reply",
+            "Precedence: bulk",
+            "precedence: Junk",
+            "Precedence: list",
+            "X-Autoreply: yes",
+            "X-Autorespond: Out of office",
+        ] {
+            let raw = format!("From: a@example.com\r\n{header}\r\nSubject: s\r\n\r\nbody");
+            assert!(parse(raw.as_bytes(), 1 << 20).automatic.is_some(), "{header}");
+        }
+        for header in ["Auto-Submitted: no", "Precedence: first-class", "X-Mailer: mutt"] {
+            let raw = format!("From: a@example.com\r\n{header}\r\nSubject: s\r\n\r\nbody");
+            assert!(parse(raw.as_bytes(), 1 << 20).automatic.is_none(), "{header}");
+        }
     }
 
     #[test]

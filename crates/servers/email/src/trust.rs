@@ -195,8 +195,8 @@ pub struct Facts<'a> {
     pub from: Option<&'a str>,
     /// More than one `From` address (or a group).
     pub multiple_from: bool,
-    /// `Auto-Submitted` value, if any.
-    pub auto_submitted: Option<&'a str>,
+    /// Why the message looks automatic, if it does (see `parse::automatic`).
+    pub automatic: Option<&'a str>,
     /// `Authentication-Results` values, top to bottom.
     pub auth_results: &'a [String],
 }
@@ -219,10 +219,8 @@ impl Policy {
                 "sender {from} is not on the allow-list (EMAIL_ALLOWED_SENDERS); recorded, not acted on"
             ));
         }
-        if let Some(a) = f.auto_submitted
-            && !a.trim().eq_ignore_ascii_case("no")
-        {
-            return no(format!("automatic message (Auto-Submitted: {}); not acted on", crate::addr::one_line(a)));
+        if let Some(why) = f.automatic {
+            return no(format!("automatic message ({}); not acted on", crate::addr::one_line(why)));
         }
         let mut reason = format!("sender {from} is allow-listed");
         if !self.require.is_empty() {
@@ -353,11 +351,11 @@ mod tests {
         let p = policy(&[]);
         let v = p.judge(&Facts {
             from: Some("alice@example.com"),
-            auto_submitted: Some("auto-replied"),
+            automatic: Some("Auto-Submitted: auto-replied"),
             ..Default::default()
         });
         assert!(!v.trusted && v.reason.contains("Auto-Submitted"));
-        let v = p.judge(&Facts { from: Some("alice@example.com"), auto_submitted: Some("no"), ..Default::default() });
+        let v = p.judge(&Facts { from: Some("alice@example.com"), automatic: None, ..Default::default() });
         assert!(v.trusted);
         let v = p.judge(&Facts { from: Some("alice@example.com"), multiple_from: true, ..Default::default() });
         assert!(!v.trusted);
