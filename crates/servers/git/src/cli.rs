@@ -317,6 +317,10 @@ fn dangerous(key: &str, value: &str) -> bool {
         "gpg" => last == "program",
         "remote" => matches!(last, "uploadpack" | "receivepack" | "proxy" | "vcs"),
         "core" => matches!(last, "gitproxy" | "askpass" | "alternaterefscommand"),
+        // `http.<url>.<key>` beats the server's general `http.<key>` override
+        // for that URL (a repository could re-enable redirects and send the
+        // token elsewhere), so every URL-specific http key is refused.
+        "http" | "https" if parts.len() > 2 => true,
         "http" | "https" => {
             last.contains("proxy")
                 || matches!(last, "cookiefile" | "sslcert" | "sslkey" | "sslcainfo" | "sslcapath" | "curloptresolve")
@@ -429,6 +433,9 @@ mod tests {
             "core.gitproxy",
             "http.proxy",
             "http.https://h/.proxy",
+            "http.https://h/.followredirects",
+            "http.https://h.example/.extraheader",
+            "https.https://h/.sslverify",
         ] {
             assert!(dangerous(k, "x"), "{k}");
         }

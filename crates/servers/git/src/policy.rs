@@ -188,6 +188,11 @@ impl Policy {
             )));
         }
         let canonical: PathBuf = roots.existing("remote path", path)?;
+        // A local source is a repository under the roots whose git directory,
+        // work tree and object store (alternates included) are all inside them
+        // too: a `.git` file, a `.git` symlink or alternates pointing elsewhere
+        // would make a clone or fetch copy objects from outside.
+        roots.open(&canonical.display().to_string())?;
         let s = canonical.to_str().ok_or_else(|| ToolError::invalid("the remote path is not UTF-8"))?;
         Ok(RemoteUrl { scheme: "file".into(), host: None, url: format!("file://{s}") })
     }
@@ -263,11 +268,9 @@ mod tests {
 
     fn policy(env: &[(&str, &str)]) -> (Policy, Roots, tempfile::TempDir) {
         let d = tempfile::tempdir().unwrap();
-        std::fs::create_dir(d.path().join("bare.git")).unwrap();
-        let map: std::collections::HashMap<String, String> =
-            env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-        let mut r = mcp_core::Reader::new(&map);
-        let mut c = Config::read(&mut r);
+        // A local source must be a repository (its git directory and object store are checked).
+        git2::Repository::init_bare(d.path().join("bare.git")).unwrap();
+        let mut c = mcp_core::config::read_vars(env, Config::read).unwrap();
         c.roots = vec![d.path().to_path_buf()];
         (Policy::new(&c).unwrap(), Roots::new(&c.roots).unwrap(), d)
     }

@@ -165,7 +165,51 @@ impl Roots {
                 )));
             }
         }
+        self.check_object_store(repo, r.commondir(), 0)?;
         Ok(r)
+    }
+
+    /// The object store must be inside the roots too: a symlinked `objects`
+    /// folder, or alternates (`objects/info/alternates`, followed the way
+    /// git follows them, a few levels deep) pointing elsewhere, would let a
+    /// repository under the roots read — and hand out through diff, show,
+    /// clone and fetch — objects of repositories outside them. HTTP
+    /// alternates are refused outright.
+    fn check_object_store(&self, repo: &str, git_dir: &Path, depth: usize) -> Result<(), ToolError> {
+        let outside = |what: &str, p: &Path| {
+            ToolError::denied(format!(
+                "{repo:?}: its {what} {} is outside the allowed roots; this repository cannot be used here",
+                p.display()
+            ))
+        };
+        let objects = git_dir.join("objects");
+        let Ok(canonical) = std::fs::canonicalize(&objects) else { return Ok(()) };
+        if !self.contains(&canonical) {
+            return Err(outside("object store", &canonical));
+        }
+        let info = canonical.join("info");
+        if info.join("http-alternates").exists() {
+            return Err(ToolError::denied(format!(
+                "{repo:?}: its object store names HTTP alternates (objects/info/http-alternates), which this server \
+                 never follows; remove that file"
+            )));
+        }
+        let Ok(text) = std::fs::read_to_string(info.join("alternates")) else { return Ok(()) };
+        if depth >= 5 {
+            return Err(ToolError::denied(format!("{repo:?}: its alternates nest more than 5 levels deep")));
+        }
+        for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+            let p = canonical.join(line);
+            let alt = std::fs::canonicalize(&p).map_err(|_| outside("alternate object store", &p))?;
+            if !self.contains(&alt) {
+                return Err(outside("alternate object store", &alt));
+            }
+            // An alternate's own alternates are followed by git as well.
+            if let Some(parent) = alt.parent() {
+                self.check_object_store(repo, parent, depth + 1)?;
+            }
+        }
+        Ok(())
     }
 }
 

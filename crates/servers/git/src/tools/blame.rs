@@ -51,8 +51,10 @@ pub struct Output {
     pub path: String,
     /// Lines in the file at that revision.
     pub total_lines: usize,
-    /// The lines asked for.
+    /// The lines asked for, up to the byte cap.
     pub lines: Vec<Line>,
+    /// True when the lines stopped at the output cap (GIT_MAX_DIFF_BYTES): call again from the next line.
+    pub truncated: bool,
 }
 
 /// The tool.
@@ -100,19 +102,30 @@ async fn run(git: Arc<Git>, a: Args, _ctx: Ctx) -> Result<Out<Output>, ToolError
             return Err(ToolError::invalid(format!("at most {MAX_LINES} lines per call; narrow start_line..end_line")));
         }
         let mut lines = Vec::new();
+        let mut truncated = false;
+        // Long lines (minified code, data) would make even 2000 lines huge:
+        // the diff cap bounds the whole answer in bytes.
+        let mut budget = git.config.max_diff_bytes;
         if total > 0 {
             let mut o = BlameOptions::new();
             o.newest_commit(commit.id()).min_line(start).max_line(end);
             let blame = repo.blame_file(Path::new(&a.path), Some(&mut o)).map_err(git_error)?;
             for n in start..=end {
                 let Some(h) = blame.get_line(n) else { continue };
+                let content = all.get(n - 1).copied().unwrap_or("");
+                let cost = content.len() + 80;
+                if cost > budget {
+                    truncated = true;
+                    break;
+                }
+                budget -= cost;
                 let sig = h.final_signature();
                 lines.push(Line {
                     line: n,
                     commit: short(h.final_commit_id()),
                     author: sig.as_ref().and_then(|s| s.name().ok().map(str::to_owned)).unwrap_or_default(),
                     time: sig.as_ref().map(|s| rfc3339(s.when().seconds())).unwrap_or_default(),
-                    content: all.get(n - 1).copied().unwrap_or("").to_owned(),
+                    content: content.to_owned(),
                 });
             }
         }
@@ -128,7 +141,11 @@ async fn run(git: Arc<Git>, a: Args, _ctx: Ctx) -> Result<Out<Output>, ToolError
                 l.content
             );
         }
-        Ok(Out::new(Output { path: a.path.clone(), total_lines: total, lines }).text(t))
+        if truncated {
+            let next = lines.last().map_or(start, |l| l.line + 1);
+            let _ = writeln!(t, "[cut at the output cap: call again with start_line {next} for the rest]");
+        }
+        Ok(Out::new(Output { path: a.path.clone(), total_lines: total, lines, truncated }).text(t))
     })
     .await
 }

@@ -43,6 +43,9 @@ pub struct Args {
     /// For delete: delete even if not merged into HEAD; for rename: overwrite an existing new_name.
     #[serde(default)]
     pub force: bool,
+    /// Deleting or renaming a protected branch (GIT_PROTECTED_BRANCHES) needs confirm: true, in every form.
+    #[serde(default)]
+    pub confirm: bool,
 }
 
 /// One branch.
@@ -141,6 +144,7 @@ async fn run(git: Arc<Git>, a: Args, _ctx: Ctx) -> Result<Out<Output>, ToolError
             Action::Delete => {
                 let name = need(&a.name, "name", "delete")?;
                 names::branch(name)?;
+                protected_needs_confirm(&git, name, "delete", a.confirm)?;
                 let mut b = repo.find_branch(name, BranchType::Local).map_err(|_| {
                     ToolError::not_found(format!("no local branch {name:?}; list them with git_branch"))
                 })?;
@@ -168,6 +172,10 @@ async fn run(git: Arc<Git>, a: Args, _ctx: Ctx) -> Result<Out<Output>, ToolError
                 let name = need(&a.name, "name", "rename")?;
                 let new_name = need(&a.new_name, "new_name", "rename")?;
                 names::branch(name)?;
+                protected_needs_confirm(&git, name, "rename", a.confirm)?;
+                if a.force {
+                    protected_needs_confirm(&git, new_name, "overwrite", a.confirm)?;
+                }
                 names::branch(new_name)?;
                 let mut b = repo.find_branch(name, BranchType::Local).map_err(|_| {
                     ToolError::not_found(format!("no local branch {name:?}; list them with git_branch"))
@@ -207,4 +215,15 @@ async fn run(git: Arc<Git>, a: Args, _ctx: Ctx) -> Result<Out<Output>, ToolError
         Ok(Out::new(out).text(t))
     })
     .await
+}
+
+/// A protected branch is deleted, renamed or overwritten only with `confirm`.
+fn protected_needs_confirm(git: &Git, name: &str, what: &str, confirm: bool) -> Result<(), ToolError> {
+    if git.policy.is_protected(name) && !confirm {
+        return Err(ToolError::denied(format!(
+            "{name:?} is a protected branch ({}); to {what} it, call again with confirm: true",
+            git.policy.protected_patterns().join(", ")
+        )));
+    }
+    Ok(())
 }

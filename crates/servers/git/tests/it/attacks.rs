@@ -241,6 +241,10 @@ async fn config_that_cannot_be_neutralised_is_refused_before_any_network_call() 
         ("filter.evil.smudge", format!("touch {m}")),
         ("merge.evil.driver", format!("touch {m}")),
         ("http.proxy", "http://127.0.0.1:9".to_owned()),
+        // URL-specific http keys beat the server's general overrides for that URL: redirects re-enabled
+        // would carry the token to another host.
+        ("http.https://example.test/.followRedirects", "true".to_owned()),
+        ("http.http://127.0.0.1/.extraHeader", "X-Evil: 1".to_owned()),
     ] {
         f.git("r", &["config", key, &value]);
         for (tool, args) in [
@@ -331,4 +335,132 @@ async fn trees_that_write_through_a_symlink_do_not_escape() {
     ok(&f.call("git_checkout", json!({"repo": "r", "target": "step1", "force": true})).await);
     let _ = f.call("git_merge", json!({"repo": "r", "rev": "step2"})).await;
     assert!(!f.outside().join("pwned.txt").exists(), "a checkout wrote through a symlink outside the root");
+}
+
+/// Object stores outside the roots: alternates, a symlinked `objects`
+/// folder and HTTP alternates make a repository under the roots read (and
+/// clone or fetch hand out) objects from elsewhere; each is refused on open
+/// and as a local clone source, and nothing from outside is shown.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn object_stores_outside_the_roots_are_refused() {
+    let f = Fixture::new().await;
+    // A repository outside the roots holding a secret commit.
+    let out_repo = f.outside().join("secret-repo");
+    std::fs::create_dir(&out_repo).unwrap();
+    git_in(&f.home(), &out_repo, &["init", "-q", "-b", "main"]);
+    std::fs::write(out_repo.join("secret.txt"), "TOP-SECRET").unwrap();
+    git_in(&f.home(), &out_repo, &["add", "."]);
+    git_in(&f.home(), &out_repo, &["-c", "user.name=x", "-c", "user.email=x@x", "commit", "-qm", "secret"]);
+    let secret_head = git_in(&f.home(), &out_repo, &["rev-parse", "HEAD"]).trim().to_owned();
+
+    // 1. Alternates pointing at it.
+    f.repo("alt");
+    std::fs::write(
+        f.root().join("alt/.git/objects/info/alternates"),
+        format!("{}\n", out_repo.join(".git/objects").display()),
+    )
+    .unwrap();
+    // 2. Alternates nested: an alternate inside the roots whose own alternates point out.
+    f.repo("hop");
+    f.repo("nested");
+    std::fs::write(
+        f.root().join("hop/.git/objects/info/alternates"),
+        format!("{}\n", out_repo.join(".git/objects").display()),
+    )
+    .unwrap();
+    std::fs::write(
+        f.root().join("nested/.git/objects/info/alternates"),
+        format!("{}\n", f.root().join("hop/.git/objects").display()),
+    )
+    .unwrap();
+    // 3. A symlinked object store.
+    f.repo("linked");
+    std::fs::remove_dir_all(f.root().join("linked/.git/objects")).unwrap();
+    symlink(out_repo.join(".git/objects"), f.root().join("linked/.git/objects")).unwrap();
+    // 4. HTTP alternates.
+    f.repo("http");
+    std::fs::write(f.root().join("http/.git/objects/info/http-alternates"), "https://evil.example/objects\n").unwrap();
+
+    for (repo, why) in [
+        ("alt", "outside the allowed roots"),
+        ("nested", "outside the allowed roots"),
+        ("linked", "outside the allowed roots"),
+        ("http", "HTTP alternates"),
+    ] {
+        for (tool, args) in [
+            ("git_log", json!({"repo": repo})),
+            ("git_show", json!({"repo": repo, "rev": secret_head})),
+            ("git_status", json!({"repo": repo})),
+        ] {
+            let r = f.call(tool, args).await;
+            let e = err(&r);
+            assert!(e.contains(why), "{tool} {repo}: expected {why:?} in {e}");
+            assert!(!r.text.contains("TOP-SECRET"));
+        }
+        // As a local clone source.
+        let e = err(&f.call("git_clone", json!({"url": repo, "path": format!("copy-of-{repo}")})).await);
+        assert!(e.contains(why), "clone from {repo}: {e}");
+        assert!(!f.root().join(format!("copy-of-{repo}")).exists());
+    }
+    // A local clone source whose .git is a file or a symlink leading outside.
+    std::fs::create_dir(f.root().join("gitfile")).unwrap();
+    std::fs::write(f.root().join("gitfile/.git"), format!("gitdir: {}\n", out_repo.join(".git").display())).unwrap();
+    std::fs::create_dir(f.root().join("gitlink")).unwrap();
+    symlink(out_repo.join(".git"), f.root().join("gitlink/.git")).unwrap();
+    for source in ["gitfile", "gitlink"] {
+        let e = err(&f.call("git_clone", json!({"url": source, "path": format!("copy-of-{source}")})).await);
+        assert!(e.contains("outside the allowed roots"), "clone from {source}: {e}");
+    }
+    // Alternates inside the roots are fine.
+    f.repo("base");
+    f.repo("shared");
+    std::fs::write(
+        f.root().join("shared/.git/objects/info/alternates"),
+        format!("{}\n", f.root().join("base/.git/objects").display()),
+    )
+    .unwrap();
+    ok(&f.call("git_log", json!({"repo": "shared"})).await);
+}
+
+/// A protected branch is deleted, renamed or overwritten only with
+/// `confirm`, whatever the form (force included).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn protected_branches_need_confirm_in_every_destructive_form() {
+    let f = Fixture::new().await;
+    f.repo("r");
+    f.git("r", &["branch", "feature"]);
+    f.git("r", &["checkout", "-q", "feature"]);
+    for args in [
+        json!({"repo": "r", "action": "delete", "name": "main"}),
+        json!({"repo": "r", "action": "delete", "name": "main", "force": true}),
+        json!({"repo": "r", "action": "rename", "name": "main", "new_name": "old-main"}),
+        json!({"repo": "r", "action": "rename", "name": "feature", "new_name": "main", "force": true}),
+    ] {
+        let e = err(&f.call("git_branch", args.clone()).await);
+        assert!(e.contains("protected") && e.contains("confirm"), "{args}: {e}");
+    }
+    assert!(f.git("r", &["branch", "--format=%(refname:short)"]).contains("main"));
+    ok(&f
+        .call("git_branch", json!({"repo": "r", "action": "delete", "name": "main", "force": true, "confirm": true}))
+        .await);
+    assert!(!f.git("r", &["branch", "--format=%(refname:short)"]).contains("main"));
+}
+
+/// git_blame is capped in bytes like git_diff: long lines stop the answer
+/// at the cap, and it says where to go on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blame_is_capped_in_bytes() {
+    let f = Fixture::with(|c| c.max_diff_bytes = 64 << 10).await;
+    f.repo("r");
+    let long = "x".repeat(10_000);
+    f.put("r/big.txt", (0..100).map(|_| long.as_str()).collect::<Vec<_>>().join("\n"));
+    f.git("r", &["add", "big.txt"]);
+    f.git("r", &["-c", "user.name=x", "-c", "user.email=x@x", "commit", "-qm", "big"]);
+    let r = f.call("git_blame", json!({"repo": "r", "path": "big.txt"})).await;
+    let v = ok(&r);
+    assert_eq!(v["truncated"], true, "{}", r.text.len());
+    let n = v["lines"].as_array().unwrap().len();
+    assert!((1..100).contains(&n), "{n} lines");
+    assert!(r.text.len() < 200_000, "{} bytes", r.text.len());
+    assert!(r.text.contains(&format!("start_line {}", n + 1)), "says where to go on");
 }

@@ -277,6 +277,8 @@ async fn branches_and_checkout() {
     assert!(e.contains("not merged"), "{e}");
     ok(&f.call("git_branch", json!({"repo": "r", "action": "delete", "name": "feature/x", "force": true})).await);
     let e = err(&f.call("git_branch", json!({"repo": "r", "action": "delete", "name": "main"})).await);
+    assert!(e.contains("protected branch"), "main is protected: {e}");
+    let e = err(&f.call("git_branch", json!({"repo": "r", "action": "delete", "name": "main", "confirm": true})).await);
     assert!(e.contains("current branch"), "{e}");
     assert_eq!(f.git("r", &["branch", "--format=%(refname:short)"]), "main\n");
 }
