@@ -67,11 +67,14 @@ pub enum SlugError {
     Underivable(String),
 }
 
-/// A slug from free text: lowercase ASCII words joined by `-`, at most 40
-/// characters, starting with a letter (may be empty when nothing is left).
+/// A slug from free text: transliterated to ASCII ("Żółw Łódź" →
+/// `zolw-lodz`, so a name never collapses to fragments), lowercase words
+/// joined by `-`, at most 40 characters, starting with a letter (may be
+/// empty when nothing is left).
 pub fn slugify(text: &str) -> String {
+    let ascii = deunicode::deunicode(text);
     let mut out = String::new();
-    for w in text.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()) {
+    for w in ascii.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()) {
         if !out.is_empty() {
             out.push('-');
         }
@@ -122,7 +125,14 @@ mod tests {
     fn slugs() {
         assert_eq!(slugify("Word Counter!"), "word-counter");
         assert_eq!(slugify("  42 Tools: the Sequel "), "tools-the-sequel");
-        assert_eq!(slugify("日本"), "");
+        // Transliterated, never cut into fragments.
+        assert_eq!(slugify("Żółw Łódź"), "zolw-lodz");
+        assert_eq!(slugify("Licznik słów"), "licznik-slow");
+        assert_eq!(slugify("Café Crème"), "cafe-creme");
+        assert_eq!(slugify("Straße"), "strasse");
+        assert!(valid_slug(&slugify("日本")), "{}", slugify("日本"));
+        assert_eq!(slugify("🎲 roller"), "game-die-roller", "emoji become words");
+        assert_eq!(slugify("---"), "");
         assert!(valid_slug("a-b-1"));
         assert!(!valid_slug("-a") && !valid_slug("a-") && !valid_slug("A") && !valid_slug("a--b") && !valid_slug(""));
         assert!(!valid_slug("../x") && !valid_slug("a/b"));
