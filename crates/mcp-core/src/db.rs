@@ -18,6 +18,8 @@
 //!   missing ones in order, each in a transaction, and refuses to start when
 //!   an applied migration's text changed.
 
+mod guard;
+
 use std::borrow::Cow;
 use std::time::Duration;
 
@@ -428,7 +430,13 @@ impl Db {
             .connect()
             .await?;
         let deadline = std::time::Instant::now() + timeout;
-        conn.lock_handle().await?.set_progress_handler(1000, move || std::time::Instant::now() < deadline);
+        {
+            let mut h = conn.lock_handle().await?;
+            let raw = h.as_raw_handle().as_ptr();
+            guard::install(raw);
+            guard::single_statement(raw, sql).map_err(QueryError::Refused)?;
+            h.set_progress_handler(1000, move || std::time::Instant::now() < deadline);
+        }
         let mut q = sqlx::query::<sqlx::Sqlite>(sqlx::AssertSqlSafe(sql.to_owned()));
         for p in params {
             q = match p {
@@ -645,5 +653,70 @@ mod tests {
         Db::connect(&url, "test", &m).await.unwrap();
         let changed = [Migration { sqlite: "CREATE TABLE t (id BIGINT);", ..m[0] }];
         assert!(matches!(Db::connect(&url, "test", &changed).await, Err(DbError::Changed { .. })));
+    }
+
+    /// The engine decides, not a lexer: whatever reaches the read-only
+    /// executor (as if a classifier had been fooled), SQLite itself refuses
+    /// more than one statement, attaching files, pragmas, writes and
+    /// functions off the allow-list — and a canary database stays unread.
+    #[tokio::test]
+    async fn sqlite_read_only_is_guarded_by_the_engine() {
+        let dir = tempfile::tempdir().unwrap();
+        let canary = dir.path().join("canary.db");
+        {
+            let c = Db::connect(&format!("sqlite:{}", canary.display()), "canary", &[]).await.unwrap();
+            sqlx::query("CREATE TABLE secret (v TEXT)").execute(c.writer()).await.unwrap();
+            sqlx::query("INSERT INTO secret VALUES ('CANARY')").execute(c.writer()).await.unwrap();
+        }
+        let m = [Migration {
+            version: 1,
+            name: "init",
+            sqlite: "CREATE TABLE t (id BIGINT PRIMARY KEY, name TEXT NOT NULL);",
+            postgres: "CREATE TABLE t (id BIGINT PRIMARY KEY, name TEXT NOT NULL);",
+        }];
+        let db = Db::connect(&format!("sqlite:{}/x.db", dir.path().display()), "test", &m).await.unwrap();
+        db.query("INSERT INTO t (id, name) VALUES ($1, $2)").bind(1i64).bind("one").execute(db.writer()).await.unwrap();
+        let run = |sql: &str| {
+            let db = db.clone();
+            let sql = sql.to_owned();
+            async move { db.query_read_only(&sql, &[], 100, Duration::from_secs(5)).await }
+        };
+        for ok in [
+            "SELECT name FROM t",
+            "SELECT count(*), max(id), lower(name) FROM t GROUP BY name",
+            "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 5) SELECT sum(x) FROM n",
+            "SELECT json_object('a', name), strftime('%Y', 'now') FROM t -- a trailing comment",
+            "SELECT 1; ",
+            "/* leading */ SELECT name FROM t /* trailing */",
+        ] {
+            assert!(run(ok).await.is_ok(), "{ok}: {:?}", run(ok).await.err());
+        }
+        let attach = format!("ATTACH DATABASE '{}' AS c", canary.display());
+        let stacked = format!("SELECT 1; ATTACH DATABASE '{}' AS c", canary.display());
+        for bad in [
+            attach.as_str(),
+            stacked.as_str(),
+            "SELECT 1; SELECT 2",
+            "SELECT 1 /* */; DELETE FROM t",
+            "SELECT name FROM t; -- x\n UPDATE t SET name = 'x'",
+            "PRAGMA table_info(t)",
+            "SELECT * FROM pragma_table_info('t')",
+            "SELECT load_extension('/tmp/x.so')",
+            "SELECT fts3_tokenizer('simple')",
+            "SELECT zeroblob(1000000000)",
+            "SELECT randomblob(100)",
+            "DELETE FROM t",
+            "CREATE TABLE u (x)",
+            "BEGIN",
+            "VACUUM INTO '/tmp/copy.db'",
+            "",
+            "  -- only a comment",
+        ] {
+            let r = run(bad).await;
+            assert!(matches!(r, Err(QueryError::Refused(_))), "{bad:?} was not refused: {r:?}");
+        }
+        let all = run("SELECT name FROM t").await.unwrap();
+        assert_eq!(all.rows.len(), 1, "nothing was changed");
+        assert!(!std::path::Path::new("/tmp/copy.db").exists());
     }
 }
