@@ -97,6 +97,8 @@ pub struct Db {
     sqlite_path: Option<std::path::PathBuf>,
     /// PostgreSQL: a pool whose sessions are read-only, for untrusted queries.
     read_only: Option<AnyPool>,
+    /// `read_only` connects as a query role of its own ([`Db::use_query_role`]).
+    query_role: bool,
 }
 
 impl std::fmt::Debug for Db {
@@ -197,7 +199,7 @@ impl Db {
         } else {
             return Err(DbError::Url(redact_url(url)));
         };
-        let db = Self { backend, write, read, url_shown: redact_url(url), sqlite_path, read_only };
+        let db = Self { backend, write, read, url_shown: redact_url(url), sqlite_path, read_only, query_role: false };
         db.migrate(namespace, migrations).await?;
         Ok(db)
     }
@@ -392,6 +394,43 @@ fn refused(e: sqlx::Error, timeout: Duration) -> QueryError {
 }
 
 impl Db {
+    /// On PostgreSQL, run untrusted queries ([`Db::query_read_only`]) as
+    /// another role — one that may only SELECT the tables it should see —
+    /// through `url`, instead of as the service's own role. The database
+    /// then refuses what a statement may not do, whatever got past the
+    /// checks before it. SQLite has no roles: its guard is the engine's
+    /// authorizer, so this is an error there.
+    pub async fn use_query_role(&mut self, url: &str) -> Result<(), DbError> {
+        if self.backend != Backend::Postgres || !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(DbError::Url(format!(
+                "a query role needs PostgreSQL on both sides (service {}, query role {})",
+                self.url_shown,
+                redact_url(url)
+            )));
+        }
+        self.read_only = Some(
+            AnyPoolOptions::new()
+                .max_connections(4)
+                .acquire_timeout(Duration::from_secs(30))
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        conn.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY").await?;
+                        Ok(())
+                    })
+                })
+                .connect_with(url.parse::<AnyConnectOptions>()?)
+                .await?,
+        );
+        self.query_role = true;
+        Ok(())
+    }
+
+    /// Whether untrusted queries run as a role of their own (PostgreSQL with
+    /// [`Db::use_query_role`]), for readiness reports.
+    pub fn has_query_role(&self) -> bool {
+        self.query_role
+    }
+
     /// Run one untrusted query that must not change anything: on SQLite a
     /// fresh read-only connection with `query_only` and a progress handler
     /// that stops it at `timeout`; on PostgreSQL a read-only session, a

@@ -24,5 +24,11 @@ GRANT CONNECT ON DATABASE :"db" TO grafana_ro;
 GRANT USAGE ON SCHEMA public TO grafana_ro;
 GRANT SELECT ON ALL TABLES IN SCHEMA public TO grafana_ro;
 ALTER DEFAULT PRIVILEGES FOR ROLE :"owner" IN SCHEMA public GRANT SELECT ON TABLES TO grafana_ro;
+-- The tables Grafana reads belong to the programs' own roles (05-fleet-roles.sh).
+ALTER DEFAULT PRIVILEGES FOR ROLE fleet_observer IN SCHEMA public GRANT SELECT ON TABLES TO grafana_ro;
+ALTER DEFAULT PRIVILEGES FOR ROLE fleet_log IN SCHEMA public GRANT SELECT ON TABLES TO grafana_ro;
+ALTER DEFAULT PRIVILEGES FOR ROLE fleet_sql IN SCHEMA public GRANT SELECT ON TABLES TO grafana_ro;
+ALTER DEFAULT PRIVILEGES FOR ROLE fleet_planner IN SCHEMA public GRANT SELECT ON TABLES TO grafana_ro;
+ALTER DEFAULT PRIVILEGES FOR ROLE fleet_agent IN SCHEMA public GRANT SELECT ON TABLES TO grafana_ro;
 ALTER ROLE grafana_ro SET default_transaction_read_only = on;
 SQL

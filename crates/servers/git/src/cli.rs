@@ -131,6 +131,9 @@ impl Cli {
             ("core.sshCommand", self.ssh_command.clone()),
             ("core.askPass", String::new()),
             ("core.pager", "cat".into()),
+            // ":" is git's own "no editor": a merge on pull never opens one.
+            ("core.editor", ":".into()),
+            ("sequence.editor", ":".into()),
             // An empty value empties the helper list built from earlier files.
             ("credential.helper", String::new()),
             ("credential.interactive", "false".into()),

@@ -35,16 +35,37 @@ pub struct Sql {
 
 /// Build the server: connect, migrate, register the tools.
 pub async fn server(config: Config) -> Result<Server, StartError> {
-    let db = Db::connect(&config.database_url, "sql", schema::MIGRATIONS)
+    let mut db = Db::connect(&config.database_url, "sql", schema::MIGRATIONS)
         .await
         .map_err(|e| StartError::config(format!("{}: {e}", config::SQL_DATABASE_URL)))?;
-    mcp_core::tracing::info!(database = %db.url(), backend = ?db.backend(), "database ready");
+    if let Some(url) = &config.query_database_url {
+        db.use_query_role(url)
+            .await
+            .map_err(|e| StartError::config(format!("{}: {e}", config::SQL_QUERY_DATABASE_URL)))?;
+    }
+    mcp_core::tracing::info!(database = %db.url(), backend = ?db.backend(), query_role = db.has_query_role(), "database ready");
+    if db.backend() == mcp_core::db::Backend::Postgres && !db.has_query_role() {
+        mcp_core::tracing::warn!(
+            "sql_query runs as the service's own database role: set SQL_QUERY_DATABASE_URL to a SELECT-only role \
+             (compose: fleet_query) so the database itself refuses what a query must not do"
+        );
+    }
     let write = config.allow_write;
     let b = Server::builder(NAME, VERSION, Arc::new(Sql { db, config })).instructions(
         "The fleet's memory: knowledge-base entries (kb_*), the communication log (message_*), the decision log \
          (decision_*), project timelines, and read-only SQL (sql_tables, sql_describe, sql_query).",
     );
     let b = b.ready_check("database", |state: Arc<Sql>| async move { state.db.ping().await });
+    // Not a failure (the server works), but never silent: /ready says how untrusted queries are confined.
+    let b = b.ready_check("query confinement", |state: Arc<Sql>| async move {
+        Ok(match (state.db.backend(), state.db.has_query_role()) {
+            (mcp_core::db::Backend::Sqlite, _) => "SQLite authorizer: reads and allow-listed functions only".to_owned(),
+            (_, true) => "PostgreSQL: a SELECT-only role in read-only transactions".to_owned(),
+            (_, false) => "WEAK: PostgreSQL read-only transactions as the service's own role; set \
+                           SQL_QUERY_DATABASE_URL"
+                .to_owned(),
+        })
+    });
     Ok(b.tool(tools::decision_list::tool())
         .tool(tools::decision_record::tool())
         .tool(tools::kb_delete::tool())

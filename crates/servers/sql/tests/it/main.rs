@@ -9,6 +9,7 @@
 mod corpus;
 mod idempotency;
 mod memory;
+mod roles;
 
 use mcp_server_sql::{Config, server};
 use mcp_test::TestServer;
