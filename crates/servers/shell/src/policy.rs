@@ -89,6 +89,14 @@ pub const ENV_NEVER: &[&str] = &[
     "NODE_OPTIONS",
     "NODE_PATH",
     "PYTHONSTARTUP",
+    // Search paths and plugin lists load code into an allowed interpreter.
+    "PYTHONPATH",
+    "PYTHONUSERBASE",
+    "PYTHONSAFEPATH",
+    "PYTEST_ADDOPTS",
+    "PYTEST_PLUGINS",
+    "GEM_PATH",
+    "GEM_HOME",
     "PYTHONHOME",
     "PYTHONINSPECT",
     "PYTHONEXECUTABLE",
@@ -250,12 +258,10 @@ pub const ENV_ALLOW_DEFAULT: &[&str] = &[
     "CARGO_INCREMENTAL",
     "PYTHONDONTWRITEBYTECODE",
     "PYTHONUNBUFFERED",
-    "PYTHONPATH",
     "PIP_DISABLE_PIP_VERSION_CHECK",
     "PIP_NO_INPUT",
     "PIP_INDEX_URL",
     "PIP_EXTRA_INDEX_URL",
-    "PYTEST_ADDOPTS",
     "NODE_ENV",
     "npm_config_loglevel",
     "VIRTUAL_ENV",
@@ -292,6 +298,8 @@ pub enum Kind {
     Make,
     /// awk: programs are code; only script files (`-f`).
     Awk,
+    /// sort: no `--compress-program`.
+    Sort,
 }
 
 impl Kind {
@@ -312,6 +320,7 @@ impl Kind {
             "npm" => Self::Npm,
             "pip" => Self::Pip,
             "make" | "gmake" => Self::Make,
+            "sort" => Self::Sort,
             _ => Self::Plain,
         }
     }
@@ -541,8 +550,11 @@ impl Policy {
                 self.names().join(", ")
             ));
         };
-        let args = argv[1..].to_vec();
+        let mut args = argv[1..].to_vec();
         check_args(program, &args)?;
+        if program.kind == Kind::Git {
+            args = harden_git(args);
+        }
         let arg0 = lexical.filter(|_| program.kind == Kind::Python).map(|p| p.display().to_string());
         Ok(Checked { exe: program.path.clone(), name: program.name.clone(), args, arg0 })
     }
@@ -571,8 +583,67 @@ fn short_bundle_has(a: &str, flag: char) -> bool {
     a.starts_with('-') && !a.starts_with("--") && a.len() > 1 && a[1..].contains(flag)
 }
 
+/// Whether `a` names the long option `long` the way getopt_long (and
+/// nopt, and argparse) read it: the whole name, or any unambiguous prefix of
+/// it, with or without `=value`. `--to-com=sh` is `--to-command=sh` to GNU
+/// tar, so an exact comparison is no check. Any prefix of three or more
+/// characters counts (shorter ones are ambiguous to every program here), so
+/// a refusal errs towards asking for the full name of a harmless option.
 fn option_is(a: &str, long: &str) -> bool {
-    a == long || a.starts_with(&format!("{long}="))
+    let Some(given) = a.strip_prefix("--") else { return false };
+    let given = given.split('=').next().unwrap_or(given);
+    let long = long.trim_start_matches("--");
+    (given == long || given.len() >= 3) && long.starts_with(given)
+}
+
+/// Whether GNU tar reads `a` (at position `i`) as a bundle of short options
+/// holding `flag`: `-xIsh`, or — tar's old style — a first argument without
+/// a dash (`xIf`).
+fn tar_bundle_has(i: usize, a: &str, flag: char) -> bool {
+    short_bundle_has(a, flag) || (i == 0 && !a.starts_with('-') && a.contains(flag))
+}
+
+/// Configuration keys a repository could set to make a "read-only" git
+/// subcommand run a program, overridden on git's command line (which beats
+/// every configuration file). Keys whose names the repository chooses
+/// (`filter.<driver>.clean`, `diff.<driver>.textconv`) cannot be listed;
+/// diffs get `--no-ext-diff --no-textconv`, and the job's sandbox contains
+/// what is left.
+const GIT_OVERRIDES: &[&str] = &[
+    "core.fsmonitor=false",
+    "core.hooksPath=/dev/null",
+    "core.pager=cat",
+    "core.editor=:",
+    "sequence.editor=:",
+    "core.sshCommand=false",
+    "core.askPass=",
+    "credential.helper=",
+    "protocol.ext.allow=never",
+    "gpg.program=false",
+    "core.alternateRefsCommand=",
+];
+
+/// The argv of an allowed git call as it runs: the server's overrides first,
+/// and the diffing subcommands told not to run external diff or textconv
+/// programs.
+fn harden_git(args: Vec<String>) -> Vec<String> {
+    let mut out: Vec<String> = GIT_OVERRIDES.iter().flat_map(|kv| ["-c".to_owned(), (*kv).to_owned()]).collect();
+    let mut rest = args.into_iter();
+    for a in rest.by_ref() {
+        let is_sub = !a.starts_with('-');
+        let sub = a.clone();
+        out.push(a);
+        if is_sub {
+            match sub.as_str() {
+                "diff" | "log" | "show" => out.extend(["--no-ext-diff".to_owned(), "--no-textconv".to_owned()]),
+                "blame" => out.push("--no-textconv".to_owned()),
+                _ => {}
+            }
+            break;
+        }
+    }
+    out.extend(rest);
+    out
 }
 
 fn check_args(p: &Program, args: &[String]) -> Result<(), Denial> {
@@ -753,8 +824,16 @@ fn check_args(p: &Program, args: &[String]) -> Result<(), Denial> {
             }
             Ok(())
         }
-        Kind::Tar => {
+        Kind::Sort => {
             for a in args {
+                if option_is(a, "--compress-program") {
+                    return deny("sort --compress-program runs a program; it is not allowed");
+                }
+            }
+            Ok(())
+        }
+        Kind::Tar => {
+            for (i, a) in args.iter().enumerate() {
                 for bad in [
                     "--checkpoint-action",
                     "--to-command",
@@ -769,7 +848,7 @@ fn check_args(p: &Program, args: &[String]) -> Result<(), Denial> {
                         return deny(format!("tar {bad} runs programs; it is not allowed"));
                     }
                 }
-                if a == "-I" || a == "-F" || (a.starts_with("-I") && !a.starts_with("--")) {
+                if tar_bundle_has(i, a, 'I') || tar_bundle_has(i, a, 'F') {
                     return deny("tar -I/-F run programs; they are not allowed");
                 }
             }
@@ -785,7 +864,7 @@ fn check_args(p: &Program, args: &[String]) -> Result<(), Denial> {
         }
         Kind::Cargo => {
             for a in args {
-                if option_is(a, "--config") || a.starts_with("-Z") || a == "--config" {
+                if option_is(a, "--config") || a.starts_with("-Z") {
                     return deny("cargo --config and -Z can change which programs cargo runs; they are not allowed");
                 }
             }
@@ -816,7 +895,7 @@ fn check_args(p: &Program, args: &[String]) -> Result<(), Denial> {
                     || a.starts_with("MAKESHELL=")
                     || a.starts_with(".SHELLFLAGS=")
                     || option_is(a, "--eval")
-                    || a == "-E"
+                    || short_bundle_has(a, 'E')
                 {
                     return deny("make SHELL=/--eval change what make runs; they are not allowed");
                 }
@@ -840,7 +919,8 @@ mod tests {
     use super::*;
 
     fn policy() -> Policy {
-        let names: Vec<String> = ["true", "echo", "find", "tar", "git", "python3", "sh", "ls"].map(String::from).into();
+        let names: Vec<String> =
+            ["true", "echo", "find", "tar", "git", "python3", "sh", "ls", "sort", "make"].map(String::from).into();
         let (p, _) = build(
             vec![PathBuf::from("/usr/bin"), PathBuf::from("/bin"), PathBuf::from("/usr/local/bin")],
             &names,
@@ -893,9 +973,53 @@ mod tests {
             &["\"curl\"", "x"],
             &["c'u'rl", "x"],
             &["curl", "http://x"],
+            // Abbreviated long options: getopt_long reads any unambiguous prefix.
+            &["tar", "--to-com=sh", "-xf", "a.tar"],
+            &["tar", "--use-compress=sh", "-cf", "a.tar", "."],
+            &["tar", "--checkpoint-act=exec=sh", "-cf", "a.tar", "."],
+            &["sort", "--compress-program=sh", "x"],
+            &["sort", "--compress-prog=sh", "x"],
+            &["sort", "--compress=sh", "x"],
+            &["git", "log", "--out=/tmp/x"],
+            &["git", "diff", "--ext-d"],
+            &["git", "log", "--OUTPUT=/tmp/x"],
+            &["make", "--ev=$(shell id)"],
+            // Bundled short options, and tar's dashless old style.
+            &["tar", "-cvIsh", "-f", "a.tar", "."],
+            &["tar", "cIf", "sh", "a.tar", "."],
+            &["tar", "xFf", "sh", "a.tar"],
+            &["make", "-nE", "x:=1"],
         ] {
             assert!(check(bad).is_err(), "{bad:?} was allowed");
         }
+    }
+
+    /// The threat is real: the installed programs themselves accept the
+    /// abbreviations refused above (asking them, not assuming).
+    #[test]
+    fn the_real_programs_accept_the_abbreviations_refused() {
+        use std::process::Command;
+        let ran = |argv: &[&str]| Command::new(argv[0]).args(&argv[1..]).output().is_ok_and(|o| o.status.success());
+        // tar takes --to-com as --to-command (and runs nothing: no archive is extracted).
+        assert!(ran(&["tar", "--to-com=true", "-cf", "/dev/null", "--files-from=/dev/null"]));
+        // sort takes --compress-prog as --compress-program.
+        assert!(ran(&["sort", "--compress-prog=true", "/dev/null"]));
+        // And a name that matches no option is refused by the program, so a prefix is not a guess.
+        assert!(!ran(&["sort", "--no-such-option", "/dev/null"]));
+    }
+
+    #[test]
+    fn read_only_git_runs_with_the_servers_overrides() {
+        let c = check(&["git", "log", "-p"]).unwrap();
+        let a = c.args.join(" ");
+        assert!(a.starts_with("-c core.fsmonitor=false -c core.hooksPath=/dev/null"), "{a}");
+        assert!(a.ends_with("log --no-ext-diff --no-textconv -p"), "{a}");
+        let c = check(&["git", "--no-pager", "status"]).unwrap();
+        assert!(c.args.join(" ").ends_with("--no-pager status"), "{:?}", c.args);
+        // Harmless options that only share a short prefix with a dangerous one still pass in full.
+        assert!(check(&["git", "log", "--oneline"]).is_ok());
+        assert!(check(&["tar", "--to-stdout", "-xf", "a.tar"]).is_ok());
+        assert!(check(&["sort", "--check", "x"]).is_ok());
     }
 
     #[test]
