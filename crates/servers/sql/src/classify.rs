@@ -23,6 +23,32 @@
 //!   `pg_read_file`, `lo_import`, `dblink`, `nextval`, `load_extension`...)
 //!   are refused.
 
+/// Whose lexical rules apply. They differ exactly where text can hide a
+/// `;` from one reader and not the other: SQLite's block comments do not
+/// nest and it quotes identifiers with backticks and brackets; PostgreSQL
+/// nests comments, has dollar quoting and backslash escapes in `E''`
+/// strings, and treats `[`, backticks and `$name` otherwise. Reading one
+/// engine's text by the other's rules is how stacked statements slipped
+/// past this classifier; now each is read by its own (and the engine itself
+/// has the last word: `mcp_core::db`'s guard).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// SQLite.
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+impl Dialect {
+    /// The dialect of a database backend.
+    pub fn of(backend: mcp_core::db::Backend) -> Self {
+        match backend {
+            mcp_core::db::Backend::Sqlite => Self::Sqlite,
+            _ => Self::Postgres,
+        }
+    }
+}
+
 /// What a statement may be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -88,7 +114,8 @@ enum Tok {
     Other,
 }
 
-fn lex(sql: &str) -> Result<Vec<Tok>, String> {
+fn lex(sql: &str, dialect: Dialect) -> Result<Vec<Tok>, String> {
+    let pg = dialect == Dialect::Postgres;
     let b = sql.as_bytes();
     let mut toks = Vec::new();
     let mut i = 0;
@@ -102,12 +129,13 @@ fn lex(sql: &str) -> Result<Vec<Tok>, String> {
                 }
             }
             b'/' if b.get(i + 1) == Some(&b'*') => {
+                // PostgreSQL nests block comments; SQLite ends one at the first `*/`.
                 let mut depth = 0;
                 loop {
                     if i + 1 >= b.len() {
                         return Err("unterminated /* comment".into());
                     }
-                    if b[i] == b'/' && b[i + 1] == b'*' {
+                    if b[i] == b'/' && b[i + 1] == b'*' && (pg || depth == 0) {
                         depth += 1;
                         i += 2;
                     } else if b[i] == b'*' && b[i + 1] == b'/' {
@@ -121,7 +149,24 @@ fn lex(sql: &str) -> Result<Vec<Tok>, String> {
                     }
                 }
             }
-            b'\'' | b'"' | b'`' => {
+            // PostgreSQL's escape strings: a backslash escapes the next character, `\'` included.
+            b'E' | b'e' if pg && b.get(i + 1) == Some(&b'\'') && !prev_is_word(b, i) => {
+                i += 2;
+                loop {
+                    match b.get(i) {
+                        None => return Err("unterminated quote".into()),
+                        Some(b'\\') => i += 2,
+                        Some(b'\'') if b.get(i + 1) == Some(&b'\'') => i += 2,
+                        Some(b'\'') => {
+                            i += 1;
+                            break;
+                        }
+                        Some(_) => i += 1,
+                    }
+                }
+                toks.push(Tok::Other);
+            }
+            b'\'' | b'"' => {
                 let q = c;
                 i += 1;
                 loop {
@@ -142,14 +187,33 @@ fn lex(sql: &str) -> Result<Vec<Tok>, String> {
                     toks.push(Tok::Other);
                 }
             }
-            b'[' => {
+            // SQLite quotes identifiers with backticks (doubled to escape) and brackets.
+            b'`' if !pg => {
+                i += 1;
+                loop {
+                    match b.get(i) {
+                        None => return Err("unterminated quote".into()),
+                        Some(b'`') if b.get(i + 1) == Some(&b'`') => i += 2,
+                        Some(b'`') => {
+                            i += 1;
+                            break;
+                        }
+                        Some(_) => i += 1,
+                    }
+                }
+                toks.push(Tok::Other);
+            }
+            b'[' if !pg => {
                 while i < b.len() && b[i] != b']' {
                     i += 1;
+                }
+                if i >= b.len() {
+                    return Err("unterminated [identifier]".into());
                 }
                 i += 1;
                 toks.push(Tok::Other);
             }
-            b'$' => {
+            b'$' if pg => {
                 // Dollar quoting: $$...$$ or $tag$...$tag$. A `$1` parameter is not one.
                 let start = i;
                 let mut j = i + 1;
@@ -180,7 +244,9 @@ fn lex(sql: &str) -> Result<Vec<Tok>, String> {
             }
             c if c.is_ascii_alphabetic() || c == b'_' || c >= 0x80 => {
                 let start = i;
-                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] >= 0x80) {
+                while i < b.len()
+                    && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] >= 0x80 || (pg && b[i] == b'$'))
+                {
                     i += 1;
                 }
                 toks.push(Tok::Word(sql[start..i].to_owned()));
@@ -194,12 +260,20 @@ fn lex(sql: &str) -> Result<Vec<Tok>, String> {
     Ok(toks)
 }
 
-/// Check that `sql` is exactly one statement of kind `kind`; the reason when not.
-pub fn check(sql: &str, kind: Kind) -> Result<(), String> {
+/// Whether the byte before `i` continues a word (so `E'` there is a word
+/// ending in E followed by a plain string, as in `typE'x'`, not an escape
+/// string).
+fn prev_is_word(b: &[u8], i: usize) -> bool {
+    i > 0 && (b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_' || b[i - 1] >= 0x80)
+}
+
+/// Check that `sql` is exactly one statement of kind `kind`, read by the
+/// rules of `dialect`; the reason when not.
+pub fn check(sql: &str, kind: Kind, dialect: Dialect) -> Result<(), String> {
     if sql.contains('\0') {
         return Err("the statement contains a NUL byte".into());
     }
-    let mut toks = lex(sql)?;
+    let mut toks = lex(sql, dialect)?;
     while toks.last() == Some(&Tok::Semi) {
         toks.pop();
     }
@@ -260,6 +334,11 @@ pub fn check(sql: &str, kind: Kind) -> Result<(), String> {
 mod tests {
     use super::*;
 
+    /// Checked by both dialects' rules.
+    fn both(sql: &str, kind: Kind) -> Result<(), String> {
+        check(sql, kind, Dialect::Sqlite).and(check(sql, kind, Dialect::Postgres))
+    }
+
     #[test]
     fn reads_pass() {
         for ok in [
@@ -267,7 +346,6 @@ mod tests {
             "select * from decisions where actor = $1;",
             "WITH x AS (SELECT id FROM kb_entries) SELECT count(*) FROM x",
             "SELECT 'a;b', \"weird;name\" FROM t -- trailing; comment",
-            "SELECT $$ DROP TABLE x; $$",
             "SELECT /* ; */ 1",
             "(SELECT 1) UNION (SELECT 2)",
             "VALUES (1), (2)",
@@ -275,7 +353,32 @@ mod tests {
             "SELECT pg_sleep(10)",
             "SELECT CASE WHEN start > 0 THEN replace(title, 'a', 'b') ELSE 'x' END AS set_name FROM spans",
         ] {
-            assert!(check(ok, Kind::Read).is_ok(), "{ok}: {:?}", check(ok, Kind::Read));
+            assert!(both(ok, Kind::Read).is_ok(), "{ok}: {:?}", both(ok, Kind::Read));
+        }
+        // Each engine's own quoting.
+        assert!(check("SELECT $$ DROP TABLE x; $$", Kind::Read, Dialect::Postgres).is_ok());
+        assert!(check("SELECT E'it\\'s; fine'", Kind::Read, Dialect::Postgres).is_ok());
+        assert!(check("SELECT [a;b], `c;d` FROM t", Kind::Read, Dialect::Sqlite).is_ok());
+        assert!(check("SELECT /* /* ; */ */ 1", Kind::Read, Dialect::Postgres).is_ok());
+    }
+
+    /// Text one engine reads as two statements, read by the other engine's
+    /// rules as one: each is refused by its own dialect.
+    #[test]
+    fn each_engine_is_read_by_its_own_rules() {
+        for (sql, dialect) in [
+            // SQLite's comments do not nest: the first */ ends it.
+            ("SELECT 1 /* /* */ ; DELETE FROM t; /* */", Dialect::Sqlite),
+            // SQLite has no dollar quoting: $a is a parameter, and the ; is real.
+            ("SELECT $a$; ATTACH DATABASE 'x' AS y; $a$", Dialect::Sqlite),
+            // PostgreSQL has no [identifiers] or backtick quoting.
+            ("SELECT a[1]; DELETE FROM t; SELECT ']'", Dialect::Postgres),
+            ("SELECT `x; DELETE FROM t; `", Dialect::Postgres),
+            // In an E'' string a backslash escapes the quote, so the string ends later than a plain one would.
+            // (a plain reading sees `''` and keeps going; PostgreSQL ends the string and runs the DELETE).
+            ("SELECT E'\\'';DELETE FROM t;--'", Dialect::Postgres),
+        ] {
+            assert!(check(sql, Kind::Read, dialect).is_err(), "{dialect:?}: {sql:?} passed");
         }
     }
 
@@ -312,15 +415,16 @@ mod tests {
             "LOCK TABLE decisions",
             "SELECT * FROM decisions FOR UPDATE",
         ] {
-            assert!(check(bad, Kind::Read).is_err(), "{bad:?} passed");
+            assert!(check(bad, Kind::Read, Dialect::Sqlite).is_err(), "sqlite: {bad:?} passed");
+            assert!(check(bad, Kind::Read, Dialect::Postgres).is_err(), "postgres: {bad:?} passed");
         }
     }
 
     #[test]
     fn writes() {
-        assert!(check("INSERT INTO kb_entries (title) VALUES ($1)", Kind::Write).is_ok());
-        assert!(check("UPDATE decisions SET rationale = $1 WHERE id = $2", Kind::Write).is_ok());
-        assert!(check("DELETE FROM messages WHERE id = $1 RETURNING id", Kind::Write).is_ok());
+        assert!(both("INSERT INTO kb_entries (title) VALUES ($1)", Kind::Write).is_ok());
+        assert!(both("UPDATE decisions SET rationale = $1 WHERE id = $2", Kind::Write).is_ok());
+        assert!(both("DELETE FROM messages WHERE id = $1 RETURNING id", Kind::Write).is_ok());
         for bad in [
             "DROP TABLE x",
             "INSERT INTO x VALUES (1); DROP TABLE x",
@@ -328,7 +432,8 @@ mod tests {
             "ALTER TABLE x ADD c int",
             "SELECT 1",
         ] {
-            assert!(check(bad, Kind::Write).is_err(), "{bad}");
+            assert!(check(bad, Kind::Write, Dialect::Sqlite).is_err(), "{bad}");
+            assert!(check(bad, Kind::Write, Dialect::Postgres).is_err(), "{bad}");
         }
     }
 }

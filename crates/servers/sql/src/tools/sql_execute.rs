@@ -6,7 +6,7 @@ use mcp_core::db::sqlx;
 use mcp_core::prelude::*;
 
 use crate::Sql;
-use crate::classify::{Kind, check};
+use crate::classify::{Dialect, Kind, check};
 
 /// Arguments.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -41,7 +41,7 @@ async fn run(s: Arc<Sql>, a: Args, _ctx: Ctx) -> Result<Out<Output>, ToolError> 
     if a.sql.len() > 64 << 10 {
         return Err(ToolError::invalid("the statement is longer than 64 KiB"));
     }
-    check(&a.sql, Kind::Write).map_err(ToolError::Denied)?;
+    check(&a.sql, Kind::Write, Dialect::of(s.db.backend())).map_err(ToolError::Denied)?;
     let lower = a.sql.to_ascii_lowercase();
     if lower.contains("_mcp_migrations")
         || lower.contains("kb_fts")

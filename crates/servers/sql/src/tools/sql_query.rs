@@ -6,7 +6,7 @@ use mcp_core::db::{Param, QueryError};
 use mcp_core::prelude::*;
 
 use crate::Sql;
-use crate::classify::{Kind, check};
+use crate::classify::{Dialect, Kind, check};
 
 /// Arguments.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -59,7 +59,7 @@ async fn run(s: Arc<Sql>, a: Args, _ctx: Ctx) -> Result<Out<Output>, ToolError> 
     if a.params.len() > 100 {
         return Err(ToolError::invalid("at most 100 parameters"));
     }
-    check(&a.sql, Kind::Read).map_err(ToolError::Denied)?;
+    check(&a.sql, Kind::Read, Dialect::of(s.db.backend())).map_err(ToolError::Denied)?;
     let max = a.max_rows.unwrap_or(s.config.max_rows).clamp(1, s.config.max_rows);
     let params: Vec<Param> = a.params.iter().map(Param::from_json).collect();
     let sql = placeholders(&s, &a.sql);

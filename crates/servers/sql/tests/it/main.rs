@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod corpus;
+mod differential;
 mod idempotency;
 mod memory;
 mod roles;
