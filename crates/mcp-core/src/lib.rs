@@ -16,6 +16,7 @@
 //! - [`error`]: error kinds as data, and RFC 9457 problems for REST answers.
 //! - [`clock`]: time as the fleet writes and reads it.
 //! - [`tls`]: the one TLS crypto provider (ring).
+//! - `sandbox` (feature `sandbox`): kernel confinement (Landlock, no_new_privs, subreaper) of child processes.
 
 /// Every program built on mcp-core uses mimalloc (see docs/benchmarks.md for
 /// why); declaring it here keeps each `main.rs` to its few lines.
@@ -31,6 +32,8 @@ pub mod db;
 pub mod error;
 pub mod metrics;
 pub mod resource;
+#[cfg(feature = "sandbox")]
+pub mod sandbox;
 pub mod security;
 pub mod serve;
 pub mod server;

@@ -6,6 +6,16 @@
 //! of it; at the time limit the job's processes, their groups, and every
 //! descendant found through `/proc` (which catches children that left the
 //! group with `setsid`) are killed together.
+//!
+//! Every process runs inside the kernel sandbox of `mcp_core::sandbox`
+//! (Landlock: the job's roots, `HOME` and a private temporary directory
+//! writable, system directories read-only, nothing else; no_new_privs), entered
+//! between fork and exec next to the resource limits. The server is a child
+//! subreaper, so a process that double-forks and calls `setsid` is re-parented
+//! to the server rather than to init: at the job's end, time limit or kill,
+//! such adopted processes are found (their environment carries the job's
+//! marker, `MCP_SHELL_JOB`) and killed with their descendants, and [`reap`]
+//! collects them so no zombie stays behind.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
@@ -14,6 +24,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use mcp_core::ToolError;
+use mcp_core::sandbox::{Confinement, Enforcement, Prepared};
 use rustix::process::{Pid, Signal};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::process::{Child, ChildStdin, Command};
@@ -88,6 +99,10 @@ pub struct Spec {
     pub timeout: Duration,
     /// The command as shown in logs and results (secrets redacted).
     pub display: String,
+    /// The kernel sandbox of every process of the job (`None`: switched off
+    /// by the operator). The job's private temporary directory is added when
+    /// it starts.
+    pub confinement: Option<Confinement>,
 }
 
 /// A running or finished job.
@@ -106,6 +121,11 @@ pub struct Job {
     pub stdout: Arc<Capture>,
     /// stderr of every command.
     pub stderr: Arc<Capture>,
+    /// How its processes are confined.
+    pub sandbox: Enforcement,
+    /// The value of `MCP_SHELL_JOB` in its processes' environment, which
+    /// identifies them after they left the job's process tree.
+    marker: String,
     stdin: tokio::sync::Mutex<Option<ChildStdin>>,
     state: watch::Receiver<State>,
     state_tx: watch::Sender<State>,
@@ -170,6 +190,7 @@ impl Job {
         // re-parented and the link is gone.
         let mut all: HashSet<i32> = descendants(&pids);
         all.extend(pids.iter().copied());
+        all.extend(self.adopted());
         for g in &groups {
             if let Some(p) = Pid::from_raw(*g) {
                 let _ = rustix::process::kill_process_group(p, Signal::KILL);
@@ -186,19 +207,146 @@ impl Job {
     }
 }
 
-/// All descendants of `roots`, from `/proc`.
-pub fn descendants(roots: &[i32]) -> HashSet<i32> {
-    let mut parent_of: Vec<(i32, i32)> = Vec::new();
+impl Job {
+    /// Processes adopted by the server (their parent died: a double fork,
+    /// `setsid`) that belong to this job, with all their descendants. A
+    /// process whose environment carries this job's marker is the job's. One
+    /// that carries no marker (it replaced its environment) and left the
+    /// server's session or process group (which jobs' processes cannot have
+    /// been started in: each job leads its own group) is a stray of some job
+    /// and is counted in too: killing a stray is the safe mistake. Children
+    /// the server's own code started keep its group and are left alone.
+    fn adopted(&self) -> HashSet<i32> {
+        let me = rustix::process::getpid().as_raw_nonzero().get();
+        let (my_group, my_session) =
+            processes().into_iter().find(|p| p.pid == me).map(|p| (p.group, p.session)).unwrap_or((0, 0));
+        let owned: HashSet<i32> = OWNED.lock().map(|o| o.iter().copied().collect()).unwrap_or_default();
+        let mut found: Vec<i32> = Vec::new();
+        for p in processes() {
+            if p.parent != me || owned.contains(&p.pid) || p.state == 'Z' {
+                continue;
+            }
+            let stray = p.group != my_group || p.session != my_session;
+            let mine = match std::fs::read(format!("/proc/{}/environ", p.pid)) {
+                Ok(env) => match marker_of(&env) {
+                    Some(m) => m == self.marker.as_bytes(),
+                    None => stray,
+                },
+                Err(_) => stray,
+            };
+            let pid = p.pid;
+            if mine {
+                found.push(pid);
+            }
+        }
+        let mut all = descendants(&found);
+        all.extend(found);
+        all
+    }
+
+    /// Kill what is left of a job that ended on its own: its process groups,
+    /// their descendants, and adopted daemons. The state is not changed.
+    fn kill_rest(&self) {
+        let groups: Vec<i32> = self.groups.lock().map(|g| g.clone()).unwrap_or_default();
+        let pids: Vec<i32> = self.pids.lock().map(|g| g.clone()).unwrap_or_default();
+        let mut all: HashSet<i32> = descendants(&pids);
+        all.extend(self.adopted());
+        for g in &groups {
+            if let Some(p) = Pid::from_raw(*g) {
+                let _ = rustix::process::kill_process_group(p, Signal::KILL);
+            }
+        }
+        for p in all {
+            if let Some(p) = Pid::from_raw(p) {
+                let _ = rustix::process::kill_process(p, Signal::KILL);
+            }
+        }
+    }
+}
+
+/// The job marker in a raw `/proc/<pid>/environ` (NUL-separated).
+fn marker_of(env: &[u8]) -> Option<&[u8]> {
+    env.split(|b| *b == 0).find_map(|kv| kv.strip_prefix(MARKER_VAR.as_bytes()).and_then(|r| r.strip_prefix(b"=")))
+}
+
+/// The variable that carries a job's marker.
+pub const MARKER_VAR: &str = "MCP_SHELL_JOB";
+
+/// Pids of the server's own children that tokio waits for: the reaper must
+/// leave them alone, or tokio's wait would find them gone.
+static OWNED: Mutex<Vec<i32>> = Mutex::new(Vec::new());
+
+/// A direct child registered in [`OWNED`] for as long as it may need waiting.
+struct Owned(i32);
+
+/// Spawn `cmd` and register the child in [`OWNED`] under one lock, so the
+/// reaper (which holds the lock while it scans) never sees it unregistered.
+fn spawn_owned(cmd: &mut Command) -> std::io::Result<(Child, Owned)> {
+    let mut owned = OWNED.lock().map_err(|_| std::io::Error::other("the table of children is poisoned"))?;
+    let child = cmd.spawn()?;
+    let pid = child.id().map_or(0, |p| p as i32);
+    owned.push(pid);
+    Ok((child, Owned(pid)))
+}
+
+impl Drop for Owned {
+    fn drop(&mut self) {
+        if let Ok(mut o) = OWNED.lock()
+            && let Some(i) = o.iter().position(|p| *p == self.0)
+        {
+            o.swap_remove(i);
+        }
+    }
+}
+
+/// Reap the zombies of adopted processes (the server is their subreaper,
+/// so their exit status is ours to collect). Direct children are tokio's.
+pub fn reap() -> usize {
+    let me = rustix::process::getpid().as_raw_nonzero().get();
+    let Ok(owned) = OWNED.lock() else { return 0 };
+    let mut n = 0;
+    for proc in processes() {
+        if proc.parent == me && proc.state == 'Z' && !owned.contains(&proc.pid) {
+            let Some(p) = Pid::from_raw(proc.pid) else { continue };
+            if let Ok(Some(_)) = rustix::process::waitpid(Some(p), rustix::process::WaitOptions::NOHANG) {
+                n += 1;
+            }
+        }
+    }
+    n
+}
+
+/// A process as `/proc/<pid>/stat` shows it.
+struct Proc {
+    pid: i32,
+    state: char,
+    parent: i32,
+    group: i32,
+    session: i32,
+}
+
+/// Every process, from `/proc`.
+fn processes() -> Vec<Proc> {
+    let mut out = Vec::new();
     if let Ok(rd) = std::fs::read_dir("/proc") {
         for e in rd.flatten() {
             let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else { continue };
             let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else { continue };
             // Fields after the command name, which is in parentheses and may hold spaces.
             let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else { continue };
-            let ppid = rest.split_whitespace().nth(1).and_then(|p| p.parse::<i32>().ok()).unwrap_or(0);
-            parent_of.push((pid, ppid));
+            let mut fields = rest.split_whitespace();
+            let state = fields.next().and_then(|s| s.chars().next()).unwrap_or('?');
+            let mut num = || fields.next().and_then(|p| p.parse::<i32>().ok()).unwrap_or(0);
+            let (parent, group, session) = (num(), num(), num());
+            out.push(Proc { pid, state, parent, group, session });
         }
     }
+    out
+}
+
+/// All descendants of `roots`, from `/proc`.
+pub fn descendants(roots: &[i32]) -> HashSet<i32> {
+    let parent_of: Vec<(i32, i32)> = processes().into_iter().map(|p| (p.pid, p.parent)).collect();
     let mut found: HashSet<i32> = HashSet::new();
     let mut frontier: Vec<i32> = roots.to_vec();
     while let Some(p) = frontier.pop() {
@@ -211,14 +359,15 @@ pub fn descendants(roots: &[i32]) -> HashSet<i32> {
     found
 }
 
-/// Apply the limits in the child between fork and exec.
+/// Apply the limits and enter the sandbox in the child between fork and exec.
 #[allow(unsafe_code)]
-fn apply_limits(cmd: &mut Command, l: Limits) {
+fn apply_limits(cmd: &mut Command, l: Limits, mut sandbox: Prepared) {
     use rustix::process::{Resource, Rlimit};
     // SAFETY: the closure runs in the forked child before exec. It only makes
-    // raw system calls (setrlimit, unshare) through rustix, which neither
-    // allocate nor take locks, so it is async-signal-safe as `pre_exec`
-    // requires. All values were computed before the fork.
+    // raw system calls (setrlimit, unshare, prctl, landlock_restrict_self)
+    // through rustix and the landlock crate, which neither allocate nor take
+    // locks on these paths, so it is async-signal-safe as `pre_exec`
+    // requires. The ruleset and every value were built before the fork.
     unsafe {
         cmd.pre_exec(move || {
             let set = |r: Resource, v: u64| {
@@ -232,7 +381,8 @@ fn apply_limits(cmd: &mut Command, l: Limits) {
             if l.no_network {
                 rustix::thread::unshare_unsafe(rustix::thread::UnshareFlags::NEWNET).map_err(std::io::Error::from)?;
             }
-            Ok(())
+            // Last: once confined, nothing else needs doing before exec.
+            sandbox.enter()
         });
     }
 }
@@ -250,6 +400,7 @@ pub async fn probe_no_network() -> bool {
             open_files: 64,
             no_network: true,
         },
+        Prepared::off(),
     );
     cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
     matches!(cmd.status().await, Ok(s) if s.success())
@@ -265,11 +416,15 @@ pub struct Table {
     max_running: usize,
     keep_finished: usize,
     next: std::sync::atomic::AtomicU64,
+    tmp: PathBuf,
+    nonce: String,
 }
 
 impl Table {
     /// A table spooling under `dir`.
-    pub fn new(dir: PathBuf, excerpt: usize, spool_cap: u64, limits: Limits, max_running: usize) -> Self {
+    /// Each job gets a private temporary directory under `tmp`, removed at
+    /// its end.
+    pub fn new(dir: PathBuf, tmp: PathBuf, excerpt: usize, spool_cap: u64, limits: Limits, max_running: usize) -> Self {
         Self {
             jobs: Mutex::new(BTreeMap::new()),
             dir,
@@ -279,6 +434,8 @@ impl Table {
             max_running,
             keep_finished: 64,
             next: std::sync::atomic::AtomicU64::new(1),
+            tmp,
+            nonce: nonce(),
         }
     }
 
@@ -312,7 +469,7 @@ impl Table {
     }
 
     /// Start a job.
-    pub fn start(self: &Arc<Self>, spec: Spec) -> Result<Arc<Job>, ToolError> {
+    pub fn start(self: &Arc<Self>, mut spec: Spec) -> Result<Arc<Job>, ToolError> {
         self.prune();
         if self.running() >= self.max_running {
             return Err(ToolError::Unavailable(format!(
@@ -328,6 +485,24 @@ impl Table {
             Arc::new(Capture::new(&dir.join("stdout"), self.excerpt, self.spool_cap).map_err(ToolError::internal)?);
         let stderr =
             Arc::new(Capture::new(&dir.join("stderr"), self.excerpt, self.spool_cap).map_err(ToolError::internal)?);
+        let marker = format!("{}-{id}", self.nonce);
+        let tmp = self.tmp.join(&id);
+        std::fs::create_dir_all(&tmp).map_err(ToolError::internal)?;
+        spec.env.retain(|(k, _)| k != "TMPDIR" && k != MARKER_VAR);
+        spec.env.push(("TMPDIR".to_owned(), tmp.display().to_string()));
+        spec.env.push((MARKER_VAR.to_owned(), marker.clone()));
+        if let Some(c) = spec.confinement.as_mut() {
+            c.read_write.push(tmp.clone());
+        }
+        // Built once here so a job that cannot be confined fails before
+        // anything runs, with the reason; each process gets its own ruleset.
+        let sandbox = match &spec.confinement {
+            Some(c) => c
+                .prepare()
+                .map_err(|e| ToolError::Unavailable(format!("the job cannot be sandboxed: {e}")))?
+                .enforcement(),
+            None => Enforcement::Off,
+        };
         let (state_tx, state) = watch::channel(State::Running);
         let job = Arc::new(Job {
             id: id.clone(),
@@ -337,6 +512,8 @@ impl Table {
             started_at: mcp_core::clock::now_rfc3339(),
             stdout,
             stderr,
+            sandbox,
+            marker,
             stdin: tokio::sync::Mutex::new(None),
             state,
             state_tx,
@@ -366,6 +543,10 @@ impl Table {
                     j.kill_tree(&format!("time limit of {} s reached", timeout.as_secs_f64()));
                 }
             }
+            // Whatever the job left running (background children, daemons
+            // that double-forked and called setsid) dies with it.
+            j.kill_rest();
+            let _ = std::fs::remove_dir_all(&tmp);
             // The job's processes may still hold the pipes (a killed tree
             // drains quickly); stop recording.
             j.stdout.close();
@@ -373,6 +554,10 @@ impl Table {
             if let Ok(mut e) = j.ended.lock() {
                 *e = Some(Instant::now());
             }
+            // Killed processes become zombies of this server (the subreaper)
+            // once they are gone; collect them.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            reap();
         });
         Ok(job)
     }
@@ -385,6 +570,27 @@ impl Table {
             }
         }
     }
+}
+
+/// A value no other server in this process (tests run several) or earlier
+/// run of this one uses, so job markers are unique.
+fn nonce() -> String {
+    static COUNT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    format!("{}-{n}-{t:x}", std::process::id())
+}
+
+/// Reap adopted zombies every second for the life of the runtime: a daemon
+/// that exits on its own after its job ended leaves one.
+pub fn spawn_reaper() {
+    tokio::spawn(async {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            reap();
+        }
+    });
 }
 
 async fn pump(mut r: impl AsyncRead + Unpin, cap: Arc<Capture>) {
@@ -434,6 +640,7 @@ async fn run_pipeline(
     limits: Limits,
 ) -> Result<State, String> {
     let mut children: Vec<Child> = Vec::with_capacity(pipeline.len());
+    let mut owned: Vec<Owned> = Vec::with_capacity(pipeline.len());
     let mut pumps = Vec::new();
     let mut prev_out: Option<Stdio> = None;
     let mut pgid: i32 = 0;
@@ -464,9 +671,15 @@ async fn run_pipeline(
             }
         }
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-        apply_limits(&mut cmd, limits);
-        let mut child = cmd.spawn().map_err(|e| format!("{} could not start: {e}", c.exe.display()))?;
+        let sandbox = match &spec.confinement {
+            Some(conf) => conf.prepare().map_err(|e| format!("the job cannot be sandboxed: {e}"))?,
+            None => Prepared::off(),
+        };
+        apply_limits(&mut cmd, limits, sandbox);
+        let (mut child, guard) =
+            spawn_owned(&mut cmd).map_err(|e| format!("{} could not start: {e}", c.exe.display()))?;
         let pid = child.id().map_or(0, |p| p as i32);
+        owned.push(guard);
         if i == 0 {
             pgid = pid;
             if let Ok(mut g) = job.groups.lock() {
@@ -510,6 +723,7 @@ async fn run_pipeline(
             last_state = State::Exited { code: status.code(), signal: status.signal() };
         }
     }
+    drop(owned);
     for p in pumps {
         // Descendants that kept the pipes open would block this forever;
         // give them a moment, the job's time limit covers the rest.
