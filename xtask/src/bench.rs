@@ -302,7 +302,8 @@ fn shell(seconds: u32) -> anyhow::Result<()> {
             bail!("pre-flight run failed: {r}");
         }
         let confined = &r["structuredContent"]["sandbox"];
-        let title = format!("shell run [\"true\"], sandbox {sandbox} ({confined}) — {}, {seconds} s per run", machine()?);
+        let title =
+            format!("shell run [\"true\"], sandbox {sandbox} ({confined}) — {}, {seconds} s per run", machine()?);
         let res = measure(&s, &dir, &title, "run", &args, 8, seconds);
         drop(s);
         let _ = std::fs::remove_dir_all(&dir);

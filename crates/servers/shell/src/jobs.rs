@@ -191,6 +191,11 @@ impl Job {
         let mut all: HashSet<i32> = descendants(&pids);
         all.extend(pids.iter().copied());
         all.extend(self.adopted());
+        // The state first: once the processes die, the job's own task sees
+        // them exit and would record a plain exit by signal instead.
+        if *self.state.borrow() == State::Running {
+            let _ = self.state_tx.send(State::Killed { reason: reason.to_owned() });
+        }
         for g in &groups {
             if let Some(p) = Pid::from_raw(*g) {
                 let _ = rustix::process::kill_process_group(p, Signal::KILL);
@@ -200,9 +205,6 @@ impl Job {
             if let Some(p) = Pid::from_raw(p) {
                 let _ = rustix::process::kill_process(p, Signal::KILL);
             }
-        }
-        if *self.state.borrow() == State::Running {
-            let _ = self.state_tx.send(State::Killed { reason: reason.to_owned() });
         }
     }
 }
@@ -300,13 +302,22 @@ impl Drop for Owned {
 }
 
 /// Reap the zombies of adopted processes (the server is their subreaper,
-/// so their exit status is ours to collect). Direct children are tokio's.
+/// so their exit status is ours to collect). Direct children of jobs are
+/// tokio's ([`OWNED`]); children that other code of this process started
+/// stay in its process group and session (a zombie keeps both), so they are
+/// left to whoever waits for them. Job processes never are in that group:
+/// each pipeline leads its own.
 pub fn reap() -> usize {
     let me = rustix::process::getpid().as_raw_nonzero().get();
+    let procs = processes();
+    let Some((my_group, my_session)) = procs.iter().find(|p| p.pid == me).map(|p| (p.group, p.session)) else {
+        return 0;
+    };
     let Ok(owned) = OWNED.lock() else { return 0 };
     let mut n = 0;
-    for proc in processes() {
-        if proc.parent == me && proc.state == 'Z' && !owned.contains(&proc.pid) {
+    for proc in procs {
+        let foreign = proc.group != my_group || proc.session != my_session;
+        if proc.parent == me && proc.state == 'Z' && foreign && !owned.contains(&proc.pid) {
             let Some(p) = Pid::from_raw(proc.pid) else { continue };
             if let Ok(Some(_)) = rustix::process::waitpid(Some(p), rustix::process::WaitOptions::NOHANG) {
                 n += 1;
