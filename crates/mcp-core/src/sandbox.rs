@@ -37,8 +37,23 @@ use serde::Serialize;
 /// (resolver, locale, certificates, passwd); the fleet keeps its secrets
 /// elsewhere (`/run/secrets`, data directories), and `/tmp` is absent on
 /// purpose: each job gets a private temporary directory instead.
-pub const SYSTEM_READ: &[&str] =
-    &["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/opt", "/proc", "/sys", "/dev"];
+/// `/run/systemd/resolve` is where `/etc/resolv.conf` points on hosts with
+/// systemd-resolved; the rest of `/run` (`/run/secrets`!) stays closed.
+pub const SYSTEM_READ: &[&str] = &[
+    "/usr",
+    "/bin",
+    "/sbin",
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/libx32",
+    "/etc",
+    "/opt",
+    "/proc",
+    "/sys",
+    "/dev",
+    "/run/systemd/resolve",
+];
 
 /// Device files and shared-memory directories children may also write.
 pub const SYSTEM_WRITE: &[&str] = &["/dev/null", "/dev/zero", "/dev/full", "/dev/tty", "/dev/shm", "/dev/pts"];
