@@ -61,8 +61,14 @@ impl Drop for Shell {
     }
 }
 
-/// Build the server.
+/// Build the server, with the sandbox this machine supports.
 pub async fn server(config: Config) -> Result<Server, StartError> {
+    server_with_sandbox(config, mcp_core::sandbox::status().clone()).await
+}
+
+/// Build the server as if this machine's sandbox support were `detected`:
+/// how tests show what happens on a machine without Landlock.
+pub async fn server_with_sandbox(config: Config, detected: mcp_core::sandbox::Status) -> Result<Server, StartError> {
     let mut roots = Vec::new();
     for r in &config.roots {
         let c = std::fs::canonicalize(r)
@@ -78,8 +84,7 @@ pub async fn server(config: Config) -> Result<Server, StartError> {
     if !missing.is_empty() {
         mcp_core::tracing::info!(missing = ?missing, "programs of the policy not found on this machine; left out");
     }
-    let detected = mcp_core::sandbox::status();
-    let sandbox = if config.sandbox { detected.clone() } else { detected.switched_off() };
+    let sandbox = if config.sandbox { detected } else { detected.switched_off() };
     let landlock_tcp = config.sandbox && sandbox.network;
     // Landlock's TCP rules satisfy SHELL_NO_NETWORK on their own; the network
     // namespace (CAP_SYS_ADMIN) is used only where they are missing.

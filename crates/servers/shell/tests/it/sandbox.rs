@@ -382,3 +382,42 @@ async fn a_secret_file_inside_the_sandbox_is_refused_at_start() {
     };
     assert!(e.contains("secret file"), "{e}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_landlock_jobs_are_refused_unless_the_sandbox_is_switched_off() {
+    let missing = mcp_core::sandbox::Status {
+        landlock_abi: 0,
+        filesystem: false,
+        network: false,
+        scoping: false,
+        level: mcp_core::sandbox::Level::None,
+        missing: Some("the kernel has no Landlock".into()),
+    };
+    for sandbox in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("root")).unwrap();
+        let mut c = mcp_server_shell::Config::for_root(dir.path().join("root"), &["true"], &[]);
+        c.data_dir = Some(dir.path().join("data"));
+        c.sandbox = sandbox;
+        let s =
+            mcp_test::TestServer::start(mcp_server_shell::server_with_sandbox(c, missing.clone()).await.unwrap()).await;
+        let run = s.raw().call("run", json!({"argv": ["true"]})).await;
+        let ready = s.raw().get("/ready").await;
+        let policy = s.raw().call("policy", json!({})).await;
+        let level = &policy.result()["structuredContent"]["sandbox"]["level"];
+        if sandbox {
+            // Never silently: the refusal names the missing mechanism and the
+            // switch, and /ready and policy say the same.
+            let e = crate::err(&run);
+            assert!(e.contains("no Landlock") && e.contains("SHELL_SANDBOX=off"), "{e}");
+            assert_eq!(ready.status, 503, "{}", ready.text);
+            assert!(ready.text.contains("SHELL_SANDBOX"), "{}", ready.text);
+            assert_eq!(level, "none");
+            assert!(policy.text.contains("jobs are refused"), "{}", policy.text);
+        } else {
+            assert_eq!(ok(&run)["sandbox"], "off");
+            assert_eq!(ready.status, 200, "{}", ready.text);
+            assert_eq!(level, "off");
+        }
+    }
+}
