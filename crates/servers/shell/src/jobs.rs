@@ -250,9 +250,10 @@ impl Job {
     /// their descendants, and adopted daemons. The state is not changed.
     fn kill_rest(&self) {
         let groups: Vec<i32> = self.groups.lock().map(|g| g.clone()).unwrap_or_default();
-        let pids: Vec<i32> = self.pids.lock().map(|g| g.clone()).unwrap_or_default();
-        let mut all: HashSet<i32> = descendants(&pids);
-        all.extend(self.adopted());
+        // Not the descendants of the job's pids: those processes are gone and
+        // their pids may already belong to someone else. Their orphans were
+        // re-parented to this server and are found as adopted.
+        let all = self.adopted();
         for g in &groups {
             if let Some(p) = Pid::from_raw(*g) {
                 let _ = rustix::process::kill_process_group(p, Signal::KILL);
