@@ -2,10 +2,11 @@
 //! with captured output, a time limit, and a kill that takes the whole tree.
 //!
 //! `run` is a job the call waits for; `start` returns its id at once. Each
-//! pipeline runs in its own process group, so a signal reaches every process
-//! of it; at the time limit the job's processes, their groups, and every
-//! descendant found through `/proc` (which catches children that left the
-//! group with `setsid`) are killed together.
+//! process of a job leads a session and process group of its own, so a
+//! signal to the job's groups reaches every process and its children; at the
+//! time limit the job's processes, their groups, and every descendant found
+//! through `/proc` (which catches children that left the group with
+//! `setsid`) are killed together.
 //!
 //! Every process runs inside the kernel sandbox of `mcp_core::sandbox`
 //! (Landlock: the job's roots, `HOME` and a private temporary directory
@@ -126,7 +127,10 @@ pub struct Job {
     /// The value of `MCP_SHELL_JOB` in its processes' environment, which
     /// identifies them after they left the job's process tree.
     marker: String,
-    stdin: tokio::sync::Mutex<Option<ChildStdin>>,
+    /// Held by the job's task until the first process started, so a
+    /// `write_stdin` right after `start` waits for it instead of finding
+    /// no stdin yet.
+    stdin: Arc<tokio::sync::Mutex<Option<ChildStdin>>>,
     state: watch::Receiver<State>,
     state_tx: watch::Sender<State>,
     pids: Mutex<Vec<i32>>,
@@ -212,17 +216,20 @@ impl Job {
 impl Job {
     /// Processes adopted by the server (their parent died: a double fork,
     /// `setsid`) that belong to this job, with all their descendants. A
-    /// process whose environment carries this job's marker is the job's. One
-    /// that carries no marker (it replaced its environment) and left the
-    /// server's session or process group (which jobs' processes cannot have
-    /// been started in: each job leads its own group) is a stray of some job
-    /// and is counted in too: killing a stray is the safe mistake. Children
-    /// the server's own code started keep its group and are left alone.
+    /// process whose environment carries this job's marker is the job's; one
+    /// carrying the marker of another running job is that job's. One that
+    /// carries no marker or a forged one (it replaced its environment) and is
+    /// outside the server's session or process group (where every job
+    /// process is: each starts a session of its own, and none can move into
+    /// the server's) is a stray of some job and is counted in too: killing a
+    /// stray is the safe mistake. Children the server's own code started
+    /// stay in its session and group and are left alone.
     fn adopted(&self) -> HashSet<i32> {
         let me = rustix::process::getpid().as_raw_nonzero().get();
         let (my_group, my_session) =
             processes().into_iter().find(|p| p.pid == me).map(|p| (p.group, p.session)).unwrap_or((0, 0));
         let owned: HashSet<i32> = OWNED.lock().map(|o| o.iter().copied().collect()).unwrap_or_default();
+        let live: Vec<String> = LIVE.lock().map(|l| l.clone()).unwrap_or_default();
         let mut found: Vec<i32> = Vec::new();
         for p in processes() {
             if p.parent != me || owned.contains(&p.pid) || p.state == 'Z' {
@@ -231,8 +238,9 @@ impl Job {
             let stray = p.group != my_group || p.session != my_session;
             let mine = match std::fs::read(format!("/proc/{}/environ", p.pid)) {
                 Ok(env) => match marker_of(&env) {
-                    Some(m) => m == self.marker.as_bytes(),
-                    None => stray,
+                    Some(m) if m == self.marker.as_bytes() => true,
+                    Some(m) if live.iter().any(|l| l.as_bytes() == m) => false,
+                    _ => stray,
                 },
                 Err(_) => stray,
             };
@@ -274,6 +282,11 @@ fn marker_of(env: &[u8]) -> Option<&[u8]> {
 
 /// The variable that carries a job's marker.
 pub const MARKER_VAR: &str = "MCP_SHELL_JOB";
+
+/// Markers of the jobs running in this process (every server of it: tests
+/// run several). A marker not in here is forged or stale and protects
+/// nothing.
+static LIVE: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
 /// Pids of the server's own children that tokio waits for: the reaper must
 /// leave them alone, or tokio's wait would find them gone.
@@ -376,12 +389,14 @@ pub fn descendants(roots: &[i32]) -> HashSet<i32> {
 fn apply_limits(cmd: &mut Command, l: Limits, mut sandbox: Prepared) {
     use rustix::process::{Resource, Rlimit};
     // SAFETY: the closure runs in the forked child before exec. It only makes
-    // raw system calls (setrlimit, unshare, prctl, landlock_restrict_self)
+    // raw system calls (setsid, setrlimit, unshare, prctl, landlock_restrict_self)
     // through rustix and the landlock crate, which neither allocate nor take
     // locks on these paths, so it is async-signal-safe as `pre_exec`
     // requires. The ruleset and every value were built before the fork.
     unsafe {
         cmd.pre_exec(move || {
+            // A session of its own: see `run_pipeline`.
+            rustix::process::setsid().map_err(std::io::Error::from)?;
             let set = |r: Resource, v: u64| {
                 let _ = rustix::process::setrlimit(r, Rlimit { current: Some(v), maximum: Some(v) });
             };
@@ -415,7 +430,10 @@ pub async fn probe_no_network() -> bool {
         Prepared::off(),
     );
     cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
-    matches!(cmd.status().await, Ok(s) if s.success())
+    // Registered, or the reaper could collect it (it is in a session of its
+    // own) before tokio does.
+    let Ok((mut child, _owned)) = spawn_owned(&mut cmd) else { return false };
+    matches!(child.wait().await, Ok(s) if s.success())
 }
 
 /// The job table: running and recently finished jobs.
@@ -515,6 +533,9 @@ impl Table {
                 .enforcement(),
             None => Enforcement::Off,
         };
+        if let Ok(mut l) = LIVE.lock() {
+            l.push(marker.clone());
+        }
         let (state_tx, state) = watch::channel(State::Running);
         let job = Arc::new(Job {
             id: id.clone(),
@@ -526,7 +547,7 @@ impl Table {
             stderr,
             sandbox,
             marker,
-            stdin: tokio::sync::Mutex::new(None),
+            stdin: Arc::new(tokio::sync::Mutex::new(None)),
             state,
             state_tx,
             pids: Mutex::new(Vec::new()),
@@ -538,9 +559,10 @@ impl Table {
         }
         let limits = self.limits;
         let j = job.clone();
+        let stdin_slot = job.stdin.clone().try_lock_owned().ok();
         tokio::spawn(async move {
             let timeout = spec.timeout;
-            let run = run_job(j.clone(), spec, limits);
+            let run = run_job(j.clone(), spec, limits, stdin_slot);
             tokio::pin!(run);
             tokio::select! {
                 state = &mut run => {
@@ -558,6 +580,9 @@ impl Table {
             // Whatever the job left running (background children, daemons
             // that double-forked and called setsid) dies with it.
             j.kill_rest();
+            if let Ok(mut l) = LIVE.lock() {
+                l.retain(|m| *m != j.marker);
+            }
             let _ = std::fs::remove_dir_all(&tmp);
             // The job's processes may still hold the pipes (a killed tree
             // drains quickly); stop recording.
@@ -616,7 +641,10 @@ async fn pump(mut r: impl AsyncRead + Unpin, cap: Arc<Capture>) {
 }
 
 /// Run the job's pipelines in order; the state when the last one ends.
-async fn run_job(job: Arc<Job>, spec: Spec, limits: Limits) -> State {
+/// The job's stdin, locked until the first process has started.
+type StdinSlot = tokio::sync::OwnedMutexGuard<Option<ChildStdin>>;
+
+async fn run_job(job: Arc<Job>, spec: Spec, limits: Limits, mut stdin_slot: Option<StdinSlot>) -> State {
     let mut last = State::Exited { code: Some(0), signal: None };
     let mut first_pipeline = true;
     let mut prev_ok = true;
@@ -634,7 +662,7 @@ async fn run_job(job: Arc<Job>, spec: Spec, limits: Limits) -> State {
         let stdin = if first_pipeline { spec.stdin.clone() } else { None };
         let keep = first_pipeline && spec.keep_stdin;
         first_pipeline = false;
-        last = match run_pipeline(&job, pipeline, &spec, stdin, keep, limits).await {
+        last = match run_pipeline(&job, pipeline, &spec, stdin, keep, limits, stdin_slot.take()).await {
             Ok(s) => s,
             Err(e) => return State::Failed { error: e },
         };
@@ -650,12 +678,12 @@ async fn run_pipeline(
     stdin: Option<Vec<u8>>,
     keep_stdin: bool,
     limits: Limits,
+    mut stdin_slot: Option<StdinSlot>,
 ) -> Result<State, String> {
     let mut children: Vec<Child> = Vec::with_capacity(pipeline.len());
     let mut owned: Vec<Owned> = Vec::with_capacity(pipeline.len());
     let mut pumps = Vec::new();
     let mut prev_out: Option<Stdio> = None;
-    let mut pgid: i32 = 0;
     for (i, c) in pipeline.iter().enumerate() {
         let mut cmd = Command::new(&c.exe);
         if let Some(a0) = &c.arg0 {
@@ -665,8 +693,10 @@ async fn run_pipeline(
         if let Some(cwd) = &spec.cwd {
             cmd.current_dir(cwd);
         }
-        // The first command leads a new process group; the rest join it.
-        cmd.process_group(pgid);
+        // Each command leads a session (and process group) of its own, made
+        // in `apply_limits`: a signal to the job reaches each group, and no
+        // process of a job can join the server's group (setpgid does not
+        // cross sessions), which is how adopted strays are told apart.
         cmd.kill_on_drop(true);
         match (i, prev_out.take()) {
             (0, _) if stdin.is_some() || keep_stdin => {
@@ -692,11 +722,8 @@ async fn run_pipeline(
             spawn_owned(&mut cmd).map_err(|e| format!("{} could not start: {e}", c.exe.display()))?;
         let pid = child.id().map_or(0, |p| p as i32);
         owned.push(guard);
-        if i == 0 {
-            pgid = pid;
-            if let Ok(mut g) = job.groups.lock() {
-                g.push(pid);
-            }
+        if let Ok(mut g) = job.groups.lock() {
+            g.push(pid);
         }
         if let Ok(mut p) = job.pids.lock() {
             p.push(pid);
@@ -708,9 +735,11 @@ async fn run_pipeline(
                 tokio::spawn(async move {
                     let _ = w.write_all(&data).await;
                 });
-            } else if keep_stdin {
-                *job.stdin.lock().await = child.stdin.take();
+            } else if keep_stdin && let Some(slot) = stdin_slot.as_mut() {
+                **slot = child.stdin.take();
             }
+            // Released: write_stdin may go on.
+            stdin_slot = None;
         }
         if let Some(e) = child.stderr.take() {
             pumps.push(tokio::spawn(pump(e, job.stderr.clone())));

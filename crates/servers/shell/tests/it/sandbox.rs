@@ -132,9 +132,10 @@ async fn tcp_and_signals_to_the_server_are_refused() {
 
 /// A daemon: forks, the child calls setsid and forks again, the grandchild
 /// detaches its stdio and writes a heartbeat into the root until killed; the
-/// first process waits for its child and then sleeps `argv[2]` seconds. With
-/// `clean` as `argv[3]` the grandchild replaces itself with `sleep` in an
-/// empty environment (no job marker left).
+/// first process waits for its child (which waits until the daemon wrote its
+/// pid) and then sleeps `argv[2]` seconds. With `clean` as `argv[3]` the
+/// grandchild replaces itself with `sleep` in an empty environment (no job
+/// marker left), with `forged` in one whose marker names no job.
 const DAEMON: &str = r#"import os, sys, time
 hb = sys.argv[1]
 if os.fork() == 0:
@@ -143,14 +144,19 @@ if os.fork() == 0:
         fd = os.open(os.devnull, os.O_RDWR)
         for i in range(3):
             os.dup2(fd, i)
-        with open(hb + '.pid', 'w') as f:
+        with open(hb + '.tmp', 'w') as f:
             f.write(str(os.getpid()))
+        os.rename(hb + '.tmp', hb + '.pid')
         if len(sys.argv) > 3:
-            os.execve('/bin/sleep', ['sleep', '1000'], {})
+            env = {'MCP_SHELL_JOB': 'forged'} if sys.argv[3] == 'forged' else {}
+            os.execve('/bin/sleep', ['sleep', '1000'], env)
         while True:
             with open(hb, 'a') as f:
                 f.write('.')
             time.sleep(0.05)
+    # Only once the daemon is set up: the job may end right after.
+    while not os.path.exists(hb + '.pid'):
+        time.sleep(0.01)
     os._exit(0)
 os.wait()
 time.sleep(float(sys.argv[2]))
@@ -201,12 +207,14 @@ async fn a_daemon_dies_when_its_job_ends() {
     assert_eq!(v["exit_code"], 0, "{v}");
     let pid = daemon_pid(&f, "hb");
     assert_gone(&f, "hb", pid).await;
-    // One that also drops its environment (and with it the job's marker) is
-    // still found: it left the server's session.
-    let v = run(&f, &["python3", "daemon.py", "clean", "0", "clean"]).await;
-    assert_eq!(v["exit_code"], 0, "{v}");
-    let pid = daemon_pid(&f, "clean");
-    assert_gone(&f, "clean", pid).await;
+    // One that also drops its environment (and with it the job's marker), or
+    // forges a marker, is still found: it is outside the server's session.
+    for how in ["clean", "forged"] {
+        let v = run(&f, &["python3", "daemon.py", how, "0", how]).await;
+        assert_eq!(v["exit_code"], 0, "{v}");
+        let pid = daemon_pid(&f, how);
+        assert_gone(&f, how, pid).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
