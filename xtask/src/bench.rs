@@ -9,7 +9,8 @@
 //! server's own metrics must show no failed call.
 //!
 //! - `fs`: `read_file` of a 4 KiB file.
-//! - `shell`: `run ["true"]` (the cost of a policy check, fork/exec with limits and capture).
+//! - `shell`: `run ["true"]` (the cost of a policy check, fork/exec with limits and capture),
+//!   with the kernel sandbox (Landlock ruleset built per process) and with `SHELL_SANDBOX=off`.
 //! - `git`: `git_status` on a 10 000-file repository and `git_log` of 100 commits.
 
 use std::io::Write;
@@ -281,27 +282,34 @@ fn fs(seconds: u32) -> anyhow::Result<()> {
 }
 
 fn shell(seconds: u32) -> anyhow::Result<()> {
-    let dir = tempdir("shell")?;
-    std::fs::create_dir_all(dir.join("root"))?;
-    let s = start(
-        "mcp-server-shell",
-        &[
-            ("SHELL_ROOTS", dir.join("root").display().to_string()),
-            ("SHELL_DATA_DIR", dir.join("data").display().to_string()),
-            ("SHELL_PRESET", "minimal".into()),
-            ("SHELL_MAX_PROCESSES", "64".into()),
-        ],
-    )?;
-    let args = serde_json::json!({"argv": ["true"]});
-    let r = preflight(s.port, "run", &args)?;
-    if r["structuredContent"]["exit_code"] != 0 {
-        bail!("pre-flight run failed: {r}");
+    // Both ways, so the sandbox's share of a run is measured, not guessed.
+    for sandbox in ["on", "off"] {
+        let dir = tempdir("shell")?;
+        std::fs::create_dir_all(dir.join("root"))?;
+        let s = start(
+            "mcp-server-shell",
+            &[
+                ("SHELL_ROOTS", dir.join("root").display().to_string()),
+                ("SHELL_DATA_DIR", dir.join("data").display().to_string()),
+                ("SHELL_PRESET", "minimal".into()),
+                ("SHELL_MAX_PROCESSES", "64".into()),
+                ("SHELL_SANDBOX", sandbox.into()),
+            ],
+        )?;
+        let args = serde_json::json!({"argv": ["true"]});
+        let r = preflight(s.port, "run", &args)?;
+        if r["structuredContent"]["exit_code"] != 0 {
+            bail!("pre-flight run failed: {r}");
+        }
+        let confined = &r["structuredContent"]["sandbox"];
+        let title =
+            format!("shell run [\"true\"], sandbox {sandbox} ({confined}) — {}, {seconds} s per run", machine()?);
+        let res = measure(&s, &dir, &title, "run", &args, 8, seconds);
+        drop(s);
+        let _ = std::fs::remove_dir_all(&dir);
+        res?;
     }
-    let title = format!("shell run [\"true\"] — {}, {seconds} s per run", machine()?);
-    let res = measure(&s, &dir, &title, "run", &args, 8, seconds);
-    drop(s);
-    let _ = std::fs::remove_dir_all(&dir);
-    res
+    Ok(())
 }
 
 fn git(seconds: u32) -> anyhow::Result<()> {

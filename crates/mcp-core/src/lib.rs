@@ -17,6 +17,7 @@
 //! - [`clock`]: time as the fleet writes and reads it.
 //! - [`idempotency`]: the `idempotency_key` contract: key rule, argument hash, replay or conflict.
 //! - [`tls`]: the one TLS crypto provider (ring).
+//! - `sandbox` (feature `sandbox`): kernel confinement (Landlock, no_new_privs, subreaper) of child processes.
 
 /// Every program built on mcp-core uses mimalloc (see docs/benchmarks.md for
 /// why); declaring it here keeps each `main.rs` to its few lines.
@@ -33,6 +34,8 @@ pub mod error;
 pub mod idempotency;
 pub mod metrics;
 pub mod resource;
+#[cfg(feature = "sandbox")]
+pub mod sandbox;
 pub mod security;
 pub mod serve;
 pub mod server;

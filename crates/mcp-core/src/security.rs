@@ -4,6 +4,8 @@
 //! They are plain functions over headers so the middleware in `serve` stays a
 //! thin adapter and each rule is unit-tested here. All of them are allow-lists:
 //! anything not configured is refused.
+//!
+//! [`non_dumpable`] guards the process itself: every program calls it at start.
 
 use http::HeaderMap;
 use subtle::ConstantTimeEq;
@@ -130,6 +132,15 @@ fn split_authority(s: &str) -> Option<(&str, Option<u16>)> {
         Some(_) => None,
         None => Some((s, None)),
     }
+}
+
+/// Make this process non-dumpable (`PR_SET_DUMPABLE` 0): no other process of
+/// the same user (a job the shell runs, a build script) can read its
+/// `/proc/<pid>/environ`, `mem`, `maps` or attach with ptrace, so the tokens
+/// in its environment and memory stay out of reach. `/proc/<pid>/*` files
+/// become owned by root. Root with `CAP_SYS_PTRACE` is not stopped by this.
+pub fn non_dumpable() -> std::io::Result<()> {
+    Ok(rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable)?)
 }
 
 #[cfg(test)]

@@ -478,6 +478,13 @@ where
     if std::env::args().nth(1).as_deref() == Some("--health") {
         return health_probe();
     }
+    // Before anything reads a secret: from here on no process of the same
+    // user (the jobs a program runs included) can read this one's environment
+    // or memory through /proc or ptrace.
+    if let Err(e) = crate::security::non_dumpable() {
+        eprintln!("{name}: cannot make the process non-dumpable (PR_SET_DUMPABLE): {e}");
+        return ExitCode::FAILURE;
+    }
     let mut r = Reader::new(&env);
     let core = CoreConfig::read(name, &mut r);
     let own = read(&mut r);

@@ -48,6 +48,18 @@ pub const SHELL_LIMIT_FILE_BYTES: &str = "SHELL_LIMIT_FILE_BYTES";
 pub const SHELL_MAX_PROCESSES: &str = "SHELL_MAX_PROCESSES";
 /// Longest life of a process started with `start`, seconds (default 3600).
 pub const SHELL_PROCESS_MAX_SECS: &str = "SHELL_PROCESS_MAX_SECS";
+/// Kernel sandbox of every job (`on`, the default, or `off`). On, each job
+/// is confined by Landlock to its roots, a private temporary directory, its
+/// `HOME` and read-only system directories; when this machine lacks Landlock
+/// the server refuses to run jobs (and says so in `/ready` and `policy`)
+/// unless this is explicitly `off`.
+pub const SHELL_SANDBOX: &str = "SHELL_SANDBOX";
+/// Further directories jobs may read and execute from under the sandbox
+/// (toolchains outside the system directories, e.g. `/root/.cargo`).
+pub const SHELL_SANDBOX_READ: &str = "SHELL_SANDBOX_READ";
+/// Further directories jobs may write under the sandbox (shared caches, e.g.
+/// a cargo registry); the roots, `HOME` and the private temp dir are implied.
+pub const SHELL_SANDBOX_WRITE: &str = "SHELL_SANDBOX_WRITE";
 /// Remote hosts for `host`: `name=user@address[:port]`, comma-separated.
 pub const SHELL_SSH_HOSTS: &str = "SHELL_SSH_HOSTS";
 /// Private key for the remote hosts.
@@ -117,6 +129,15 @@ pub struct Config {
     pub ssh_known_hosts: Option<PathBuf>,
     /// SSH binary.
     pub ssh_bin: String,
+    /// Jobs run in the kernel sandbox.
+    pub sandbox: bool,
+    /// Extra read+execute paths of the sandbox.
+    pub sandbox_read: Vec<PathBuf>,
+    /// Extra read+write paths of the sandbox.
+    pub sandbox_write: Vec<PathBuf>,
+    /// Files holding the server's secrets: checked at start to lie outside
+    /// everything a job may read.
+    pub secret_files: Vec<PathBuf>,
 }
 
 fn names(v: &[&str]) -> Vec<String> {
@@ -201,6 +222,17 @@ impl Config {
             ssh_key: r.optional(SHELL_SSH_KEY_FILE).map(PathBuf::from),
             ssh_known_hosts,
             ssh_bin: r.string(SHELL_SSH_BIN, "ssh"),
+            sandbox: r.bool(SHELL_SANDBOX, true),
+            sandbox_read: r.paths(SHELL_SANDBOX_READ),
+            sandbox_write: r.paths(SHELL_SANDBOX_WRITE),
+            secret_files: [
+                mcp_core::config::MCP_AUTH_TOKEN_FILE,
+                mcp_core::config::MCP_PEER_TOKEN_FILE,
+                SHELL_SSH_KEY_FILE,
+            ]
+            .iter()
+            .filter_map(|k| r.optional(k).map(|v| PathBuf::from(v.trim())))
+            .collect(),
         }
     }
 

@@ -2,10 +2,21 @@
 //! with captured output, a time limit, and a kill that takes the whole tree.
 //!
 //! `run` is a job the call waits for; `start` returns its id at once. Each
-//! pipeline runs in its own process group, so a signal reaches every process
-//! of it; at the time limit the job's processes, their groups, and every
-//! descendant found through `/proc` (which catches children that left the
-//! group with `setsid`) are killed together.
+//! process of a job leads a session and process group of its own, so a
+//! signal to the job's groups reaches every process and its children; at the
+//! time limit the job's processes, their groups, and every descendant found
+//! through `/proc` (which catches children that left the group with
+//! `setsid`) are killed together.
+//!
+//! Every process runs inside the kernel sandbox of `mcp_core::sandbox`
+//! (Landlock: the job's roots, `HOME` and a private temporary directory
+//! writable, system directories read-only, nothing else; no_new_privs), entered
+//! between fork and exec next to the resource limits. The server is a child
+//! subreaper, so a process that double-forks and calls `setsid` is re-parented
+//! to the server rather than to init: at the job's end, time limit or kill,
+//! such adopted processes are found (their environment carries the job's
+//! marker, `MCP_SHELL_JOB`) and killed with their descendants, and [`reap`]
+//! collects them so no zombie stays behind.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
@@ -14,6 +25,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use mcp_core::ToolError;
+use mcp_core::sandbox::{Confinement, Enforcement, Prepared};
 use rustix::process::{Pid, Signal};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::process::{Child, ChildStdin, Command};
@@ -88,6 +100,10 @@ pub struct Spec {
     pub timeout: Duration,
     /// The command as shown in logs and results (secrets redacted).
     pub display: String,
+    /// The kernel sandbox of every process of the job (`None`: switched off
+    /// by the operator). The job's private temporary directory is added when
+    /// it starts.
+    pub confinement: Option<Confinement>,
 }
 
 /// A running or finished job.
@@ -106,7 +122,15 @@ pub struct Job {
     pub stdout: Arc<Capture>,
     /// stderr of every command.
     pub stderr: Arc<Capture>,
-    stdin: tokio::sync::Mutex<Option<ChildStdin>>,
+    /// How its processes are confined.
+    pub sandbox: Enforcement,
+    /// The value of `MCP_SHELL_JOB` in its processes' environment, which
+    /// identifies them after they left the job's process tree.
+    marker: String,
+    /// Held by the job's task until the first process started, so a
+    /// `write_stdin` right after `start` waits for it instead of finding
+    /// no stdin yet.
+    stdin: Arc<tokio::sync::Mutex<Option<ChildStdin>>>,
     state: watch::Receiver<State>,
     state_tx: watch::Sender<State>,
     pids: Mutex<Vec<i32>>,
@@ -170,6 +194,12 @@ impl Job {
         // re-parented and the link is gone.
         let mut all: HashSet<i32> = descendants(&pids);
         all.extend(pids.iter().copied());
+        all.extend(self.adopted());
+        // The state first: once the processes die, the job's own task sees
+        // them exit and would record a plain exit by signal instead.
+        if *self.state.borrow() == State::Running {
+            let _ = self.state_tx.send(State::Killed { reason: reason.to_owned() });
+        }
         for g in &groups {
             if let Some(p) = Pid::from_raw(*g) {
                 let _ = rustix::process::kill_process_group(p, Signal::KILL);
@@ -180,25 +210,168 @@ impl Job {
                 let _ = rustix::process::kill_process(p, Signal::KILL);
             }
         }
-        if *self.state.borrow() == State::Running {
-            let _ = self.state_tx.send(State::Killed { reason: reason.to_owned() });
+    }
+}
+
+impl Job {
+    /// Processes adopted by the server (their parent died: a double fork,
+    /// `setsid`) that belong to this job, with all their descendants. A
+    /// process whose environment carries this job's marker is the job's; one
+    /// carrying the marker of another running job is that job's. One that
+    /// carries no marker or a forged one (it replaced its environment) and is
+    /// outside the server's session or process group (where every job
+    /// process is: each starts a session of its own, and none can move into
+    /// the server's) is a stray of some job and is counted in too: killing a
+    /// stray is the safe mistake. Children the server's own code started
+    /// stay in its session and group and are left alone.
+    fn adopted(&self) -> HashSet<i32> {
+        let me = rustix::process::getpid().as_raw_nonzero().get();
+        let (my_group, my_session) =
+            processes().into_iter().find(|p| p.pid == me).map(|p| (p.group, p.session)).unwrap_or((0, 0));
+        let owned: HashSet<i32> = OWNED.lock().map(|o| o.iter().copied().collect()).unwrap_or_default();
+        let live: Vec<String> = LIVE.lock().map(|l| l.clone()).unwrap_or_default();
+        let mut found: Vec<i32> = Vec::new();
+        for p in processes() {
+            if p.parent != me || owned.contains(&p.pid) || p.state == 'Z' {
+                continue;
+            }
+            let stray = p.group != my_group || p.session != my_session;
+            let mine = match std::fs::read(format!("/proc/{}/environ", p.pid)) {
+                Ok(env) => match marker_of(&env) {
+                    Some(m) if m == self.marker.as_bytes() => true,
+                    Some(m) if live.iter().any(|l| l.as_bytes() == m) => false,
+                    _ => stray,
+                },
+                Err(_) => stray,
+            };
+            let pid = p.pid;
+            if mine {
+                found.push(pid);
+            }
+        }
+        let mut all = descendants(&found);
+        all.extend(found);
+        all
+    }
+
+    /// Kill what is left of a job that ended on its own: its process groups,
+    /// their descendants, and adopted daemons. The state is not changed.
+    fn kill_rest(&self) {
+        let groups: Vec<i32> = self.groups.lock().map(|g| g.clone()).unwrap_or_default();
+        // Not the descendants of the job's pids: those processes are gone and
+        // their pids may already belong to someone else. Their orphans were
+        // re-parented to this server and are found as adopted.
+        let all = self.adopted();
+        for g in &groups {
+            if let Some(p) = Pid::from_raw(*g) {
+                let _ = rustix::process::kill_process_group(p, Signal::KILL);
+            }
+        }
+        for p in all {
+            if let Some(p) = Pid::from_raw(p) {
+                let _ = rustix::process::kill_process(p, Signal::KILL);
+            }
         }
     }
 }
 
-/// All descendants of `roots`, from `/proc`.
-pub fn descendants(roots: &[i32]) -> HashSet<i32> {
-    let mut parent_of: Vec<(i32, i32)> = Vec::new();
+/// The job marker in a raw `/proc/<pid>/environ` (NUL-separated).
+fn marker_of(env: &[u8]) -> Option<&[u8]> {
+    env.split(|b| *b == 0).find_map(|kv| kv.strip_prefix(MARKER_VAR.as_bytes()).and_then(|r| r.strip_prefix(b"=")))
+}
+
+/// The variable that carries a job's marker.
+pub const MARKER_VAR: &str = "MCP_SHELL_JOB";
+
+/// Markers of the jobs running in this process (every server of it: tests
+/// run several). A marker not in here is forged or stale and protects
+/// nothing.
+static LIVE: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// Pids of the server's own children that tokio waits for: the reaper must
+/// leave them alone, or tokio's wait would find them gone.
+static OWNED: Mutex<Vec<i32>> = Mutex::new(Vec::new());
+
+/// A direct child registered in [`OWNED`] for as long as it may need waiting.
+struct Owned(i32);
+
+/// Spawn `cmd` and register the child in [`OWNED`] under one lock, so the
+/// reaper (which holds the lock while it scans) never sees it unregistered.
+fn spawn_owned(cmd: &mut Command) -> std::io::Result<(Child, Owned)> {
+    let mut owned = OWNED.lock().map_err(|_| std::io::Error::other("the table of children is poisoned"))?;
+    let child = cmd.spawn()?;
+    let pid = child.id().map_or(0, |p| p as i32);
+    owned.push(pid);
+    Ok((child, Owned(pid)))
+}
+
+impl Drop for Owned {
+    fn drop(&mut self) {
+        if let Ok(mut o) = OWNED.lock()
+            && let Some(i) = o.iter().position(|p| *p == self.0)
+        {
+            o.swap_remove(i);
+        }
+    }
+}
+
+/// Reap the zombies of adopted processes (the server is their subreaper,
+/// so their exit status is ours to collect). Direct children of jobs are
+/// tokio's ([`OWNED`]); children that other code of this process started
+/// stay in its process group and session (a zombie keeps both), so they are
+/// left to whoever waits for them. Job processes never are in that group:
+/// each pipeline leads its own.
+pub fn reap() -> usize {
+    let me = rustix::process::getpid().as_raw_nonzero().get();
+    let procs = processes();
+    let Some((my_group, my_session)) = procs.iter().find(|p| p.pid == me).map(|p| (p.group, p.session)) else {
+        return 0;
+    };
+    let Ok(owned) = OWNED.lock() else { return 0 };
+    let mut n = 0;
+    for proc in procs {
+        let foreign = proc.group != my_group || proc.session != my_session;
+        if proc.parent == me && proc.state == 'Z' && foreign && !owned.contains(&proc.pid) {
+            let Some(p) = Pid::from_raw(proc.pid) else { continue };
+            if let Ok(Some(_)) = rustix::process::waitpid(Some(p), rustix::process::WaitOptions::NOHANG) {
+                n += 1;
+            }
+        }
+    }
+    n
+}
+
+/// A process as `/proc/<pid>/stat` shows it.
+struct Proc {
+    pid: i32,
+    state: char,
+    parent: i32,
+    group: i32,
+    session: i32,
+}
+
+/// Every process, from `/proc`.
+fn processes() -> Vec<Proc> {
+    let mut out = Vec::new();
     if let Ok(rd) = std::fs::read_dir("/proc") {
         for e in rd.flatten() {
             let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else { continue };
             let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else { continue };
             // Fields after the command name, which is in parentheses and may hold spaces.
             let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else { continue };
-            let ppid = rest.split_whitespace().nth(1).and_then(|p| p.parse::<i32>().ok()).unwrap_or(0);
-            parent_of.push((pid, ppid));
+            let mut fields = rest.split_whitespace();
+            let state = fields.next().and_then(|s| s.chars().next()).unwrap_or('?');
+            let mut num = || fields.next().and_then(|p| p.parse::<i32>().ok()).unwrap_or(0);
+            let (parent, group, session) = (num(), num(), num());
+            out.push(Proc { pid, state, parent, group, session });
         }
     }
+    out
+}
+
+/// All descendants of `roots`, from `/proc`.
+pub fn descendants(roots: &[i32]) -> HashSet<i32> {
+    let parent_of: Vec<(i32, i32)> = processes().into_iter().map(|p| (p.pid, p.parent)).collect();
     let mut found: HashSet<i32> = HashSet::new();
     let mut frontier: Vec<i32> = roots.to_vec();
     while let Some(p) = frontier.pop() {
@@ -211,16 +384,19 @@ pub fn descendants(roots: &[i32]) -> HashSet<i32> {
     found
 }
 
-/// Apply the limits in the child between fork and exec.
+/// Apply the limits and enter the sandbox in the child between fork and exec.
 #[allow(unsafe_code)]
-fn apply_limits(cmd: &mut Command, l: Limits) {
+fn apply_limits(cmd: &mut Command, l: Limits, mut sandbox: Prepared) {
     use rustix::process::{Resource, Rlimit};
     // SAFETY: the closure runs in the forked child before exec. It only makes
-    // raw system calls (setrlimit, unshare) through rustix, which neither
-    // allocate nor take locks, so it is async-signal-safe as `pre_exec`
-    // requires. All values were computed before the fork.
+    // raw system calls (setsid, setrlimit, unshare, prctl, landlock_restrict_self)
+    // through rustix and the landlock crate, which neither allocate nor take
+    // locks on these paths, so it is async-signal-safe as `pre_exec`
+    // requires. The ruleset and every value were built before the fork.
     unsafe {
         cmd.pre_exec(move || {
+            // A session of its own: see `run_pipeline`.
+            rustix::process::setsid().map_err(std::io::Error::from)?;
             let set = |r: Resource, v: u64| {
                 let _ = rustix::process::setrlimit(r, Rlimit { current: Some(v), maximum: Some(v) });
             };
@@ -232,7 +408,8 @@ fn apply_limits(cmd: &mut Command, l: Limits) {
             if l.no_network {
                 rustix::thread::unshare_unsafe(rustix::thread::UnshareFlags::NEWNET).map_err(std::io::Error::from)?;
             }
-            Ok(())
+            // Last: once confined, nothing else needs doing before exec.
+            sandbox.enter()
         });
     }
 }
@@ -250,9 +427,13 @@ pub async fn probe_no_network() -> bool {
             open_files: 64,
             no_network: true,
         },
+        Prepared::off(),
     );
     cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
-    matches!(cmd.status().await, Ok(s) if s.success())
+    // Registered, or the reaper could collect it (it is in a session of its
+    // own) before tokio does.
+    let Ok((mut child, _owned)) = spawn_owned(&mut cmd) else { return false };
+    matches!(child.wait().await, Ok(s) if s.success())
 }
 
 /// The job table: running and recently finished jobs.
@@ -265,11 +446,15 @@ pub struct Table {
     max_running: usize,
     keep_finished: usize,
     next: std::sync::atomic::AtomicU64,
+    tmp: PathBuf,
+    nonce: String,
 }
 
 impl Table {
     /// A table spooling under `dir`.
-    pub fn new(dir: PathBuf, excerpt: usize, spool_cap: u64, limits: Limits, max_running: usize) -> Self {
+    /// Each job gets a private temporary directory under `tmp`, removed at
+    /// its end.
+    pub fn new(dir: PathBuf, tmp: PathBuf, excerpt: usize, spool_cap: u64, limits: Limits, max_running: usize) -> Self {
         Self {
             jobs: Mutex::new(BTreeMap::new()),
             dir,
@@ -279,6 +464,8 @@ impl Table {
             max_running,
             keep_finished: 64,
             next: std::sync::atomic::AtomicU64::new(1),
+            tmp,
+            nonce: nonce(),
         }
     }
 
@@ -312,7 +499,7 @@ impl Table {
     }
 
     /// Start a job.
-    pub fn start(self: &Arc<Self>, spec: Spec) -> Result<Arc<Job>, ToolError> {
+    pub fn start(self: &Arc<Self>, mut spec: Spec) -> Result<Arc<Job>, ToolError> {
         self.prune();
         if self.running() >= self.max_running {
             return Err(ToolError::Unavailable(format!(
@@ -328,6 +515,27 @@ impl Table {
             Arc::new(Capture::new(&dir.join("stdout"), self.excerpt, self.spool_cap).map_err(ToolError::internal)?);
         let stderr =
             Arc::new(Capture::new(&dir.join("stderr"), self.excerpt, self.spool_cap).map_err(ToolError::internal)?);
+        let marker = format!("{}-{id}", self.nonce);
+        let tmp = self.tmp.join(&id);
+        std::fs::create_dir_all(&tmp).map_err(ToolError::internal)?;
+        spec.env.retain(|(k, _)| k != "TMPDIR" && k != MARKER_VAR);
+        spec.env.push(("TMPDIR".to_owned(), tmp.display().to_string()));
+        spec.env.push((MARKER_VAR.to_owned(), marker.clone()));
+        if let Some(c) = spec.confinement.as_mut() {
+            c.read_write.push(tmp.clone());
+        }
+        // Built once here so a job that cannot be confined fails before
+        // anything runs, with the reason; each process gets its own ruleset.
+        let sandbox = match &spec.confinement {
+            Some(c) => c
+                .prepare()
+                .map_err(|e| ToolError::Unavailable(format!("the job cannot be sandboxed: {e}")))?
+                .enforcement(),
+            None => Enforcement::Off,
+        };
+        if let Ok(mut l) = LIVE.lock() {
+            l.push(marker.clone());
+        }
         let (state_tx, state) = watch::channel(State::Running);
         let job = Arc::new(Job {
             id: id.clone(),
@@ -337,7 +545,9 @@ impl Table {
             started_at: mcp_core::clock::now_rfc3339(),
             stdout,
             stderr,
-            stdin: tokio::sync::Mutex::new(None),
+            sandbox,
+            marker,
+            stdin: Arc::new(tokio::sync::Mutex::new(None)),
             state,
             state_tx,
             pids: Mutex::new(Vec::new()),
@@ -349,9 +559,10 @@ impl Table {
         }
         let limits = self.limits;
         let j = job.clone();
+        let stdin_slot = job.stdin.clone().try_lock_owned().ok();
         tokio::spawn(async move {
             let timeout = spec.timeout;
-            let run = run_job(j.clone(), spec, limits);
+            let run = run_job(j.clone(), spec, limits, stdin_slot);
             tokio::pin!(run);
             tokio::select! {
                 state = &mut run => {
@@ -366,6 +577,13 @@ impl Table {
                     j.kill_tree(&format!("time limit of {} s reached", timeout.as_secs_f64()));
                 }
             }
+            // Whatever the job left running (background children, daemons
+            // that double-forked and called setsid) dies with it.
+            j.kill_rest();
+            if let Ok(mut l) = LIVE.lock() {
+                l.retain(|m| *m != j.marker);
+            }
+            let _ = std::fs::remove_dir_all(&tmp);
             // The job's processes may still hold the pipes (a killed tree
             // drains quickly); stop recording.
             j.stdout.close();
@@ -373,6 +591,10 @@ impl Table {
             if let Ok(mut e) = j.ended.lock() {
                 *e = Some(Instant::now());
             }
+            // Killed processes become zombies of this server (the subreaper)
+            // once they are gone; collect them.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            reap();
         });
         Ok(job)
     }
@@ -387,6 +609,27 @@ impl Table {
     }
 }
 
+/// A value no other server in this process (tests run several) or earlier
+/// run of this one uses, so job markers are unique.
+fn nonce() -> String {
+    static COUNT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    format!("{}-{n}-{t:x}", std::process::id())
+}
+
+/// Reap adopted zombies every second for the life of the runtime: a daemon
+/// that exits on its own after its job ended leaves one.
+pub fn spawn_reaper() {
+    tokio::spawn(async {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            reap();
+        }
+    });
+}
+
 async fn pump(mut r: impl AsyncRead + Unpin, cap: Arc<Capture>) {
     let mut buf = vec![0u8; 64 << 10];
     loop {
@@ -398,7 +641,10 @@ async fn pump(mut r: impl AsyncRead + Unpin, cap: Arc<Capture>) {
 }
 
 /// Run the job's pipelines in order; the state when the last one ends.
-async fn run_job(job: Arc<Job>, spec: Spec, limits: Limits) -> State {
+/// The job's stdin, locked until the first process has started.
+type StdinSlot = tokio::sync::OwnedMutexGuard<Option<ChildStdin>>;
+
+async fn run_job(job: Arc<Job>, spec: Spec, limits: Limits, mut stdin_slot: Option<StdinSlot>) -> State {
     let mut last = State::Exited { code: Some(0), signal: None };
     let mut first_pipeline = true;
     let mut prev_ok = true;
@@ -416,7 +662,7 @@ async fn run_job(job: Arc<Job>, spec: Spec, limits: Limits) -> State {
         let stdin = if first_pipeline { spec.stdin.clone() } else { None };
         let keep = first_pipeline && spec.keep_stdin;
         first_pipeline = false;
-        last = match run_pipeline(&job, pipeline, &spec, stdin, keep, limits).await {
+        last = match run_pipeline(&job, pipeline, &spec, stdin, keep, limits, stdin_slot.take()).await {
             Ok(s) => s,
             Err(e) => return State::Failed { error: e },
         };
@@ -432,11 +678,12 @@ async fn run_pipeline(
     stdin: Option<Vec<u8>>,
     keep_stdin: bool,
     limits: Limits,
+    mut stdin_slot: Option<StdinSlot>,
 ) -> Result<State, String> {
     let mut children: Vec<Child> = Vec::with_capacity(pipeline.len());
+    let mut owned: Vec<Owned> = Vec::with_capacity(pipeline.len());
     let mut pumps = Vec::new();
     let mut prev_out: Option<Stdio> = None;
-    let mut pgid: i32 = 0;
     for (i, c) in pipeline.iter().enumerate() {
         let mut cmd = Command::new(&c.exe);
         if let Some(a0) = &c.arg0 {
@@ -446,8 +693,10 @@ async fn run_pipeline(
         if let Some(cwd) = &spec.cwd {
             cmd.current_dir(cwd);
         }
-        // The first command leads a new process group; the rest join it.
-        cmd.process_group(pgid);
+        // Each command leads a session (and process group) of its own, made
+        // in `apply_limits`: a signal to the job reaches each group, and no
+        // process of a job can join the server's group (setpgid does not
+        // cross sessions), which is how adopted strays are told apart.
         cmd.kill_on_drop(true);
         match (i, prev_out.take()) {
             (0, _) if stdin.is_some() || keep_stdin => {
@@ -464,14 +713,17 @@ async fn run_pipeline(
             }
         }
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-        apply_limits(&mut cmd, limits);
-        let mut child = cmd.spawn().map_err(|e| format!("{} could not start: {e}", c.exe.display()))?;
+        let sandbox = match &spec.confinement {
+            Some(conf) => conf.prepare().map_err(|e| format!("the job cannot be sandboxed: {e}"))?,
+            None => Prepared::off(),
+        };
+        apply_limits(&mut cmd, limits, sandbox);
+        let (mut child, guard) =
+            spawn_owned(&mut cmd).map_err(|e| format!("{} could not start: {e}", c.exe.display()))?;
         let pid = child.id().map_or(0, |p| p as i32);
-        if i == 0 {
-            pgid = pid;
-            if let Ok(mut g) = job.groups.lock() {
-                g.push(pid);
-            }
+        owned.push(guard);
+        if let Ok(mut g) = job.groups.lock() {
+            g.push(pid);
         }
         if let Ok(mut p) = job.pids.lock() {
             p.push(pid);
@@ -483,9 +735,11 @@ async fn run_pipeline(
                 tokio::spawn(async move {
                     let _ = w.write_all(&data).await;
                 });
-            } else if keep_stdin {
-                *job.stdin.lock().await = child.stdin.take();
+            } else if keep_stdin && let Some(slot) = stdin_slot.as_mut() {
+                **slot = child.stdin.take();
             }
+            // Released: write_stdin may go on.
+            stdin_slot = None;
         }
         if let Some(e) = child.stderr.take() {
             pumps.push(tokio::spawn(pump(e, job.stderr.clone())));
@@ -510,6 +764,7 @@ async fn run_pipeline(
             last_state = State::Exited { code: status.code(), signal: status.signal() };
         }
     }
+    drop(owned);
     for p in pumps {
         // Descendants that kept the pipes open would block this forever;
         // give them a moment, the job's time limit covers the rest.

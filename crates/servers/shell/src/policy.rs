@@ -89,17 +89,20 @@ pub const ENV_NEVER: &[&str] = &[
     "NODE_OPTIONS",
     "NODE_PATH",
     "PYTHONSTARTUP",
-    // Search paths and plugin lists load code into an allowed interpreter.
-    "PYTHONPATH",
-    "PYTHONUSERBASE",
-    "PYTHONSAFEPATH",
-    "PYTEST_ADDOPTS",
-    "PYTEST_PLUGINS",
     "GEM_PATH",
     "GEM_HOME",
     "PYTHONHOME",
     "PYTHONINSPECT",
     "PYTHONEXECUTABLE",
+    // Search paths: a directory early on them shadows any module the
+    // interpreter or a test runner imports (`sitecustomize`, `conftest`...).
+    "PYTHONPATH",
+    "PYTHONUSERBASE",
+    "PYTHONPLATLIBDIR",
+    "PYTEST_ADDOPTS",
+    "PYTEST_PLUGINS",
+    "PERLLIB",
+    "PERL5DB",
     "PERL5OPT",
     "PERL5LIB",
     "RUBYOPT",
@@ -118,6 +121,16 @@ pub const ENV_NEVER: &[&str] = &[
     "GIT_CONFIG_GLOBAL",
     "GIT_CONFIG_SYSTEM",
     "GIT_CONFIG_COUNT",
+    "GIT_CONFIG_PARAMETERS",
+    "GIT_CONFIG_KEY_",
+    "GIT_CONFIG_VALUE_",
+    "GIT_EXTERNAL_DIFF",
+    "GIT_PROXY_COMMAND",
+    "GIT_TEMPLATE_DIR",
+    "GIT_DIR",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "npm_config_node_options",
+    "npm_config_script_shell",
     "GIT_ASKPASS",
     "SSH_ASKPASS",
     "EDITOR",
@@ -132,6 +145,10 @@ pub const ENV_NEVER: &[&str] = &[
     "HOME",
     "TMPDIR",
 ];
+
+/// Prefixes of variables that can never be allowed: the dynamic loader's
+/// (`LD_*`, `DYLD_*`) and git's configuration injection (`GIT_CONFIG_*`).
+pub const NEVER_PREFIXES: &[&str] = &["LD_", "DYLD_", "GIT_CONFIG"];
 
 /// The `build` preset: what building and testing Python, Rust and Node
 /// projects needs, plus harmless basics. Programs missing on the machine are
@@ -422,8 +439,7 @@ pub fn build(
         }
     }
     for e in &env_allow {
-        let name = e.trim_end_matches('*');
-        if ENV_NEVER.iter().any(|n| n.starts_with(name) || *n == name) || name.starts_with("LD_") {
+        if env_never(e) {
             errors.push(format!("environment variable {e} chooses the program or injects code; it cannot be allowed"));
         }
     }
@@ -432,6 +448,20 @@ pub fn build(
     } else {
         Err(errors)
     }
+}
+
+/// Whether an allow-list entry (`NAME` or `PREFIX*`) could let through a
+/// variable that must never be set. Compared without case: npm reads its
+/// `npm_config_*` variables in any case.
+fn env_never(entry: &str) -> bool {
+    let wildcard = entry.ends_with('*');
+    let name = entry.trim_end_matches('*').to_ascii_lowercase();
+    let covers = |never: &str| {
+        let never = never.to_ascii_lowercase();
+        never == name || (wildcard && never.starts_with(&name))
+    };
+    ENV_NEVER.iter().any(|n| covers(n))
+        || NEVER_PREFIXES.iter().any(|p| name.starts_with(&p.to_ascii_lowercase()) || covers(p))
 }
 
 fn is_interpreter(base: &str) -> bool {
@@ -1027,6 +1057,32 @@ mod tests {
         assert!(build(vec![PathBuf::from("/usr/bin")], &["env".into()], &[], vec![]).is_err());
         assert!(build(vec![PathBuf::from("/usr/bin")], &["true".into()], &[], vec!["LD_PRELOAD".into()]).is_err());
         assert!(build(vec![PathBuf::from("/usr/bin")], &["true".into()], &[], vec!["PAT*".into()]).is_err());
+        // Loader and interpreter search paths and git configuration injection,
+        // in any spelling an allow-list entry could cover them with.
+        for never in [
+            "PYTHONPATH",
+            "PYTHON*",
+            "PERL5LIB",
+            "RUBYLIB",
+            "NODE_OPTIONS",
+            "NODE_PATH",
+            "LD_BIND_NOW",
+            "L*",
+            "DYLD_INSERT_LIBRARIES",
+            "GIT_CONFIG_KEY_0",
+            "GIT_*",
+            "PYTEST_ADDOPTS",
+            "NPM_CONFIG_NODE_OPTIONS",
+            "npm_config_*",
+        ] {
+            let b = build(vec![PathBuf::from("/usr/bin")], &["true".into()], &[], vec![never.into()]);
+            assert!(b.is_err(), "{never} was allowed");
+        }
+        for ok in ["CI", "PYTHONUNBUFFERED", "npm_config_loglevel", "GIT_AUTHOR_NAME"] {
+            assert!(build(vec![PathBuf::from("/usr/bin")], &["true".into()], &[], vec![ok.into()]).is_ok(), "{ok}");
+        }
+        // The default allow-list holds none of them.
+        assert!(ENV_ALLOW_DEFAULT.iter().all(|e| !env_never(e)));
     }
 
     #[test]
@@ -1034,6 +1090,7 @@ mod tests {
         let p = policy();
         assert!(p.check_env("CI", "1").is_ok());
         assert!(p.check_env("PIP_INDEX_URL", "x").is_ok());
+        assert!(p.check_env("PYTHONPATH", "/tmp").is_err());
         assert!(p.check_env("PATH", "/tmp").is_err());
         assert!(p.check_env("AWS_SECRET", "x").is_err());
         assert!(p.check_env("BAD NAME", "x").is_err());

@@ -74,6 +74,9 @@ fn build(
     timeout: Duration,
     shown: &str,
 ) -> Result<Spec, ToolError> {
+    if let Some(why) = shell.refusal() {
+        return Err(ToolError::Unavailable(why));
+    }
     if let Some(host) = c.host {
         return remote(shell, c, host, stdin, keep_stdin, timeout, shown);
     }
@@ -100,7 +103,16 @@ fn build(
         }
         _ => return Err(ToolError::invalid("give exactly one of argv (preferred) or command")),
     };
-    Ok(Spec { step: Step { pipelines }, cwd: Some(cwd), env, stdin, keep_stdin, timeout, display: shown.to_owned() })
+    Ok(Spec {
+        step: Step { pipelines },
+        cwd: Some(cwd),
+        env,
+        stdin,
+        keep_stdin,
+        timeout,
+        display: shown.to_owned(),
+        confinement: shell.job_confinement(),
+    })
 }
 
 fn remote(
@@ -189,6 +201,13 @@ fn remote(
         keep_stdin,
         timeout,
         display: format!("[{host}] {shown}"),
+        // ssh needs the network, its key and the known hosts, and nothing
+        // of the roots; it still runs confined.
+        confinement: shell.config.sandbox.then(|| {
+            let read: Vec<PathBuf> =
+                shell.config.ssh_key.iter().chain(shell.config.ssh_known_hosts.iter()).cloned().collect();
+            shell.confinement(&read, true)
+        }),
     })
 }
 
@@ -225,6 +244,9 @@ pub struct Report {
     pub stdout_truncated: bool,
     /// stderr was cut here; read it whole with `read_output`.
     pub stderr_truncated: bool,
+    /// How the kernel confined its processes: `full` (files, TCP when
+    /// refused, signals), `partial` (an older kernel) or `off`.
+    pub sandbox: mcp_core::sandbox::Enforcement,
 }
 
 /// Report a job, with at most `max` bytes of each stream.
@@ -256,6 +278,7 @@ pub fn report(job: &Job, max: usize) -> (Report, String) {
         stderr_bytes: job.stderr.total(),
         stdout_truncated: so_cut,
         stderr_truncated: se_cut,
+        sandbox: job.sandbox,
     };
     let head = match (&state, code) {
         (State::Running, _) => format!("{} is still running (id {})", r.command, r.id),

@@ -41,6 +41,9 @@ pub struct Output {
     pub max_output_bytes: usize,
     /// Programs the preset names that this machine does not have.
     pub not_installed: Vec<String>,
+    /// The kernel sandbox every job runs in (Landlock ABI, what it confines,
+    /// `level`: full, partial, none (jobs refused) or off).
+    pub sandbox: mcp_core::sandbox::Status,
 }
 
 /// The tool.
@@ -48,7 +51,8 @@ pub fn tool() -> Tool<Shell> {
     Tool::new(
         "policy",
         "Show this server's fixed command policy: allowed programs and interpreters, working-directory roots, \
-         allowed environment variables, remote hosts, timeouts and output limits.",
+         allowed environment variables, remote hosts, timeouts and output limits, and the kernel sandbox jobs run in \
+         (writable: the roots, HOME and TMPDIR only).",
         Annotations::read_only(),
         run,
     )
@@ -73,16 +77,19 @@ async fn run(shell: Arc<Shell>, _a: Args, _ctx: Ctx) -> Result<Out<Output>, Tool
         timeout_secs: (c.timeout.as_secs_f64(), c.max_timeout.as_secs_f64()),
         max_output_bytes: c.max_output,
         not_installed: shell.missing.clone(),
+        sandbox: shell.sandbox.clone(),
     };
     let text = format!(
-        "roots: {}\nprograms: {}\ninterpreters (no inline code): {}\nenv allowed: {}\ncommand strings: {}; no network: {}; hosts: {}",
+        "roots: {}\nprograms: {}\ninterpreters (no inline code): {}\nenv allowed: {}\ncommand strings: {}; no network: {}; hosts: {}\nsandbox: {}{}",
         out.roots.join(", "),
         shell.policy.names().join(", "),
         out.interpreters.join(", "),
         out.env_allow.join(", "),
         out.command_strings,
         out.no_network,
-        if out.hosts.is_empty() { "none".to_owned() } else { out.hosts.join(", ") }
+        if out.hosts.is_empty() { "none".to_owned() } else { out.hosts.join(", ") },
+        out.sandbox.summary(),
+        shell.refusal().map(|r| format!("\n{r}")).unwrap_or_default()
     );
     Ok(Out::new(out).text(text))
 }

@@ -1,7 +1,7 @@
 //! Integration tests of `mcp-server-shell` over real HTTP against real
 //! processes: the compliance check, the golden tool list, the bypass corpus,
-//! time limits that kill whole trees, output caps, secrets, processes, and a
-//! real SSH server on loopback.
+//! time limits that kill whole trees, output caps, secrets, processes, a
+//! real SSH server on loopback, and the kernel sandbox (Landlock, daemons).
 
 // Test helpers unwrap (a panic is how a test fails) and need no API docs.
 #![allow(clippy::unwrap_used, missing_docs)]
@@ -11,6 +11,7 @@ mod corpus;
 mod processes;
 mod remote;
 mod run;
+mod sandbox;
 
 use std::path::{Path, PathBuf};
 
