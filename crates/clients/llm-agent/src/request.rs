@@ -250,7 +250,7 @@ impl Agent {
         }
         // 1. The screen, before any model sees the text.
         if let Some(why) = crate::safety::screen(&m.subject, &m.text) {
-            return self.refuse(m, r, o, why.to_owned(), json!({"screen": why})).await;
+            return self.refuse(m, r, o, why.clone(), json!({"screen": why})).await;
         }
         // 2. What can be built (the planner says), then the provider reads the message.
         let offer = self.offer().await?;
