@@ -38,6 +38,8 @@ pub struct Cli {
     identity: Option<(String, String)>,
     allow_protocol: String,
     policy: Arc<Policy>,
+    /// The kernel sandbox git runs in; `None` when the operator switched it off.
+    confinement: Option<mcp_core::sandbox::Confinement>,
 }
 
 /// One git invocation.
@@ -105,6 +107,15 @@ impl Cli {
             ssh.push_str(&format!(" -o IdentitiesOnly=yes -i {}", shell_quote(key)));
         }
         let allow_protocol = c.allowed_schemes.join(":");
+        // The repositories' roots and the private HOME are git's to write;
+        // the system (git itself, its helpers, CA certificates) and the ssh
+        // files are readable; nothing else — so a configuration key or hook
+        // the overrides missed still cannot reach other files.
+        let mut write: Vec<std::path::PathBuf> =
+            c.roots.iter().map(|r| std::fs::canonicalize(r).unwrap_or_else(|_| r.clone())).collect();
+        write.push(home.path().to_path_buf());
+        let read: Vec<std::path::PathBuf> = c.ssh_key_file.iter().chain(c.ssh_known_hosts.iter()).cloned().collect();
+        let confinement = c.sandbox.then(|| mcp_core::sandbox::Confinement::system(&read, &write, true));
         Ok(Self {
             home,
             path_env: std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into()),
@@ -113,7 +124,22 @@ impl Cli {
             identity: c.author_name.clone().zip(c.author_email.clone()),
             allow_protocol,
             policy,
+            confinement,
         })
+    }
+
+    /// How git is confined, for `/ready`: `Err` when the sandbox is on and
+    /// this machine lacks it (network operations are then refused).
+    pub fn sandbox_status(&self) -> Result<String, String> {
+        let st = mcp_core::sandbox::status();
+        match &self.confinement {
+            None => Ok(format!("git runs unconfined: {}", st.switched_off().summary())),
+            Some(_) if st.level == mcp_core::sandbox::Level::None => Err(format!(
+                "git commands are refused: {} (GIT_SANDBOX=on needs Landlock; GIT_SANDBOX=off runs git unconfined)",
+                st.summary()
+            )),
+            Some(_) => Ok(format!("git runs in {}", st.summary())),
+        }
     }
 
     /// The private HOME.
@@ -209,6 +235,11 @@ impl Cli {
         for (i, (k, v)) in overrides.iter().enumerate() {
             cmd.env(format!("GIT_CONFIG_KEY_{i}"), k).env(format!("GIT_CONFIG_VALUE_{i}"), v);
         }
+        if let Some(c) = &self.confinement {
+            self.sandbox_status().map_err(ToolError::Unavailable)?;
+            let prepared = c.prepare().map_err(|e| ToolError::Unavailable(format!("the git sandbox: {e}")))?;
+            confine(&mut cmd, prepared);
+        }
         let shown: Vec<String> = run.args.iter().map(|a| self.policy.redact(&a.to_string_lossy())).collect();
         let start = Instant::now();
         let mut child = cmd
@@ -259,6 +290,17 @@ impl Cli {
             )));
         }
         Ok(o)
+    }
+}
+
+/// Enter the sandbox in the child, between fork and exec.
+#[allow(unsafe_code)]
+fn confine(cmd: &mut tokio::process::Command, mut prepared: mcp_core::sandbox::Prepared) {
+    // SAFETY: the closure runs in the forked child before exec and only makes
+    // the raw system calls of `Prepared::enter` (prctl, landlock_restrict_self),
+    // which neither allocate nor take locks; the ruleset was built before the fork.
+    unsafe {
+        cmd.pre_exec(move || prepared.enter());
     }
 }
 
@@ -460,5 +502,49 @@ mod tests {
                 ("a.b".into(), "c\nd".into())
             ]
         );
+    }
+
+    /// A program run by git (here an alias, standing for any key or hook the
+    /// overrides might miss) cannot read outside the roots when git runs in
+    /// the sandbox — and can when the operator switches it off, which shows
+    /// the sandbox is what stops it.
+    #[tokio::test]
+    async fn git_runs_inside_the_sandbox() {
+        if mcp_core::sandbox::status().level == mcp_core::sandbox::Level::None {
+            panic!("this machine has no Landlock; the sandbox test needs it (see docs/security.md)");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("root");
+        std::fs::create_dir(&root).unwrap();
+        let canary = dir.path().join("canary.txt");
+        std::fs::write(&canary, "CANARY-OUTSIDE").unwrap();
+        std::fs::write(root.join("inside.txt"), "INSIDE").unwrap();
+        let run = |sandbox: bool, file: std::path::PathBuf| {
+            let root = root.clone();
+            async move {
+                let mut c = Config::for_root(&root);
+                c.sandbox = sandbox;
+                let policy = Arc::new(Policy::new(&c).unwrap());
+                let cli = Cli::new(&c, policy).unwrap();
+                let alias = format!("alias.peek=!cat {}", file.display());
+                let args = ["-c", alias.as_str(), "peek"].iter().map(OsString::from).collect();
+                let r = Run {
+                    cwd: &root,
+                    git_dir: None,
+                    work_tree: None,
+                    args,
+                    remote: None,
+                    timeout: Duration::from_secs(20),
+                    env: vec![],
+                };
+                cli.run(r, &Ctx::detached(Duration::from_secs(30))).await.unwrap()
+            }
+        };
+        let confined = run(true, canary.clone()).await;
+        assert!(!confined.success && !confined.stdout.contains("CANARY"), "{confined:?}");
+        let inside = run(true, root.join("inside.txt")).await;
+        assert!(inside.success && inside.stdout.contains("INSIDE"), "{inside:?}");
+        let unconfined = run(false, canary).await;
+        assert!(unconfined.stdout.contains("CANARY-OUTSIDE"), "with the sandbox off the read succeeds: {unconfined:?}");
     }
 }

@@ -12,6 +12,10 @@ use mcp_core::Reader;
 /// Directories whose repositories the server may touch, separated by `,` or `:` (default `projects`).
 /// Relative `repo` arguments start at the first root.
 pub const GIT_ROOTS: &str = "GIT_ROOTS";
+/// `on` (default) or `off`: run the git command line inside the kernel sandbox (Landlock: the roots and a
+/// private HOME writable, system directories readable, nothing else). With `on` and no Landlock on the machine,
+/// network operations are refused; `off` runs git unconfined and `/ready` says so.
+pub const GIT_SANDBOX: &str = "GIT_SANDBOX";
 /// Default author and committer name for commits, tags, stashes and merges when the call gives none.
 pub const GIT_AUTHOR_NAME: &str = "GIT_AUTHOR_NAME";
 /// Default author and committer e-mail, used with `GIT_AUTHOR_NAME`.
@@ -59,6 +63,8 @@ impl fmt::Debug for Secret {
 pub struct Config {
     /// Root directories.
     pub roots: Vec<PathBuf>,
+    /// Run the git command line inside the kernel sandbox.
+    pub sandbox: bool,
     /// Default author name.
     pub author_name: Option<String>,
     /// Default author e-mail.
@@ -155,6 +161,7 @@ impl Config {
         let max_diff_bytes = r.bytes(GIT_MAX_DIFF_BYTES, 256 << 10);
         Self {
             roots,
+            sandbox: r.bool(GIT_SANDBOX, true),
             author_name,
             author_email,
             protected_branches,

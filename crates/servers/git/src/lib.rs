@@ -69,6 +69,8 @@ pub fn server(config: Config) -> Result<Server, StartError> {
         Ok(format!("{} root(s) readable", state.roots.paths().len()))
     });
     let builder = builder.ready_check("git", |state: Arc<Git>| async move { tools::version(&state).await });
+    // Never silent: how the git command line is confined, or why it is refused.
+    let builder = builder.ready_check("sandbox", |state: Arc<Git>| async move { state.cli.sandbox_status() });
     Ok(builder
         .tool(tools::add::tool())
         .tool(tools::blame::tool())

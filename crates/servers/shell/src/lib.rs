@@ -196,8 +196,17 @@ impl Shell {
         rw.push(self.home.clone());
         rw.extend(self.config.sandbox_write.iter().cloned());
         let mut ro: Vec<PathBuf> = self.config.sandbox_read.clone();
-        // Programs on SHELL_PATH outside the system directories.
-        ro.extend(self.policy.path.iter().cloned());
+        // Programs on SHELL_PATH outside the system directories, with the
+        // prefix a `bin` folder belongs to: a toolchain's programs load their
+        // own libraries from beside it (rustc from `<sysroot>/lib`).
+        for p in &self.policy.path {
+            ro.push(p.clone());
+            if p.file_name().is_some_and(|n| n == "bin")
+                && let Some(prefix) = p.parent().filter(|q| q.parent().is_some())
+            {
+                ro.push(prefix.to_path_buf());
+            }
+        }
         ro.extend(read.iter().cloned());
         mcp_core::sandbox::Confinement::system(&ro, &rw, network)
     }
