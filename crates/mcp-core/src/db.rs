@@ -180,21 +180,7 @@ impl Db {
                 .acquire_timeout(Duration::from_secs(30))
                 .connect_with(url.parse::<AnyConnectOptions>()?)
                 .await?;
-            // Untrusted queries get sessions that are read-only by default,
-            // on top of the read-only transaction each one runs in.
-            read_only = Some(
-                AnyPoolOptions::new()
-                    .max_connections(4)
-                    .acquire_timeout(Duration::from_secs(30))
-                    .after_connect(|conn, _| {
-                        Box::pin(async move {
-                            conn.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY").await?;
-                            Ok(())
-                        })
-                    })
-                    .connect_with(url.parse::<AnyConnectOptions>()?)
-                    .await?,
-            );
+            read_only = Some(untrusted_pool(url).await?);
             (Backend::Postgres, pool.clone(), pool)
         } else {
             return Err(DbError::Url(redact_url(url)));
@@ -393,6 +379,22 @@ fn refused(e: sqlx::Error, timeout: Duration) -> QueryError {
     QueryError::Other(e)
 }
 
+/// The PostgreSQL pool untrusted queries run on: sessions read-only by
+/// default, on top of the read-only transaction each query runs in.
+async fn untrusted_pool(url: &str) -> Result<AnyPool, DbError> {
+    Ok(AnyPoolOptions::new()
+        .max_connections(4)
+        .acquire_timeout(Duration::from_secs(30))
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                conn.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY").await?;
+                Ok(())
+            })
+        })
+        .connect_with(url.parse::<AnyConnectOptions>()?)
+        .await?)
+}
+
 impl Db {
     /// On PostgreSQL, run untrusted queries ([`Db::query_read_only`]) as
     /// another role — one that may only SELECT the tables it should see —
@@ -408,19 +410,7 @@ impl Db {
                 redact_url(url)
             )));
         }
-        self.read_only = Some(
-            AnyPoolOptions::new()
-                .max_connections(4)
-                .acquire_timeout(Duration::from_secs(30))
-                .after_connect(|conn, _| {
-                    Box::pin(async move {
-                        conn.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY").await?;
-                        Ok(())
-                    })
-                })
-                .connect_with(url.parse::<AnyConnectOptions>()?)
-                .await?,
-        );
+        self.read_only = Some(untrusted_pool(url).await?);
         self.query_role = true;
         Ok(())
     }
