@@ -11,6 +11,8 @@
 //! - `fs`: `read_file` of a 4 KiB file.
 //! - `shell`: `run ["true"]` (the cost of a policy check, fork/exec with limits and capture),
 //!   with the kernel sandbox (Landlock ruleset built per process) and with `SHELL_SANDBOX=off`.
+//! - `pytest`: a 200-test pytest run through the shell server, with and
+//!   without the kernel sandbox (ratio; timed by the caller, not wrk).
 //! - `git`: `git_status` on a 10 000-file repository and `git_log` of 100 commits.
 
 use std::io::Write;
@@ -37,7 +39,8 @@ pub fn run(which: &str, seconds: u32) -> anyhow::Result<()> {
         "fs" => fs(seconds),
         "shell" => shell(seconds),
         "git" => git(seconds),
-        other => bail!("unknown benchmark {other:?}; known: fs, shell, git"),
+        "pytest" => pytest(),
+        other => bail!("unknown benchmark {other:?}; known: fs, shell, git, pytest"),
     }
 }
 
@@ -309,6 +312,62 @@ fn shell(seconds: u32) -> anyhow::Result<()> {
         let _ = std::fs::remove_dir_all(&dir);
         res?;
     }
+    Ok(())
+}
+
+/// A real test run through the shell server, with and without the kernel
+/// sandbox: `python3 -m pytest` on a project of 200 tests, 7 runs each way,
+/// one at a time (the sandbox's cost is per process, so a test suite that
+/// spawns little shows it as it is).
+fn pytest() -> anyhow::Result<()> {
+    const RUNS: usize = 7;
+    let mut medians = Vec::new();
+    for sandbox in ["on", "off"] {
+        let dir = tempdir("pytest")?;
+        let project = dir.join("root/proj");
+        std::fs::create_dir_all(project.join("tests"))?;
+        std::fs::write(project.join("calc.py"), "def add(a, b):\n    return a + b\n")?;
+        let tests: String =
+            (0..200).map(|i| format!("def test_add_{i}():\n    assert calc.add({i}, 1) == {}\n\n", i + 1)).collect();
+        std::fs::write(project.join("tests/test_calc.py"), format!("import calc\n\n{tests}"))?;
+        std::fs::write(project.join("pytest.ini"), "[pytest]\npythonpath = .\naddopts = -p no:cacheprovider\n")?;
+        let s = start(
+            "mcp-server-shell",
+            &[
+                ("SHELL_ROOTS", dir.join("root").display().to_string()),
+                ("SHELL_DATA_DIR", dir.join("data").display().to_string()),
+                ("SHELL_PRESET", "build".into()),
+                ("SHELL_INTERPRETERS", "python3".into()),
+                ("SHELL_SANDBOX", sandbox.into()),
+            ],
+        )?;
+        let args = serde_json::json!({"argv": ["python3", "-m", "pytest", "-q"], "cwd": "proj", "timeout_secs": 120});
+        let mut times = Vec::new();
+        let mut confined = Value::Null;
+        for _ in 0..RUNS {
+            let t = std::time::Instant::now();
+            let r = preflight(s.port, "run", &args)?;
+            times.push(t.elapsed().as_secs_f64());
+            if r["structuredContent"]["exit_code"] != 0 {
+                bail!("pytest failed through the shell (sandbox {sandbox}): {r}");
+            }
+            confined = r["structuredContent"]["sandbox"].clone();
+        }
+        times.sort_by(f64::total_cmp);
+        let median = times[RUNS / 2];
+        println!(
+            "pytest (200 tests) through mcp-server-shell, sandbox {sandbox} ({confined}): median {:.3} s, \
+             min {:.3} s, max {:.3} s over {RUNS} runs — {}",
+            median,
+            times[0],
+            times[RUNS - 1],
+            machine()?
+        );
+        medians.push(median);
+        drop(s);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    println!("sandbox on / off: {:.3}", medians[0] / medians[1]);
     Ok(())
 }
 

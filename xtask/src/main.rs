@@ -46,7 +46,7 @@ enum Cmd {
     },
     /// Run a benchmark and print its figures.
     Bench {
-        /// Which benchmark: `fs`, `shell` or `git`.
+        /// Which benchmark: `fs`, `shell`, `git` or `pytest`.
         #[arg(default_value = "fs")]
         which: String,
         /// Seconds per measurement.
