@@ -77,6 +77,25 @@ pub(super) async fn run(cx: &mut Ctx<'_>) -> Result<Value, StepError> {
         "location_line",
         if cx.result_of("scaffold").is_some() { format!("What exists is in {location}.") } else { String::new() },
     );
+    // Claim only what a recorded result shows: features are "built" only when
+    // the model step that implements them succeeded.
+    let implemented = cx.steps.iter().any(|s| s.def.action == Action::Implement && s.state == StepState::Succeeded);
+    let built = if implemented {
+        format!(
+            "What was built: {}\nThe fleet's model implemented the features you asked for:\n{}\nThe tests it \
+             wrote are in the repository, and the checks below ran them.",
+            v["summary"], v["features"]
+        )
+    } else {
+        format!(
+            "What you get is a scaffold of the {} template: it builds, passes lint and its starter tests, but it \
+             does not do what you asked yet. Open work (also listed in SPEC.md):\n{}\nTo have these implemented, \
+             run the fleet with a language model: LLM_PROVIDER=openai with LLM_BASE_URL and LLM_MODEL (see \
+             llm/README.md).",
+            cx.run.template, v["features"]
+        )
+    };
+    v.insert("built", built);
     let which = if state == RunState::Succeeded { "completed" } else { "failed" };
     let text =
         render(&cx.p.templates.email[which], &v).map_err(|e| StepError::fatal(format!("email/{which}.txt: {e}")))?;

@@ -29,7 +29,23 @@ pub(super) fn vars(cx: &Ctx<'_>) -> Result<BTreeMap<&'static str, String>, StepE
         }
     };
     let module = s.module().map_err(|e| StepError::fatal(e.to_string()))?;
+    // What the requester gets says what it is: features implemented by the
+    // model step, or a scaffold whose features are open work.
+    let implemented = cx.steps.iter().any(|st| st.def.action == crate::plan::Action::Implement);
+    let status = if implemented {
+        "The features below are implemented by the fleet's language-model step; the acceptance criteria \
+         are checked by the tests it wrote."
+            .to_owned()
+    } else {
+        format!(
+            "**A scaffold, not the finished program.** It was generated from the {} template without a \
+             language model: it builds, passes lint and its starter tests, but the features below are open \
+             work — none of them is implemented yet.",
+            cx.run.template
+        )
+    };
     Ok(BTreeMap::from([
+        ("status", status),
         ("name", one_line(&s.name, 100)),
         ("slug", cx.run.slug.clone()),
         ("module", module),
