@@ -200,16 +200,7 @@ impl Job {
         if *self.state.borrow() == State::Running {
             let _ = self.state_tx.send(State::Killed { reason: reason.to_owned() });
         }
-        for g in &groups {
-            if let Some(p) = Pid::from_raw(*g) {
-                let _ = rustix::process::kill_process_group(p, Signal::KILL);
-            }
-        }
-        for p in all {
-            if let Some(p) = Pid::from_raw(p) {
-                let _ = rustix::process::kill_process(p, Signal::KILL);
-            }
-        }
+        kill_groups_and_pids(&groups, all);
     }
 }
 
@@ -262,19 +253,23 @@ impl Job {
         // their pids may already belong to someone else. Their orphans were
         // re-parented to this server and are found as adopted.
         let all = self.adopted();
-        for g in &groups {
-            if let Some(p) = Pid::from_raw(*g) {
-                let _ = rustix::process::kill_process_group(p, Signal::KILL);
-            }
-        }
-        for p in all {
-            if let Some(p) = Pid::from_raw(p) {
-                let _ = rustix::process::kill_process(p, Signal::KILL);
-            }
-        }
+        kill_groups_and_pids(&groups, all);
     }
 }
 
+/// SIGKILL to every process group in `groups` and every process in `pids`.
+fn kill_groups_and_pids(groups: &[i32], pids: impl IntoIterator<Item = i32>) {
+    for g in groups {
+        if let Some(p) = Pid::from_raw(*g) {
+            let _ = rustix::process::kill_process_group(p, Signal::KILL);
+        }
+    }
+    for p in pids {
+        if let Some(p) = Pid::from_raw(p) {
+            let _ = rustix::process::kill_process(p, Signal::KILL);
+        }
+    }
+}
 /// The job marker in a raw `/proc/<pid>/environ` (NUL-separated).
 fn marker_of(env: &[u8]) -> Option<&[u8]> {
     env.split(|b| *b == 0).find_map(|kv| kv.strip_prefix(MARKER_VAR.as_bytes()).and_then(|r| r.strip_prefix(b"=")))
