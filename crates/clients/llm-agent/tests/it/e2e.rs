@@ -43,14 +43,25 @@ async fn request_in(f: &Fleet, first_message_id: &str, state: &str) -> Value {
     }
 }
 
-async fn decisions(f: &Fleet, trace_id: &str) -> Vec<(String, String)> {
-    let r = f.client("mcp-server-sql").call("decision_list", json!({"trace_id": trace_id})).await;
-    ok(&r)["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| (d["actor"].as_str().unwrap().to_owned(), d["decision"].as_str().unwrap().to_owned()))
-        .collect()
+/// The decisions recorded under a trace, once every one of `want` is among
+/// them — a report or a refusal goes out by mail before its decision is
+/// recorded, so the mail can arrive first — or whatever there is after 30 s.
+async fn decisions(f: &Fleet, trace_id: &str, want: &[(&str, &str)]) -> Vec<(String, String)> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let r = f.client("mcp-server-sql").call("decision_list", json!({"trace_id": trace_id})).await;
+        let d: Vec<(String, String)> = ok(&r)["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| (d["actor"].as_str().unwrap().to_owned(), d["decision"].as_str().unwrap().to_owned()))
+            .collect();
+        let all = want.iter().all(|w| d.iter().any(|x| (x.0.as_str(), x.1.as_str()) == *w));
+        if all || Instant::now() > deadline {
+            return d;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 /// The commit hash a completion email names (`Commit: abc1234 (full)`).
@@ -118,10 +129,10 @@ async fn email_to_project_with_the_rules_provider() {
     assert_eq!(thread.len(), 2, "{thread:?}");
 
     // One trace: the agent's decisions, the planner's, and the spans of every program that worked on it.
-    let d = decisions(&f, &trace_id).await;
-    for want in
-        [("mcp-client-llm-agent", "asked"), ("mcp-client-llm-agent", "proceeded"), ("mcp-client-planner", "completed")]
-    {
+    let wanted =
+        [("mcp-client-llm-agent", "asked"), ("mcp-client-llm-agent", "proceeded"), ("mcp-client-planner", "completed")];
+    let d = decisions(&f, &trace_id, &wanted).await;
+    for want in wanted {
         assert_eq!(d.iter().filter(|x| (x.0.as_str(), x.1.as_str()) == want).count(), 1, "{want:?} in {d:?}");
     }
     let obs = f.client("mcp-client-observer");
@@ -184,7 +195,7 @@ async fn email_to_project_with_the_rules_provider() {
         let (m, _) = f.wait_mail("alice", Duration::from_secs(10), |m| m.in_reply_to == id).await;
         assert!(m.body.contains("I cannot act on this message"), "{}", m.body);
         let req = request_in(&f, &id, "refused").await;
-        let d = decisions(&f, req["trace_id"].as_str().unwrap()).await;
+        let d = decisions(&f, req["trace_id"].as_str().unwrap(), &[("mcp-client-llm-agent", "refused")]).await;
         assert_eq!(d, vec![("mcp-client-llm-agent".to_owned(), "refused".to_owned())]);
     }
     let after: Vec<_> = std::fs::read_dir(f.projects()).unwrap().flatten().map(|e| e.file_name()).collect();
