@@ -139,6 +139,19 @@ where
     Ok((out, false))
 }
 
+/// The text of a result: `fresh` for a new record, or the one sentence every
+/// keyed tool says when a key replays its first result.
+pub fn result_text(duplicate: bool, what: &str, id: i64, fresh: impl FnOnce() -> String) -> String {
+    if duplicate {
+        format!(
+            "{what} {id} was already recorded under this idempotency key with the same arguments; nothing new was \
+             written (duplicate)"
+        )
+    } else {
+        fresh()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use mcp_core::serde_json::json;

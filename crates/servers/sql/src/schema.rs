@@ -8,6 +8,20 @@
 
 use mcp_core::db::Migration;
 
+/// The idempotency table: the same text in both dialects.
+const IDEMPOTENCY: &str = r#"
+CREATE TABLE sql_idempotency (
+  tool TEXT NOT NULL,
+  key TEXT NOT NULL,
+  args_sha256 TEXT NOT NULL,
+  record_id BIGINT NOT NULL,
+  result TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  created_ms BIGINT NOT NULL,
+  PRIMARY KEY (tool, key)
+);
+"#;
+
 /// The migrations, in order.
 pub const MIGRATIONS: &[Migration] = &[
     Migration {
@@ -134,30 +148,8 @@ CREATE INDEX decisions_time ON decisions (created_ms);
         // one row per (tool, key), written in the record's own transaction. The
         // table name carries the service's prefix because in compose every
         // service shares one PostgreSQL database.
-        sqlite: r#"
-CREATE TABLE sql_idempotency (
-  tool TEXT NOT NULL,
-  key TEXT NOT NULL,
-  args_sha256 TEXT NOT NULL,
-  record_id BIGINT NOT NULL,
-  result TEXT NOT NULL,
-  created_at TEXT NOT NULL,
-  created_ms BIGINT NOT NULL,
-  PRIMARY KEY (tool, key)
-);
-"#,
-        postgres: r#"
-CREATE TABLE sql_idempotency (
-  tool TEXT NOT NULL,
-  key TEXT NOT NULL,
-  args_sha256 TEXT NOT NULL,
-  record_id BIGINT NOT NULL,
-  result TEXT NOT NULL,
-  created_at TEXT NOT NULL,
-  created_ms BIGINT NOT NULL,
-  PRIMARY KEY (tool, key)
-);
-"#,
+        sqlite: IDEMPOTENCY,
+        postgres: IDEMPOTENCY,
     },
 ];
 

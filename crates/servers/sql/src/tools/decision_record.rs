@@ -90,14 +90,8 @@ async fn run(s: Arc<Sql>, a: Args, ctx: Ctx) -> Result<Out<Output>, ToolError> {
         Ok((id, Output { id, trace_id: trace_id.clone(), duplicate: false }))
     })
     .await?;
-    let text = if duplicate {
-        format!(
-            "decision {} was already recorded under this idempotency key with the same arguments; nothing new was \
-             written (duplicate)",
-            out.id
-        )
-    } else {
+    let text = idempotency::result_text(duplicate, "decision", out.id, || {
         format!("recorded decision {}: {} {}", out.id, a.actor, a.decision)
-    };
+    });
     Ok(Out::new(Output { duplicate, ..out }).text(text))
 }

@@ -121,14 +121,6 @@ async fn run(s: Arc<Sql>, a: Args, ctx: Ctx) -> Result<Out<Output>, ToolError> {
         Ok((id, Output { id, trace_id: trace_id.clone(), duplicate: false }))
     })
     .await?;
-    let text = if duplicate {
-        format!(
-            "message {} was already recorded under this idempotency key with the same arguments; nothing new was \
-             written (duplicate)",
-            out.id
-        )
-    } else {
-        format!("recorded message {}", out.id)
-    };
+    let text = idempotency::result_text(duplicate, "message", out.id, || format!("recorded message {}", out.id));
     Ok(Out::new(Output { duplicate, ..out }).text(text))
 }
