@@ -9,7 +9,7 @@ project built, linted, tested, committed and tagged — and checks that reply
 names the commit and the tag v0.1.0.
 
 Not under tests/python: it needs the composed fleet, which `cargo xtask
-test` does not start yet.
+test` starts for tests/compose only (xtask/src/images.rs).
 
 Environment (defaults are .env.example's):
   MAIL_SMTP_PORT, MAIL_IMAP_PORT   published ports of the dev mail server

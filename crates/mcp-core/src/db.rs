@@ -121,6 +121,15 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// The file a `sqlite:` URL names (`None` for PostgreSQL, `:memory:` or a
+/// malformed URL). Programs that confine themselves grant its directory,
+/// where SQLite also keeps the `-wal` and `-shm` files.
+pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = path.split('?').next().unwrap_or(path);
+    (!path.is_empty() && path != ":memory:").then(|| std::path::PathBuf::from(path))
+}
+
 fn sqlite_url(path: &str, mode: &str) -> String {
     format!("sqlite://{path}?mode={mode}")
 }
@@ -149,12 +158,14 @@ impl Db {
             if let Some(dir) = std::path::Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir).map_err(|e| DbError::Io(dir.display().to_string(), e))?;
             }
+            // temp_store=MEMORY: sorts and temporary tables never need a
+            // file in /tmp, which a self-confined program cannot reach.
             let write = AnyPoolOptions::new()
                 .max_connections(1)
                 .acquire_timeout(Duration::from_secs(30))
                 .after_connect(|conn, _| {
                     Box::pin(async move {
-                        conn.execute("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=10000;").await?;
+                        conn.execute("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=10000; PRAGMA temp_store=MEMORY;").await?;
                         Ok(())
                     })
                 })
@@ -166,7 +177,8 @@ impl Db {
                 .acquire_timeout(Duration::from_secs(30))
                 .after_connect(|conn, _| {
                     Box::pin(async move {
-                        conn.execute("PRAGMA query_only=ON; PRAGMA busy_timeout=10000;").await?;
+                        conn.execute("PRAGMA query_only=ON; PRAGMA busy_timeout=10000; PRAGMA temp_store=MEMORY;")
+                            .await?;
                         Ok(())
                     })
                 })
@@ -455,6 +467,7 @@ impl Db {
             .filename(path)
             .read_only(true)
             .pragma("query_only", "ON")
+            .pragma("temp_store", "MEMORY")
             .busy_timeout(Duration::from_secs(5))
             .connect()
             .await?;

@@ -48,6 +48,8 @@ pub mod trace;
 pub use client::{CallResult, ClientError, ClientOptions, McpClient, ProgressEvent, ToolInfo};
 pub use config::{ConfigErrors, CoreConfig, Reader};
 pub use error::{ErrorKind, Problem};
+#[cfg(feature = "sandbox")]
+pub use serve::run_confined;
 pub use serve::{Program, StartError, run, serve};
 pub use server::{Server, ServerBuilder};
 pub use tool::{Annotations, Content, Ctx, Out, Tool, ToolError, ToolResponse};

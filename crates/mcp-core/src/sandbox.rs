@@ -150,6 +150,9 @@ pub enum SandboxError {
         /// Why.
         source: io::Error,
     },
+    /// The kernel refused to enter the ruleset.
+    #[error("entering the sandbox failed: {0}")]
+    Enter(io::Error),
 }
 
 /// What this machine supports. Detected once per process.
@@ -310,6 +313,25 @@ impl Confinement {
         Self { read_exec, read_write, network }
     }
 
+    /// One line for `/ready` of a program confined by this: the ABI and
+    /// the paths granted beyond the system directories and devices.
+    pub fn describe_self(&self) -> String {
+        let own = |paths: &[PathBuf], system: &[&str]| {
+            let v: Vec<String> = paths
+                .iter()
+                .filter(|p| !system.iter().any(|s| Path::new(s) == p.as_path()))
+                .map(|p| p.display().to_string())
+                .collect();
+            if v.is_empty() { "nothing else".to_owned() } else { v.join(", ") }
+        };
+        format!(
+            "this process is confined by Landlock ABI {}: read-write {}; read-only {} and the system directories",
+            status().landlock_abi,
+            own(&self.read_write, SYSTEM_WRITE),
+            own(&self.read_exec, SYSTEM_READ),
+        )
+    }
+
     /// Whether a child could read `path` under this confinement (it lies
     /// beneath one of the granted paths). Used at start-up to refuse a
     /// configuration that would put a secret file within reach.
@@ -340,6 +362,15 @@ fn add_path(
     Ok(created.add_rule(PathBeneath::new(fd, access))?)
 }
 
+/// Confine the calling thread, and every thread and process it starts from
+/// now on, to `c` (no_new_privs, then the Landlock ruleset). A program calls
+/// it once, before it starts any thread (see `mcp_core::run_confined`).
+pub fn confine_self(c: &Confinement) -> Result<Enforcement, SandboxError> {
+    let mut p = c.prepare()?;
+    p.enter().map_err(SandboxError::Enter)?;
+    Ok(p.enforcement())
+}
+
 /// Make this process a child subreaper: orphaned descendants (a daemon that
 /// double-forked and called `setsid`) are re-parented to it instead of init,
 /// so they stay findable and killable. The caller must reap them.
@@ -359,6 +390,49 @@ mod tests {
         assert!(!s.summary().is_empty());
         // Detected once: the second call is the same value.
         assert!(std::ptr::eq(s, status()));
+    }
+
+    /// The child half of [`a_confined_process_reaches_only_what_it_was_granted`]:
+    /// runs only when that test starts this binary with `SANDBOX_SELF_TEST`.
+    #[test]
+    fn confined_child() {
+        let Ok(dir) = std::env::var("SANDBOX_SELF_TEST") else { return };
+        let dir = PathBuf::from(dir);
+        let (root, outside) = (dir.join("root"), dir.join("outside"));
+        if std::env::var("SANDBOX_SELF_OFF").is_err() {
+            confine_self(&Confinement::system(&[], std::slice::from_ref(&root), true)).unwrap();
+        }
+        let read = std::fs::read_to_string(outside.join("canary"));
+        let wrote = std::fs::write(outside.join("planted"), "x");
+        let inside = std::fs::write(root.join("inside"), "x");
+        println!("RESULT read={} write={} inside={}", read.is_ok(), wrote.is_ok(), inside.is_ok());
+    }
+
+    #[test]
+    fn a_confined_process_reaches_only_what_it_was_granted() {
+        if status().level == Level::None {
+            panic!("this machine has no Landlock: {}", status().summary());
+        }
+        for off in [false, true] {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::create_dir(dir.path().join("root")).unwrap();
+            std::fs::create_dir(dir.path().join("outside")).unwrap();
+            std::fs::write(dir.path().join("outside/canary"), "secret").unwrap();
+            let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
+            cmd.args(["--exact", "sandbox::tests::confined_child", "--nocapture", "--test-threads=1"]);
+            cmd.env("SANDBOX_SELF_TEST", dir.path());
+            if off {
+                cmd.env("SANDBOX_SELF_OFF", "1");
+            }
+            let out = cmd.output().unwrap();
+            let text = String::from_utf8_lossy(&out.stdout);
+            let want = if off {
+                "RESULT read=true write=true inside=true"
+            } else {
+                "RESULT read=false write=false inside=true"
+            };
+            assert!(text.contains(want), "off={off}: {text}\n{}", String::from_utf8_lossy(&out.stderr));
+        }
     }
 
     #[test]

@@ -323,6 +323,10 @@ async fn ready(State(state): State<AppState>) -> Response {
         }
     }))
     .await;
+    let mut checks = checks;
+    if let Some(s) = SELF_SANDBOX.get() {
+        checks.push(json!({"name": "sandbox", "ok": s.ok, "detail": s.detail}));
+    }
     let all_ok = checks.iter().all(|c| c["ok"] == true);
     let status = if all_ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (
@@ -474,6 +478,72 @@ where
     F: FnOnce(C, CoreConfig) -> Fut,
     Fut: Future<Output = Result<Program, StartError>>,
 {
+    run_inner(name, read, None, start)
+}
+
+/// [`run`] for a program that confines itself with Landlock before it
+/// starts: `confine` turns its configuration into what the whole process may
+/// touch for the rest of its life (its roots, its data directory), or `None`
+/// when the operator switched that off. The ruleset is entered on the main
+/// thread before the async runtime exists, so every thread inherits it
+/// (Landlock restricts the calling thread and its future children only).
+///
+/// A machine without Landlock does not stop the program, but its `/ready`
+/// fails a `sandbox` check naming the missing mechanism and the switch, and
+/// it says so on standard error and in its log: never a silent downgrade.
+#[cfg(feature = "sandbox")]
+pub fn run_confined<C, F, Fut>(
+    name: &str,
+    read: fn(&mut Reader<'_>) -> C,
+    confine: fn(&C) -> Result<Option<crate::sandbox::Confinement>, String>,
+    start: F,
+) -> ExitCode
+where
+    F: FnOnce(C, CoreConfig) -> Fut,
+    Fut: Future<Output = Result<Program, StartError>>,
+{
+    let confine = move |c: &C| -> Result<(), String> {
+        let outcome = match confine(c)? {
+            None => SelfSandbox { ok: true, detail: "off (switched off by the operator)".to_owned() },
+            Some(conf) => match crate::sandbox::confine_self(&conf) {
+                Ok(_) => SelfSandbox { ok: true, detail: conf.describe_self() },
+                Err(crate::sandbox::SandboxError::Unavailable(why)) => SelfSandbox {
+                    ok: false,
+                    detail: format!(
+                        "this process is not confined: {why}; set the program's *_SANDBOX=off to accept that"
+                    ),
+                },
+                Err(e) => return Err(format!("cannot confine this process: {e}")),
+            },
+        };
+        let _ = SELF_SANDBOX.set(outcome);
+        Ok(())
+    };
+    run_inner(name, read, Some(&confine), start)
+}
+
+/// How a self-confining program's start-up went (see [`run_confined`]);
+/// `/ready` reports it as its `sandbox` check.
+#[derive(Debug, Clone)]
+struct SelfSandbox {
+    ok: bool,
+    detail: String,
+}
+
+static SELF_SANDBOX: std::sync::OnceLock<SelfSandbox> = std::sync::OnceLock::new();
+
+type Confine<'a, C> = &'a dyn Fn(&C) -> Result<(), String>;
+
+fn run_inner<C, F, Fut>(
+    name: &str,
+    read: fn(&mut Reader<'_>) -> C,
+    confine: Option<Confine<'_, C>>,
+    start: F,
+) -> ExitCode
+where
+    F: FnOnce(C, CoreConfig) -> Fut,
+    Fut: Future<Output = Result<Program, StartError>>,
+{
     let env = ProcessEnv;
     if std::env::args().nth(1).as_deref() == Some("--health") {
         return health_probe();
@@ -491,6 +561,17 @@ where
     if let Err(e) = r.finish() {
         eprintln!("{name}: {e}");
         return ExitCode::from(EXIT_CONFIG);
+    }
+    // Still one thread: a ruleset entered now holds for every thread the
+    // runtime starts.
+    if let Some(confine) = confine {
+        if let Err(e) = confine(&own) {
+            eprintln!("{name}: {e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+        if let Some(s) = SELF_SANDBOX.get().filter(|s| !s.ok) {
+            eprintln!("{name}: WARNING: {}", s.detail);
+        }
     }
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     if let Some(n) = core.worker_threads {
@@ -546,6 +627,11 @@ where
         };
         let addr: SocketAddr = listener.local_addr().unwrap_or(core.listen);
         tracing::info!(%addr, version = %program.server.inner.version, tools = program.server.tools().len(), auth = core.auth_token.is_some(), "listening");
+        match SELF_SANDBOX.get() {
+            Some(s) if s.ok => tracing::info!(sandbox = %s.detail, "self-confined"),
+            Some(s) => tracing::error!(sandbox = %s.detail, "not confined: /ready fails until this is fixed or switched off"),
+            None => {}
+        }
         let result = serve_program(program, &core, listener, shutdown_signal()).await;
         telemetry.shutdown();
         match result {

@@ -14,6 +14,10 @@ pub const FS_DELETE: &str = "FS_DELETE";
 pub const FS_MAX_READ_BYTES: &str = "FS_MAX_READ_BYTES";
 /// Largest file `write_file`, `edit_file` and `grep` handle (default 16M).
 pub const FS_MAX_FILE_BYTES: &str = "FS_MAX_FILE_BYTES";
+/// Confine the whole server with Landlock at start to its roots (read-write
+/// with `FS_WRITE`, read-only otherwise) and the system directories (default
+/// `on`; `off` is the documented way to run without it).
+pub const FS_SANDBOX: &str = "FS_SANDBOX";
 /// Most entries a walk (`tree`, `find`, `grep`, `changes`) visits (default 20000).
 pub const FS_MAX_WALK_ENTRIES: &str = "FS_MAX_WALK_ENTRIES";
 
@@ -32,6 +36,8 @@ pub struct Config {
     pub max_file_bytes: usize,
     /// Walk cap.
     pub max_walk_entries: usize,
+    /// Self-confinement at start.
+    pub sandbox: bool,
 }
 
 impl Config {
@@ -53,7 +59,21 @@ impl Config {
             max_read_bytes: r.bytes(FS_MAX_READ_BYTES, 256 << 10),
             max_file_bytes: r.bytes(FS_MAX_FILE_BYTES, 16 << 20),
             max_walk_entries: r.parse(FS_MAX_WALK_ENTRIES, 20_000usize),
+            sandbox: r.bool(FS_SANDBOX, true),
         }
+    }
+
+    /// What the whole process may touch once started (for
+    /// `mcp_core::run_confined`): the roots and the system directories,
+    /// nothing else — not `/tmp`, not the secret files it read at start.
+    /// Defence in depth under the `openat2` checks: a path escape they miss
+    /// meets a kernel refusal. TCP stays open (it listens and exports).
+    pub fn confinement(&self) -> Result<Option<mcp_core::sandbox::Confinement>, String> {
+        if !self.sandbox {
+            return Ok(None);
+        }
+        let (read, write) = if self.write { (vec![], self.roots.clone()) } else { (self.roots.clone(), vec![]) };
+        Ok(Some(mcp_core::sandbox::Confinement::system(&read, &write, true)))
     }
 
     /// Settings for tests: one root, the given write/delete switches.
@@ -65,6 +85,7 @@ impl Config {
             max_read_bytes: 256 << 10,
             max_file_bytes: 16 << 20,
             max_walk_entries: 20_000,
+            sandbox: true,
         }
     }
 }

@@ -1,5 +1,6 @@
 //! `mcp-server-fs`: files under configured roots over MCP (see the crate docs).
 
 fn main() -> std::process::ExitCode {
-    mcp_core::run(mcp_server_fs::NAME, mcp_server_fs::Config::read, mcp_server_fs::start)
+    use mcp_server_fs::{Config, NAME, start};
+    mcp_core::run_confined(NAME, Config::read, Config::confinement, start)
 }

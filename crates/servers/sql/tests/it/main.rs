@@ -10,6 +10,7 @@ mod corpus;
 mod differential;
 mod idempotency;
 mod memory;
+mod process;
 mod roles;
 
 use mcp_server_sql::{Config, server};
