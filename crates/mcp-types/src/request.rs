@@ -19,13 +19,15 @@ text_enum! {
         GaveUp = "gave_up",
         /// The planner could not take it.
         Failed = "failed",
+        /// The requester called it off ("never mind", "anuluj").
+        Cancelled = "cancelled",
     }
 }
 
 impl RequestState {
     /// Closed: a new message in the thread does not reopen it by itself.
     pub const fn is_closed(self) -> bool {
-        matches!(self, Self::Planned | Self::Refused | Self::GaveUp | Self::Failed)
+        matches!(self, Self::Planned | Self::Refused | Self::GaveUp | Self::Failed | Self::Cancelled)
     }
 }
 
@@ -46,5 +48,21 @@ text_enum! {
         Ignored = "ignored",
         /// A message for a request that is already settled: kept, not answered.
         Noted = "noted",
+        /// The requester called the request off; confirmed in one short mail.
+        Cancelled = "cancelled",
+        /// A failed project started again, as a new run of the same project.
+        Retried = "retried",
+    }
+}
+
+text_enum! {
+    /// The language a requester wrote in, and every mail to them is written in.
+    #[derive(Default)]
+    pub enum Lang {
+        /// English (the default).
+        #[default]
+        En = "en",
+        /// Polish: the system was first specified in Polish.
+        Pl = "pl",
     }
 }

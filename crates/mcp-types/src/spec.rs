@@ -54,6 +54,9 @@ pub struct RequestRef {
     /// When the request arrived (RFC 3339).
     #[serde(default)]
     pub received_at: Option<String>,
+    /// The language the requester wrote in: the report is written in it.
+    #[serde(default)]
+    pub lang: crate::request::Lang,
 }
 
 /// Why a spec has no usable slug.

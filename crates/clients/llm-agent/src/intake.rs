@@ -25,6 +25,15 @@ pub fn incoming(m: &Value) -> Option<Incoming> {
         subject: m["subject"].as_str().unwrap_or("").to_owned(),
         text: m["text"].as_str().unwrap_or("").to_owned(),
         request_id: m["request_id"].as_str().map(str::to_owned),
+        // Oldest first: References, then In-Reply-To (the store looks from the end).
+        thread: m["references"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .chain(m["in_reply_to"].as_str())
+            .map(str::to_owned)
+            .collect(),
         received_at: m["date"].as_str().map(str::to_owned),
         trusted: m["trusted"] == true,
         trust_reason: m["trust_reason"].as_str().unwrap_or("").to_owned(),

@@ -34,24 +34,52 @@ pub const NAME: &str = "mcp-client-llm-agent";
 /// The version.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// The emails the agent writes (from `templates/email/`).
+/// The emails the agent writes in one language.
 #[derive(Debug, Clone)]
-pub struct Emails {
+pub struct EmailSet {
     /// First round of questions.
     pub questions: String,
     /// Later rounds.
     pub follow_up: String,
     /// Refusals and giving up.
     pub refused: String,
+    /// The confirmation of a cancelled request.
+    pub cancelled: String,
+}
+
+/// The emails the agent writes: `templates/email/` in English and
+/// `templates/email/pl/` in Polish (every file in both).
+#[derive(Debug, Clone)]
+pub struct Emails {
+    /// English.
+    pub en: EmailSet,
+    /// Polish.
+    pub pl: EmailSet,
 }
 
 impl Emails {
     fn load(dir: &std::path::Path) -> Result<Self, String> {
-        let read = |name: &str| {
-            let p = dir.join("email").join(name);
-            std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))
+        let set = |sub: &str| -> Result<EmailSet, String> {
+            let read = |name: &str| {
+                let p = dir.join("email").join(sub).join(name);
+                std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))
+            };
+            Ok(EmailSet {
+                questions: read("questions.txt")?,
+                follow_up: read("follow_up.txt")?,
+                refused: read("refused.txt")?,
+                cancelled: read("cancelled.txt")?,
+            })
         };
-        Ok(Self { questions: read("questions.txt")?, follow_up: read("follow_up.txt")?, refused: read("refused.txt")? })
+        Ok(Self { en: set("")?, pl: set("pl")? })
+    }
+
+    /// The set for a requester's language.
+    pub fn for_lang(&self, lang: spec::Lang) -> &EmailSet {
+        match lang {
+            spec::Lang::Pl => &self.pl,
+            _ => &self.en,
+        }
     }
 }
 

@@ -20,12 +20,13 @@ use std::collections::BTreeMap;
 use mcp_core::template::render;
 
 use crate::Agent;
+use crate::llm::rules::Intent;
 use crate::llm::{ExtractInput, Llm};
 use crate::peers::PeerError;
-use crate::spec::Question;
+use crate::spec::{Lang, Question};
 use crate::store::{Decision, Request, RequestState, StoreError};
 use mcp_types::peer::{DecisionRecord, MessageRecord};
-use mcp_types::plan::{PlanStart, RunRef};
+use mcp_types::plan::{PlanStart, RunRef, RunState};
 use mcp_types::spec::{ProjectSpec, RequestRef};
 
 /// Where a message came from.
@@ -55,6 +56,9 @@ pub struct Incoming {
     pub text: String,
     /// The request it answers: from a verified reply token (email) or given by the caller (MCP).
     pub request_id: Option<String>,
+    /// The messages it answers (`In-Reply-To`, then `References`): a reply sent to
+    /// the plain address, without the token, still finds its request through them.
+    pub thread: Vec<String>,
     /// When it arrived.
     pub received_at: Option<String>,
     /// May be acted on.
@@ -150,8 +154,15 @@ impl Agent {
             return self.ignore(m).await;
         }
         let existing = match &m.request_id {
-            Some(id) => self.store.get(id).await?,
-            None => None,
+            // A reply to a retried run's report names that run's key.
+            Some(id) => match self.store.get(id).await? {
+                Some(r) => Some(r),
+                None => match id.rsplit_once(RETRY_SUFFIX) {
+                    Some((base, _)) => self.store.get(base).await?,
+                    None => None,
+                },
+            },
+            None => self.thread_request(m).await?,
         };
         let request = match existing {
             Some(r) => r,
@@ -168,7 +179,9 @@ impl Agent {
                     (Channel::Mcp, Some(given)) => given.clone(),
                     _ => request_id_for(&m.message_id),
                 };
-                self.store
+                let lang = crate::llm::rules::lang_of(&m.subject, &m.text);
+                let created = self
+                    .store
                     .create(&Request {
                         id,
                         channel: if m.channel == Channel::Mcp { "mcp".into() } else { "email".into() },
@@ -185,10 +198,14 @@ impl Agent {
                         trace_id,
                         run_id: None,
                         tokens: 0,
+                        lang,
+                        attempt: 1,
                         created_ms: now,
                         updated_ms: now,
                     })
-                    .await?
+                    .await?;
+                self.store.add_to_thread(&m.message_id, &created.id).await?;
+                created
             }
         };
         let span = tracing::info_span!(
@@ -203,6 +220,26 @@ impl Agent {
         );
         mcp_core::trace::resume(&span, Some(&request.traceparent));
         self.decide(m, request).instrument(span).await
+    }
+
+    /// The request a reply without a (valid) token continues: its
+    /// `In-Reply-To`/`References` name a message of a thread the fleet holds,
+    /// and it comes from that request's requester. Anyone else's message
+    /// opens a request of its own.
+    async fn thread_request(&self, m: &Incoming) -> Result<Option<Request>, HandleError> {
+        if m.channel == Channel::Mcp || m.thread.is_empty() {
+            return Ok(None);
+        }
+        let Some(id) = self.store.thread_of(&m.thread).await? else { return Ok(None) };
+        let Some(r) = self.store.get(&id).await? else { return Ok(None) };
+        let same = match (&r.requester, &m.from) {
+            (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
+            _ => false,
+        };
+        if same {
+            tracing::info!(request_id = %r.id, message_id = %m.message_id, "a reply to the plain address continues its thread");
+        }
+        Ok(same.then_some(r))
     }
 
     async fn ignore(&self, m: &Incoming) -> Result<Outcome, HandleError> {
@@ -240,13 +277,30 @@ impl Agent {
             r.reply_to = Some(email_id.clone());
         }
         self.record_message(&r, "in", m.from.as_deref(), None, &m.subject, &m.text, Some(&m.message_id)).await;
-        if r.state.is_closed() {
-            // Settled: a late "thanks" or a second answer changes nothing and gets no reply (no mail loops).
-            o.decision = Decision::Noted;
-            o.run_id = r.run_id.clone();
-            o.reason = Some(format!("request {} is already {}", r.id, r.state));
-            self.store.mark_processed(&m.message_id, Some(&r.id), &json!(o).to_string()).await?;
-            return Ok(o);
+        self.store.add_to_thread(&m.message_id, &r.id).await?;
+        let intent = crate::llm::rules::intent(&m.text);
+        match (r.state, intent) {
+            // A project that failed is built again on request, as a new run of the same project.
+            (RequestState::Planned, Some(Intent::Retry)) => return self.retry(m, r, o).await,
+            (RequestState::Planned, Some(Intent::Cancel)) => return self.cancel_run(m, r, o).await,
+            // Asking, or the planner could not take the spec: "never mind" closes it.
+            (RequestState::Asking | RequestState::Failed | RequestState::New, Some(Intent::Cancel))
+                if r.rounds > 0 || r.state == RequestState::Failed =>
+            {
+                return self.cancel(m, r, o).await;
+            }
+            // The planner refused the spec (a name in use): the thread stays open for a correction or a retry,
+            // tried as the next attempt so its keys (plan, reply) are new.
+            (RequestState::Failed, _) => r.attempt += 1,
+            (state, _) if state.is_closed() => {
+                // Settled: a late "thanks" or a second answer changes nothing and gets no reply (no mail loops).
+                o.decision = Decision::Noted;
+                o.run_id = r.run_id.clone();
+                o.reason = Some(format!("request {} is already {}", r.id, r.state));
+                self.store.mark_processed(&m.message_id, Some(&r.id), &json!(o).to_string()).await?;
+                return Ok(o);
+            }
+            _ => {}
         }
         // 1. The screen, before any model sees the text.
         if let Some(why) = crate::safety::screen(&m.subject, &m.text) {
@@ -263,8 +317,18 @@ impl Agent {
             let why = format!("it does not ask for a software project ({})", crate::one_line(&why, 200));
             return self.refuse(m, r, o, why, json!({"model": ex.refuse, "notes": ex.notes})).await;
         }
-        r.draft.merge(&ex.draft);
-        let questions = r.draft.open_questions(&offer);
+        let before = r.draft.open_questions(&offer, r.lang);
+        if r.rounds == 0 && r.state != RequestState::Failed {
+            r.draft.merge(&ex.draft);
+        } else {
+            // An answer fills what is open; it changes what the request settled only on purpose.
+            let explicit = crate::llm::rules::explicit_fields(&m.text);
+            r.draft.merge_answer(&ex.draft, &explicit, &r.asked);
+        }
+        let questions = r.draft.open_questions(&offer, r.lang);
+        // The fields this message settled: a follow-up thanks for them, or says what it could not read.
+        let settled: Vec<String> =
+            before.iter().filter(|b| !questions.iter().any(|q| q.field == b.field)).map(|b| b.field.clone()).collect();
         let inputs = json!({
             "message_id": m.message_id, "provider": self.provider.name(), "model": self.provider.model(),
             "extracted": ex.draft, "notes": ex.notes, "tokens": ex.usage,
@@ -283,31 +347,37 @@ impl Agent {
             r.state = RequestState::GaveUp;
             return self.close(m, r, o, Decision::GaveUp, why, inputs).await;
         }
-        self.ask(m, r, o, questions, inputs).await
+        self.ask(m, r, o, questions, &settled, inputs).await
     }
 
-    /// Send all open questions in one reply (the first round in full, later rounds short).
+    /// Send all open questions in one reply: the first round in full, the
+    /// second short, later ones with an example answer — never the same
+    /// wording twice — and a follow-up says what the answer settled or that
+    /// it could not be read.
     async fn ask(
         &self,
         m: &Incoming,
         mut r: Request,
         mut o: Outcome,
         questions: Vec<Question>,
+        settled: &[String],
         inputs: Value,
     ) -> Result<Outcome, HandleError> {
         let first = r.rounds == 0;
-        let lines: Vec<String> = questions
-            .iter()
-            .enumerate()
-            .map(|(i, q)| format!("{}. {}", i + 1, if first { &q.text } else { &q.short }))
-            .collect();
-        let tmpl = if first { &self.emails.questions } else { &self.emails.follow_up };
+        let round = r.rounds + 1;
+        let lines: Vec<String> =
+            questions.iter().enumerate().map(|(i, q)| format!("{}. {}", i + 1, q.for_round(round))).collect();
+        let emails = self.emails.for_lang(r.lang);
+        let tmpl = if first { &emails.questions } else { &emails.follow_up };
+        let (intro, count) = follow_up_words(r.lang, settled, &r.asked, questions.len());
         let text = render(
             tmpl,
             &BTreeMap::from([
                 ("subject", crate::one_line(&r.subject, 200)),
                 ("questions", lines.join("\n")),
-                ("understood", r.draft.understood()),
+                ("understood", r.draft.understood(r.lang)),
+                ("intro", intro),
+                ("count", count),
                 ("request_id", r.id.clone()),
                 ("trace_id", r.trace_id.clone()),
             ]),
@@ -332,6 +402,74 @@ impl Agent {
         self.finish(m, &r, o).await
     }
 
+    /// "Never mind": close the request and confirm it in one short mail.
+    async fn cancel(&self, m: &Incoming, mut r: Request, mut o: Outcome) -> Result<Outcome, HandleError> {
+        r.state = RequestState::Cancelled;
+        r.asked.clear();
+        r.reason = Some("cancelled by the requester".into());
+        let text = render(
+            &self.emails.for_lang(r.lang).cancelled,
+            &BTreeMap::from([
+                ("subject", crate::one_line(&r.subject, 200)),
+                ("request_id", r.id.clone()),
+                ("trace_id", r.trace_id.clone()),
+            ]),
+        )
+        .map_err(|e| HandleError::Template("email/cancelled.txt", e))?;
+        self.send_reply(m, &r, &text, &format!("{}/cancelled", r.id)).await?;
+        o.decision = Decision::Cancelled;
+        o.reason = r.reason.clone();
+        o.reply = Some(text);
+        self.record_decision(Some(&r), Decision::Cancelled, r.reason.as_deref(), m, json!({})).await?;
+        self.finish(m, &r, o).await
+    }
+
+    /// "Cancel" after the project was handed over: stop the run if it is
+    /// still going, and confirm; a finished run is left as it is.
+    async fn cancel_run(&self, m: &Incoming, r: Request, mut o: Outcome) -> Result<Outcome, HandleError> {
+        let state = self.run_state(&r).await?;
+        if let (Some(run_id), Some(s)) = (&r.run_id, state)
+            && !s.is_final()
+            && let Some(planner) = &self.peers.planner
+        {
+            planner.call("plan_cancel", json!({"run_id": run_id})).await?;
+            return self.cancel(m, r, o).await;
+        }
+        o.decision = Decision::Noted;
+        o.run_id = r.run_id.clone();
+        o.reason = Some(format!("the run already ended ({})", state.map_or("unknown", |s| s.as_str())));
+        self.store.mark_processed(&m.message_id, Some(&r.id), &json!(o).to_string()).await?;
+        Ok(o)
+    }
+
+    /// The state of the request's current run, from the planner.
+    async fn run_state(&self, r: &Request) -> Result<Option<RunState>, HandleError> {
+        let (Some(run_id), Some(planner)) = (&r.run_id, &self.peers.planner) else { return Ok(None) };
+        let run: RunRef = planner.call_as("plan_status", json!({"run_id": run_id})).await?;
+        Ok(Some(run.state))
+    }
+
+    /// "Please try again" on a project whose run failed: a new run of the
+    /// same project (the planner reuses its folder). A run that is going or
+    /// succeeded is not started again.
+    async fn retry(&self, m: &Incoming, mut r: Request, mut o: Outcome) -> Result<Outcome, HandleError> {
+        match self.run_state(&r).await? {
+            Some(RunState::Failed | RunState::Cancelled | RunState::BudgetExhausted) => {
+                r.attempt += 1;
+                let inputs = json!({"message_id": m.message_id, "retry_of": r.run_id, "attempt": r.attempt});
+                o.decision = Decision::Retried;
+                self.proceed(m, r, o, inputs).await
+            }
+            state => {
+                o.decision = Decision::Noted;
+                o.run_id = r.run_id.clone();
+                o.reason = Some(format!("nothing to retry: the run is {}", state.map_or("unknown", |s| s.as_str())));
+                self.store.mark_processed(&m.message_id, Some(&r.id), &json!(o).to_string()).await?;
+                Ok(o)
+            }
+        }
+    }
+
     /// Hand the complete spec to the planner.
     async fn proceed(
         &self,
@@ -352,7 +490,9 @@ impl Agent {
         let args = PlanStart {
             spec: spec.clone(),
             request: RequestRef {
-                request_id: r.id.clone(),
+                // One run per (request, attempt): a retry is a new run, a repeated call is not.
+                request_id: run_key(&r.id, r.attempt),
+                lang: r.lang,
                 requester: r.requester.clone(),
                 subject: Some(r.subject.clone()),
                 reply_to,
@@ -365,13 +505,19 @@ impl Agent {
                 r.run_id = Some(run.id);
                 r.state = RequestState::Planned;
                 r.asked.clear();
-                o.decision = Decision::Proceeded;
+                r.reason = None;
+                let decision = if o.decision == Decision::Retried { Decision::Retried } else { Decision::Proceeded };
+                o.decision = decision;
                 o.run_id = r.run_id.clone();
                 o.spec = Some(spec.clone());
                 self.record_decision(
                     Some(&r),
-                    Decision::Proceeded,
-                    Some("every required field is settled"),
+                    decision,
+                    Some(if decision == Decision::Retried {
+                        "the requester asked to build the failed project again"
+                    } else {
+                        "every required field is settled"
+                    }),
                     m,
                     json!({"spec": spec, "run_id": r.run_id, "inputs": inputs}),
                 )
@@ -382,7 +528,12 @@ impl Agent {
             Err(e) => {
                 // The planner refused the spec (a folder name in use, a value out of range): say why and stop,
                 // rather than loop on a spec the requester has to change.
-                let why = format!("the project could not be planned: {}", crate::one_line(&e.message, 400));
+                let why = match r.lang {
+                    mcp_types::request::Lang::Pl => {
+                        format!("nie udało się zaplanować projektu: {}", crate::one_line(&e.message, 400))
+                    }
+                    _ => format!("the project could not be planned: {}", crate::one_line(&e.message, 400)),
+                };
                 r.state = RequestState::Failed;
                 self.close(m, r, o, Decision::Failed, why, inputs).await
             }
@@ -414,12 +565,21 @@ impl Agent {
     ) -> Result<Outcome, HandleError> {
         let mut r = r;
         r.reason = Some(why.clone());
+        let offer = match self.offer().await {
+            Ok(offer) => offer.describe(r.lang),
+            Err(_) => String::new(),
+        };
         let text = render(
-            &self.emails.refused,
-            &BTreeMap::from([("reason", why.clone()), ("request_id", r.id.clone()), ("trace_id", r.trace_id.clone())]),
+            &self.emails.for_lang(r.lang).refused,
+            &BTreeMap::from([
+                ("reason", why.clone()),
+                ("offer", offer),
+                ("request_id", r.id.clone()),
+                ("trace_id", r.trace_id.clone()),
+            ]),
         )
         .map_err(|e| HandleError::Template("email/refused.txt", e))?;
-        self.send_reply(m, &r, &text, &format!("{}/{decision}", r.id)).await?;
+        self.send_reply(m, &r, &text, &format!("{}/{decision}", run_key(&r.id, r.attempt))).await?;
         o.decision = decision;
         o.reason = Some(why.clone());
         o.reply = Some(text);
@@ -450,6 +610,9 @@ impl Agent {
             }
             Err(e) => return Err(e.into()),
         };
+        if let Some(mid) = sent["message_id"].as_str() {
+            self.store.add_to_thread(mid, &r.id).await?;
+        }
         if sent["duplicate"] != true {
             let to = sent["to"][0].as_str().map(str::to_owned);
             let subject = sent["subject"].as_str().unwrap_or("").to_owned();
@@ -530,6 +693,57 @@ impl Agent {
             Err(e) => Err(e.into()),
         }
     }
+}
+
+/// What separates a request id from its attempt in the planner's key.
+const RETRY_SUFFIX: &str = "-retry";
+
+/// The planner's idempotency key for a request's attempt: the request id for
+/// the first run, `<id>-retry<n>` for a retry — still a literal reply token
+/// (lowercase letters, digits and `-`), so the report's Reply-To stays short.
+pub fn run_key(request_id: &str, attempt: i64) -> String {
+    if attempt <= 1 { request_id.to_owned() } else { format!("{request_id}{RETRY_SUFFIX}{attempt}") }
+}
+
+/// The opening of a follow-up: thanks when the answer settled something,
+/// otherwise what could not be read; and how many points are open, so the
+/// count always matches the list.
+fn follow_up_words(lang: Lang, settled: &[String], asked: &[String], open: usize) -> (String, String) {
+    let unread: Vec<&String> = asked.iter().filter(|a| !settled.contains(a)).collect();
+    let names = |fields: &[&String]| -> String {
+        let words: Vec<String> = fields
+            .iter()
+            .map(|f| match (lang, f.as_str()) {
+                (Lang::Pl, "name") => "nazwa".to_owned(),
+                (Lang::Pl, "summary") => "opis".to_owned(),
+                (Lang::Pl, "language") => "język".to_owned(),
+                (Lang::Pl, "kind") => "rodzaj".to_owned(),
+                (Lang::Pl, "delivery") => "dostarczenie".to_owned(),
+                (_, "summary") => "what it should do".to_owned(),
+                (_, f) => f.to_owned(),
+            })
+            .collect();
+        crate::spec::or_list(&words, lang).replace(" or ", " and ").replace(" lub ", " i ")
+    };
+    let intro = match (lang, settled.is_empty()) {
+        (Lang::Pl, false) if unread.is_empty() => "Dziękuję, to pomaga.".to_owned(),
+        (Lang::Pl, false) => format!("Dziękuję, to pomaga. Nie znalazłem jednak odpowiedzi na: {}.", names(&unread)),
+        (Lang::Pl, true) => format!("Dziękuję za odpowiedź, ale nie znalazłem w niej: {}.", names(&unread)),
+        (_, false) if unread.is_empty() => "Thank you, that helps.".to_owned(),
+        (_, false) => {
+            format!("Thank you, that helps. I could not find an answer about the {} in it, though.", names(&unread))
+        }
+        (_, true) => {
+            format!("Thank you for your reply, but I could not find an answer about the {} in it.", names(&unread))
+        }
+    };
+    let count = match (lang, open) {
+        (Lang::Pl, 1) => "Przed rozpoczęciem zostało jedno pytanie:".to_owned(),
+        (Lang::Pl, n) => format!("Przed rozpoczęciem zostały pytania ({n}):"),
+        (_, 1) => "One thing is still open before I can start:".to_owned(),
+        (_, n) => format!("{n} things are still open before I can start:"),
+    };
+    (intro, count)
 }
 
 #[cfg(test)]

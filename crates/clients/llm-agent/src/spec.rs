@@ -7,6 +7,7 @@
 use std::collections::BTreeSet;
 
 use mcp_types::plan::TemplatesList;
+pub use mcp_types::request::Lang;
 use mcp_types::spec::ProjectSpec;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -61,6 +62,23 @@ impl Offer {
         s.into_iter().cloned().collect()
     }
 
+    /// What this deployment builds, in words: "a command-line tool or a
+    /// library in Python; a command-line tool in Rust".
+    pub fn describe(&self, lang: Lang) -> String {
+        let parts: Vec<String> = self
+            .languages()
+            .iter()
+            .map(|l| {
+                let kinds: Vec<String> = self.kinds(l).iter().map(|k| kind_words(k, lang)).collect();
+                match lang {
+                    Lang::Pl => format!("{} w języku {}", or_list(&kinds, lang), cap(l)),
+                    _ => format!("{} in {}", or_list(&kinds, lang), cap(l)),
+                }
+            })
+            .collect();
+        parts.join("; ")
+    }
+
     /// Kinds offered for a language.
     pub fn kinds(&self, language: &str) -> Vec<String> {
         self.pairs.iter().filter(|(l, _)| l == language).map(|(_, k)| k.clone()).collect()
@@ -74,25 +92,50 @@ pub struct Question {
     pub field: String,
     /// The full question (first round).
     pub text: String,
-    /// The short form (follow-ups, so the same question is never sent twice).
+    /// The short form (the second round, so the same question is never sent twice).
     pub short: String,
+    /// The form with an example answer (later rounds: the question was not understood twice).
+    pub example: String,
 }
 
-/// Human words for a kind.
-pub fn kind_words(kind: &str) -> &str {
-    match kind {
-        "cli" => "a command-line tool",
-        "library" => "a library",
-        "service" => "a web service",
-        other => other,
+impl Question {
+    /// The wording for round `round` (1-based): never the same twice in a row.
+    pub fn for_round(&self, round: i64) -> &str {
+        match round {
+            ..=1 => &self.text,
+            2 => &self.short,
+            _ => &self.example,
+        }
     }
 }
 
-fn or_list(items: &[String]) -> String {
+/// English or Polish, picked by the request's language.
+fn t<'a>(lang: Lang, en: &'a str, pl: &'a str) -> &'a str {
+    match lang {
+        Lang::Pl => pl,
+        _ => en,
+    }
+}
+
+/// Human words for a kind.
+pub fn kind_words(kind: &str, lang: Lang) -> String {
+    match (kind, lang) {
+        ("cli", Lang::Pl) => "narzędzie wiersza poleceń".into(),
+        ("library", Lang::Pl) => "biblioteka".into(),
+        ("service", Lang::Pl) => "usługa sieciowa (REST API)".into(),
+        ("cli", _) => "a command-line tool".into(),
+        ("library", _) => "a library".into(),
+        ("service", _) => "a web service".into(),
+        (other, _) => other.to_owned(),
+    }
+}
+
+/// "a, b or c" / "a, b lub c".
+pub fn or_list(items: &[String], lang: Lang) -> String {
     match items {
         [] => String::new(),
         [one] => one.clone(),
-        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+        [init @ .., last] => format!("{} {} {last}", init.join(", "), t(lang, "or", "lub")),
     }
 }
 
@@ -101,21 +144,43 @@ fn cap(s: &str) -> String {
     c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
 }
 
+/// Whether a summary says enough to build from.
+fn summary_settled(s: Option<&str>) -> bool {
+    s.is_some_and(|s| s.split_whitespace().count() >= 3)
+}
+
 impl Draft {
     /// Fold what a later message said into this draft. Anything the new
     /// message states replaces the old value (an answer may correct), and
-    /// lists grow without duplicates.
+    /// lists grow without duplicates. Used for a first message; answers go
+    /// through [`Draft::merge_answer`].
     pub fn merge(&mut self, newer: &Draft) {
-        if newer.name.is_some() {
+        let all: BTreeSet<&str> = ["name", "summary", "language", "kind", "delivery"].into_iter().collect();
+        self.merge_answer(newer, &all, &[]);
+    }
+
+    /// Fold an answer into this draft without erasing the request: a field
+    /// the draft has settled changes only when the answer states it on
+    /// purpose (`explicit`: a label, "change the name to X") or when it was
+    /// among the fields just asked about (`asked`: open, contradictory or not
+    /// buildable). Everything else an answer says fills open fields only —
+    /// "It's a command-line tool, I want to run it from the terminal" settles
+    /// the kind and leaves the summary alone. Lists grow without duplicates.
+    pub fn merge_answer(&mut self, newer: &Draft, explicit: &BTreeSet<&str>, asked: &[String]) {
+        let may = |field: &str, settled: bool| !settled || explicit.contains(field) || asked.iter().any(|a| a == field);
+        if newer.name.is_some() && may("name", self.name.as_deref().is_some_and(|n| !n.trim().is_empty())) {
             self.name.clone_from(&newer.name);
         }
-        if newer.summary.is_some() {
+        // A short summary is kept only where there was none (the question still asks for more).
+        let better =
+            summary_settled(newer.summary.as_deref()) && may("summary", summary_settled(self.summary.as_deref()));
+        if better || (self.summary.is_none() && newer.summary.is_some()) {
             self.summary.clone_from(&newer.summary);
         }
-        if !newer.languages.is_empty() {
+        if !newer.languages.is_empty() && may("language", self.languages.len() == 1) {
             self.languages.clone_from(&newer.languages);
         }
-        if !newer.kinds.is_empty() {
+        if !newer.kinds.is_empty() && may("kind", self.kinds.len() == 1) {
             self.kinds.clone_from(&newer.kinds);
         }
         for (mine, theirs) in [(&mut self.features, &newer.features), (&mut self.acceptance, &newer.acceptance)] {
@@ -125,51 +190,89 @@ impl Draft {
                 }
             }
         }
-        if newer.delivery.is_some() {
+        if newer.delivery.is_some() && may("delivery", self.delivery.is_some()) {
             self.delivery.clone_from(&newer.delivery);
         }
     }
 
-    /// Every missing or contradictory field, with its question, in a fixed order.
-    pub fn open_questions(&self, offer: &Offer) -> Vec<Question> {
+    /// Every missing or contradictory field, with its question, in a fixed
+    /// order, in the requester's language.
+    pub fn open_questions(&self, offer: &Offer, lang: Lang) -> Vec<Question> {
         let mut q = Vec::new();
+        let mut ask = |field: &str, text: String, short: String, example: String| {
+            q.push(Question { field: field.into(), text, short, example });
+        };
         if self.name.as_deref().is_none_or(|n| n.trim().is_empty()) {
-            q.push(Question {
-                field: "name".into(),
-                text: "What should the project be called? (for example \"Name: Word Counter\")".into(),
-                short: "Name: what is the project called?".into(),
-            });
+            ask(
+                "name",
+                t(lang, "What should the project be called? (for example \"Name: Word Counter\")", "Jak ma się nazywać projekt? (na przykład „Nazwa: Licznik słów”)").into(),
+                t(lang, "Name: what is the project called?", "Nazwa: jak ma się nazywać projekt?").into(),
+                t(lang, "I still do not know the project's name; please answer with one line such as \"Name: Photo Sorter\".", "Nadal nie znam nazwy projektu; proszę odpisać jedną linią, np. „Nazwa: Sorter zdjęć”.").into(),
+            );
         }
-        if self.summary.as_deref().is_none_or(|s| s.split_whitespace().count() < 3) {
-            q.push(Question {
-                field: "summary".into(),
-                text: "In a sentence or two, what should it do? (\"Summary: ...\")".into(),
-                short: "Summary: what should it do, in one sentence?".into(),
-            });
+        if !summary_settled(self.summary.as_deref()) {
+            ask(
+                "summary",
+                t(lang, "In a sentence or two, what should it do? (\"Summary: ...\")", "Co ma robić, w jednym lub dwóch zdaniach? („Opis: ...”)").into(),
+                t(lang, "Summary: what should it do, in one sentence?", "Opis: co ma robić, w jednym zdaniu?").into(),
+                t(lang, "I still do not know what it should do; please answer with one line such as \"Summary: renames photos by the date they were taken\".", "Nadal nie wiem, co program ma robić; proszę odpisać jedną linią, np. „Opis: zmienia nazwy zdjęć według daty wykonania”.").into(),
+            );
         }
         let langs = offer.languages();
         // For people: "Python or Rust", not "python or rust".
         let shown: Vec<String> = langs.iter().map(|l| cap(l)).collect();
+        let lang_list = or_list(&shown, lang);
+        let lang_example = format!(
+            "{} \"{}: {}\".",
+            t(
+                lang,
+                "I still do not know the language; please answer with one line such as",
+                "Nadal nie znam języka; proszę odpisać jedną linią, np."
+            ),
+            t(lang, "Language", "Język"),
+            shown.first().cloned().unwrap_or_default()
+        );
         match self.languages.as_slice() {
-            [] => q.push(Question {
-                field: "language".into(),
-                text: format!("Which programming language should it be written in? I can build {}.", or_list(&shown)),
-                short: format!("Language: {}?", or_list(&shown)),
-            }),
-            [one] if !langs.contains(one) => q.push(Question {
-                field: "language".into(),
-                text: format!("I cannot build projects in {} yet; would {} do?", cap(one), or_list(&shown)),
-                short: format!("Language: {} is not available; {}?", cap(one), or_list(&shown)),
-            }),
+            [] => ask(
+                "language",
+                match lang {
+                    Lang::Pl => format!("W jakim języku programowania ma być napisany? Mogę zbudować: {lang_list}."),
+                    _ => format!("Which programming language should it be written in? I can build {lang_list}."),
+                },
+                format!("{}: {lang_list}?", t(lang, "Language", "Język")),
+                lang_example,
+            ),
+            [one] if !langs.contains(one) => ask(
+                "language",
+                match lang {
+                    Lang::Pl => format!(
+                        "Nie potrafię jeszcze budować projektów w języku {}; czy może być {lang_list}?",
+                        cap(one)
+                    ),
+                    _ => format!("I cannot build projects in {} yet; would {lang_list} do?", cap(one)),
+                },
+                match lang {
+                    Lang::Pl => format!("Język: {} jest niedostępny; {lang_list}?", cap(one)),
+                    _ => format!("Language: {} is not available; {lang_list}?", cap(one)),
+                },
+                lang_example,
+            ),
             [_] => {}
-            many => q.push(Question {
-                field: "language".into(),
-                text: format!(
-                    "The request mentions {}; which one language should it be?",
-                    or_list(&many.iter().map(|l| cap(l)).collect::<Vec<_>>())
-                ),
-                short: format!("Language: one of {}?", or_list(&many.iter().map(|l| cap(l)).collect::<Vec<_>>())),
-            }),
+            many => {
+                let m = or_list(&many.iter().map(|l| cap(l)).collect::<Vec<_>>(), lang);
+                ask(
+                    "language",
+                    match lang {
+                        Lang::Pl => format!("W prośbie pojawia się {m}; który jeden język wybrać?"),
+                        _ => format!("The request mentions {m}; which one language should it be?"),
+                    },
+                    match lang {
+                        Lang::Pl => format!("Język: który z {m}?"),
+                        _ => format!("Language: one of {m}?"),
+                    },
+                    lang_example,
+                )
+            }
         }
         let language = self.language();
         let kinds: Vec<String> = match &language {
@@ -179,43 +282,103 @@ impl Draft {
                 all.into_iter().collect()
             }
         };
-        let kind_list = || or_list(&kinds.iter().map(|k| kind_words(k).to_owned()).collect::<Vec<_>>());
+        let kind_list = or_list(&kinds.iter().map(|k| kind_words(k, lang)).collect::<Vec<_>>(), lang);
+        let kind_example = format!(
+            "{} \"{}: {}\".",
+            t(
+                lang,
+                "I still do not know what kind of program it is; please answer with one line such as",
+                "Nadal nie wiem, jakiego rodzaju to program; proszę odpisać jedną linią, np."
+            ),
+            t(lang, "Kind", "Rodzaj"),
+            kinds
+                .first()
+                .map(|k| match (k.as_str(), lang) {
+                    ("cli", Lang::Pl) => "wiersz poleceń".to_owned(),
+                    ("cli", _) => "command-line tool".to_owned(),
+                    (k, _) => k.to_owned(),
+                })
+                .unwrap_or_default()
+        );
         match self.kinds.as_slice() {
-            [] => q.push(Question {
-                field: "kind".into(),
-                text: format!("What kind of program is it: {}?", kind_list()),
-                short: format!("Kind: {}?", kind_list()),
-            }),
-            [one] if !kinds.contains(one) => q.push(Question {
-                field: "kind".into(),
-                text: format!(
-                    "I cannot build {} {}yet; would {} do?",
-                    kind_words(one),
-                    language.as_deref().map(|l| format!("in {} ", cap(l))).unwrap_or_default(),
-                    kind_list()
-                ),
-                short: format!("Kind: {} is not available; {}?", kind_words(one), kind_list()),
-            }),
+            [] => ask(
+                "kind",
+                match lang {
+                    Lang::Pl => format!("Jakiego rodzaju to program: {kind_list}?"),
+                    _ => format!("What kind of program is it: {kind_list}?"),
+                },
+                format!("{}: {kind_list}?", t(lang, "Kind", "Rodzaj")),
+                kind_example,
+            ),
+            [one] if !kinds.contains(one) => {
+                let lang_part = language.as_deref().map(|l| match lang {
+                    Lang::Pl => format!("w języku {} ", cap(l)),
+                    _ => format!("in {} ", cap(l)),
+                });
+                ask(
+                    "kind",
+                    match lang {
+                        Lang::Pl => format!(
+                            "Nie potrafię jeszcze zbudować takiego programu ({}) {}; czy może być: {kind_list}?",
+                            kind_words(one, lang),
+                            lang_part.unwrap_or_default().trim_end()
+                        ),
+                        _ => format!(
+                            "I cannot build {} {}yet; would {kind_list} do?",
+                            kind_words(one, lang),
+                            lang_part.unwrap_or_default()
+                        ),
+                    },
+                    match lang {
+                        Lang::Pl => format!("Rodzaj: {} jest niedostępny; {kind_list}?", kind_words(one, lang)),
+                        _ => format!("Kind: {} is not available; {kind_list}?", kind_words(one, lang)),
+                    },
+                    kind_example,
+                )
+            }
             [_] => {}
-            many => q.push(Question {
-                field: "kind".into(),
-                text: format!(
-                    "The request mentions {}; which one should it be?",
-                    or_list(&many.iter().map(|k| kind_words(k).to_owned()).collect::<Vec<_>>())
-                ),
-                short: "Kind: which one?".into(),
-            }),
+            many => {
+                let m = or_list(&many.iter().map(|k| kind_words(k, lang)).collect::<Vec<_>>(), lang);
+                ask(
+                    "kind",
+                    match lang {
+                        Lang::Pl => format!("W prośbie pojawia się {m}; który rodzaj wybrać?"),
+                        _ => format!("The request mentions {m}; which one should it be?"),
+                    },
+                    match lang {
+                        Lang::Pl => format!("Rodzaj: {m}?"),
+                        _ => format!("Kind: {m}?"),
+                    },
+                    kind_example,
+                )
+            }
         }
         if let Some(d) = &self.delivery
             && d != "local"
         {
-            q.push(Question {
-                field: "delivery".into(),
-                text: format!(
-                    "Delivery to {d} is not available in this installation; may I deliver a local git repository instead?"
-                ),
-                short: "Delivery: is a local git repository fine?".into(),
-            });
+            ask(
+                "delivery",
+                match lang {
+                    Lang::Pl => format!(
+                        "Dostarczenie do {d} nie jest dostępne w tej instalacji; czy może być lokalne repozytorium git?"
+                    ),
+                    _ => format!(
+                        "Delivery to {d} is not available in this installation; may I deliver a local git repository instead?"
+                    ),
+                },
+                t(
+                    lang,
+                    "Delivery: is a local git repository fine?",
+                    "Dostarczenie: czy lokalne repozytorium git wystarczy?",
+                )
+                .into(),
+                t(
+                    lang,
+                    "Please answer \"Delivery: local\" if a local git repository is fine.",
+                    "Proszę odpisać „Dostarczenie: lokalne”, jeśli lokalne repozytorium git wystarczy.",
+                )
+                .into(),
+            );
         }
         q
     }
@@ -243,27 +406,29 @@ impl Draft {
     }
 
     /// What was understood, one line per known field, for the questions email.
-    pub fn understood(&self) -> String {
+    pub fn understood(&self, lang: Lang) -> String {
+        let label = |en: &'static str, pl: &'static str| t(lang, en, pl);
         let mut lines = Vec::new();
         if let Some(n) = &self.name {
-            lines.push(format!("- Name: {n}"));
+            lines.push(format!("- {}: {n}", label("Name", "Nazwa")));
         }
         if let Some(s) = &self.summary {
-            lines.push(format!("- Summary: {s}"));
+            lines.push(format!("- {}: {s}", label("Summary", "Opis")));
         }
         if !self.languages.is_empty() {
-            lines.push(format!("- Language: {}", self.languages.join(", ")));
+            lines.push(format!("- {}: {}", label("Language", "Język"), self.languages.join(", ")));
         }
         if !self.kinds.is_empty() {
-            lines.push(format!("- Kind: {}", self.kinds.join(", ")));
+            let k: Vec<String> = self.kinds.iter().map(|k| kind_words(k, lang)).collect();
+            lines.push(format!("- {}: {}", label("Kind", "Rodzaj"), k.join(", ")));
         }
         for f in &self.features {
-            lines.push(format!("- Feature: {f}"));
+            lines.push(format!("- {}: {f}", label("Feature", "Funkcja")));
         }
         for a in &self.acceptance {
-            lines.push(format!("- Acceptance: {a}"));
+            lines.push(format!("- {}: {a}", label("Acceptance", "Akceptacja")));
         }
-        if lines.is_empty() { "- nothing yet".into() } else { lines.join("\n") }
+        if lines.is_empty() { format!("- {}", label("nothing yet", "jeszcze nic")) } else { lines.join("\n") }
     }
 }
 
@@ -293,7 +458,7 @@ mod tests {
 
     #[test]
     fn a_full_draft_has_no_questions() {
-        assert!(full().open_questions(&offer()).is_empty());
+        assert!(full().open_questions(&offer(), Lang::En).is_empty());
         let spec = full().to_spec();
         assert_eq!(spec.language, "python");
         assert_eq!(spec.delivery, "local");
@@ -301,7 +466,7 @@ mod tests {
 
     #[test]
     fn every_missing_field_is_asked_in_order() {
-        let q = Draft::default().open_questions(&offer());
+        let q = Draft::default().open_questions(&offer(), Lang::En);
         let fields: Vec<&str> = q.iter().map(|q| q.field.as_str()).collect();
         assert_eq!(fields, REQUIRED);
         assert!(q[2].text.contains("Python or Rust"), "{}", q[2].text);
@@ -311,19 +476,19 @@ mod tests {
     fn contradictions_and_unavailable_choices_are_asked() {
         let mut d = full();
         d.languages = vec!["python".into(), "rust".into()];
-        assert_eq!(d.open_questions(&offer())[0].field, "language");
+        assert_eq!(d.open_questions(&offer(), Lang::En)[0].field, "language");
         let mut d = full();
         d.languages = vec!["go".into()];
-        assert!(d.open_questions(&offer())[0].text.contains("cannot build projects in Go"));
+        assert!(d.open_questions(&offer(), Lang::En)[0].text.contains("cannot build projects in Go"));
         let mut d = full();
         d.languages = vec!["rust".into()];
         d.kinds = vec!["library".into()];
-        let q = d.open_questions(&offer());
+        let q = d.open_questions(&offer(), Lang::En);
         assert_eq!(q[0].field, "kind");
         assert!(q[0].text.contains("in Rust"), "{}", q[0].text);
         let mut d = full();
         d.delivery = Some("gitlab".into());
-        assert_eq!(d.open_questions(&offer())[0].field, "delivery");
+        assert_eq!(d.open_questions(&offer(), Lang::En)[0].field, "delivery");
     }
 
     #[test]
@@ -341,7 +506,46 @@ mod tests {
         assert_eq!(py.kinds("python"), vec!["cli", "library"]);
         let mut d = full();
         d.languages = vec!["rust".into()];
-        assert!(d.open_questions(&py)[0].text.contains("cannot build projects in Rust"));
+        assert!(d.open_questions(&py, Lang::En)[0].text.contains("cannot build projects in Rust"));
+    }
+
+    #[test]
+    fn an_answer_fills_open_fields_and_changes_settled_ones_only_on_purpose() {
+        let mut d = Draft {
+            name: Some("PhotoSort".into()),
+            summary: Some("rename photos by the date they were taken".into()),
+            ..Draft::default()
+        };
+        let answer = Draft {
+            summary: Some("It's a command-line tool, I want to run it from the terminal".into()),
+            kinds: vec!["cli".into()],
+            languages: vec!["python".into()],
+            ..Draft::default()
+        };
+        let asked = vec!["language".to_owned(), "kind".to_owned()];
+        d.merge_answer(&answer, &BTreeSet::new(), &asked);
+        assert_eq!(d.summary.as_deref(), Some("rename photos by the date they were taken"));
+        assert_eq!((d.languages.as_slice(), d.kinds.as_slice()), (&["python".to_owned()][..], &["cli".to_owned()][..]));
+        // Labelled or "change the name to": a correction.
+        d.merge_answer(
+            &Draft { name: Some("Photo Sorter".into()), ..Draft::default() },
+            &BTreeSet::from(["name"]),
+            &[],
+        );
+        assert_eq!(d.name.as_deref(), Some("Photo Sorter"));
+        d.merge_answer(&Draft { name: Some("terminal".into()), ..Draft::default() }, &BTreeSet::new(), &[]);
+        assert_eq!(d.name.as_deref(), Some("Photo Sorter"), "a name in prose does not replace a settled one");
+    }
+
+    #[test]
+    fn questions_in_polish_and_never_twice_the_same() {
+        let q = Draft::default().open_questions(&offer(), Lang::Pl);
+        assert!(q[2].text.contains("Python lub Rust"), "{}", q[2].text);
+        for q in &q {
+            assert!(q.text != q.short && q.short != q.example, "{q:?}");
+            assert_ne!(q.for_round(2), q.for_round(3));
+        }
+        assert!(offer().describe(Lang::En).contains("a command-line tool or a library in Python"));
     }
 
     #[test]

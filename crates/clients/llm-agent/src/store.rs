@@ -10,7 +10,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::spec::Draft;
-pub use mcp_types::request::{Decision, RequestState};
+pub use mcp_types::request::{Decision, Lang, RequestState};
 
 const TABLES: &str = r#"
 CREATE TABLE agent_requests (
@@ -45,8 +45,27 @@ CREATE TABLE agent_state (
 );
 "#;
 
-const MIGRATIONS: &[Migration] =
-    &[Migration { version: 1, name: "requests, messages, state", sqlite: TABLES, postgres: TABLES }];
+/// The requester's language, the attempt (a retried project is a new run
+/// of the same request), and the messages of each thread, so a reply sent
+/// to the plain address still finds its request.
+const LANG_ATTEMPT_THREADS: &str = r#"
+ALTER TABLE agent_requests ADD COLUMN lang TEXT NOT NULL DEFAULT 'en';
+ALTER TABLE agent_requests ADD COLUMN attempt BIGINT NOT NULL DEFAULT 1;
+CREATE TABLE agent_threads (
+  message_id TEXT PRIMARY KEY,
+  request_id TEXT NOT NULL
+);
+"#;
+
+const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, name: "requests, messages, state", sqlite: TABLES, postgres: TABLES },
+    Migration {
+        version: 2,
+        name: "language, attempt, threads",
+        sqlite: LANG_ATTEMPT_THREADS,
+        postgres: LANG_ATTEMPT_THREADS,
+    },
+];
 
 /// Storage errors: the shared database error (connection, query, a stored document that does not parse).
 pub use mcp_core::db::DbError as StoreError;
@@ -85,6 +104,10 @@ pub struct Request {
     pub run_id: Option<String>,
     /// Model tokens spent on it.
     pub tokens: i64,
+    /// The language the requester wrote in; every mail to them uses it.
+    pub lang: Lang,
+    /// Runs started for it: 1, and one more for each retry of a failed project.
+    pub attempt: i64,
     /// Created, Unix ms.
     pub created_ms: i64,
     /// Last change, Unix ms.
@@ -92,7 +115,7 @@ pub struct Request {
 }
 
 const COLUMNS: &str = "id, channel, requester, subject, first_message_id, reply_to, draft, state, rounds, asked, \
-                       reason, traceparent, trace_id, run_id, tokens, created_ms, updated_ms";
+                       reason, traceparent, trace_id, run_id, tokens, created_ms, updated_ms, lang, attempt";
 
 fn from_row(r: &AnyRow) -> Result<Request, StoreError> {
     Ok(Request {
@@ -116,6 +139,11 @@ fn from_row(r: &AnyRow) -> Result<Request, StoreError> {
         tokens: r.get(14),
         created_ms: r.get(15),
         updated_ms: r.get(16),
+        lang: r
+            .get::<String, _>(17)
+            .parse()
+            .map_err(|e: mcp_types::UnknownValue| StoreError::Corrupt("request language", e.to_string()))?,
+        attempt: r.get(18),
     })
 }
 
@@ -140,7 +168,7 @@ impl Store {
     pub async fn create(&self, r: &Request) -> Result<Request, StoreError> {
         let q = format!(
             "INSERT INTO agent_requests ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
-             $14, $15, $16, $17) ON CONFLICT (id) DO NOTHING"
+             $14, $15, $16, $17, $18, $19) ON CONFLICT (id) DO NOTHING"
         );
         sqlx::query(sqlx::AssertSqlSafe(self.db.sql(&q).into_owned()))
             .bind(r.id.clone())
@@ -160,6 +188,8 @@ impl Store {
             .bind(r.tokens)
             .bind(r.created_ms)
             .bind(r.updated_ms)
+            .bind(r.lang.as_str().to_owned())
+            .bind(r.attempt)
             .execute(self.db.writer())
             .await?;
         self.get(&r.id).await?.ok_or(StoreError::Corrupt("request", "vanished after insert".into()))
@@ -171,7 +201,7 @@ impl Store {
             self.db
                 .sql(
                     "UPDATE agent_requests SET reply_to = $2, draft = $3, state = $4, rounds = $5, asked = $6, \
-                     reason = $7, run_id = $8, tokens = $9, updated_ms = $10 WHERE id = $1",
+                     reason = $7, run_id = $8, tokens = $9, updated_ms = $10, attempt = $11 WHERE id = $1",
                 )
                 .into_owned(),
         ))
@@ -185,6 +215,7 @@ impl Store {
         .bind(r.run_id.clone())
         .bind(r.tokens)
         .bind(mcp_core::clock::now_ms())
+        .bind(r.attempt)
         .execute(self.db.writer())
         .await?;
         Ok(())
@@ -243,6 +274,35 @@ impl Store {
             .execute(self.db.writer())
             .await?;
         Ok(())
+    }
+
+    /// Remember that `message_id` belongs to `request_id`'s thread (a
+    /// message in or a reply out).
+    pub async fn add_to_thread(&self, message_id: &str, request_id: &str) -> Result<(), StoreError> {
+        self.db
+            .query("INSERT INTO agent_threads (message_id, request_id) VALUES ($1, $2) ON CONFLICT (message_id) DO NOTHING")
+            .bind(message_id.to_owned())
+            .bind(request_id.to_owned())
+            .execute(self.db.writer())
+            .await?;
+        Ok(())
+    }
+
+    /// The request whose thread holds one of `message_ids` (a reply's
+    /// `In-Reply-To` and `References`), the latest named first.
+    pub async fn thread_of(&self, message_ids: &[String]) -> Result<Option<String>, StoreError> {
+        for id in message_ids.iter().rev() {
+            let row = self
+                .db
+                .query("SELECT request_id FROM agent_threads WHERE message_id = $1")
+                .bind(id.clone())
+                .fetch_optional(self.db.writer())
+                .await?;
+            if let Some(r) = row {
+                return Ok(Some(r.get(0)));
+            }
+        }
+        Ok(None)
     }
 
     /// A small persistent value (the intake cursor).

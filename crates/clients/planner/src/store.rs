@@ -212,15 +212,48 @@ impl Store {
     }
 
     /// Another request's run that uses this project folder, if any.
-    pub async fn slug_taken(&self, slug: &str, request_id: &str) -> Result<Option<String>, StoreError> {
-        let row = self
+    pub async fn slug_taken(
+        &self,
+        slug: &str,
+        request_id: &str,
+        requester: Option<&str>,
+    ) -> Result<Option<String>, StoreError> {
+        let rows = self
             .db
-            .query("SELECT request_id FROM planner_runs WHERE slug = $1 AND request_id <> $2 LIMIT 1")
+            .query("SELECT request_id, state, request FROM planner_runs WHERE slug = $1 AND request_id <> $2")
             .bind(slug.to_owned())
             .bind(request_id.to_owned())
+            .fetch_all(self.db.writer())
+            .await?;
+        for r in rows {
+            let other: String = r.get(0);
+            let state: Option<RunState> = r.get::<String, _>(1).parse().ok();
+            let theirs: Option<RequestRef> = serde_json::from_str(&r.get::<String, _>(2)).ok();
+            // A project whose runs all ended without success may be built again by the same requester
+            // ("please try again", or the same request sent again): a new run of the same project.
+            let ended_badly = matches!(state, Some(RunState::Failed | RunState::Cancelled | RunState::BudgetExhausted));
+            let same_requester = match (requester, theirs.as_ref().and_then(|t| t.requester.as_deref())) {
+                (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
+                _ => false,
+            };
+            if !(ended_badly && same_requester) {
+                return Ok(Some(other));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Whether `request_id` has a run on `slug` (the folder's `SPEC.md`
+    /// names the request that made it).
+    pub async fn has_run_on(&self, request_id: &str, slug: &str) -> Result<bool, StoreError> {
+        let row = self
+            .db
+            .query("SELECT id FROM planner_runs WHERE request_id = $1 AND slug = $2")
+            .bind(request_id.to_owned())
+            .bind(slug.to_owned())
             .fetch_optional(self.db.writer())
             .await?;
-        Ok(row.map(|r| r.get(0)))
+        Ok(row.is_some())
     }
 
     /// A run by id.

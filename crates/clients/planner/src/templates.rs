@@ -115,12 +115,17 @@ impl Templates {
         }
         let spec = read(&dir.join("SPEC.md.tmpl"))?;
         let mut email = BTreeMap::new();
-        for stem in ["questions", "follow_up", "completed", "failed", "refused"] {
-            if let Ok(t) = read(&dir.join("email").join(format!("{stem}.txt"))) {
-                email.insert(stem.to_owned(), t);
+        for stem in ["completed", "failed"] {
+            for (key, path) in
+                [(stem.to_owned(), format!("{stem}.txt")), (format!("pl/{stem}"), format!("pl/{stem}.txt"))]
+            {
+                if let Ok(t) = read(&dir.join("email").join(path)) {
+                    email.insert(key, t);
+                }
             }
         }
-        for needed in ["completed", "failed"] {
+        // Every report in English and Polish (the requester's language).
+        for needed in ["completed", "failed", "pl/completed", "pl/failed"] {
             if !email.contains_key(needed) {
                 return Err(format!("{}/email/{needed}.txt is missing", dir.display()));
             }

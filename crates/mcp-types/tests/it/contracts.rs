@@ -131,6 +131,7 @@ fn every_contract_matches_its_callee() {
     contract::<peer::MessageRecord>("servers/sql", "message_record", Dir::Sends, &mut e);
     contract::<plan::PlanStart>("clients/planner", "plan_start", Dir::Sends, &mut e);
     contract::<plan::RunRef>("clients/planner", "plan_start", Dir::Reads, &mut e);
+    contract::<plan::RunRef>("clients/planner", "plan_status", Dir::Reads, &mut e);
     contract::<plan::TemplatesList>("clients/planner", "templates_list", Dir::Reads, &mut e);
     assert!(
         e.is_empty(),

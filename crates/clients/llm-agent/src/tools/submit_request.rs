@@ -86,6 +86,7 @@ async fn run(s: Arc<Agent>, a: Args, _ctx: Ctx) -> Result<Out<Outcome>, ToolErro
         subject,
         text: a.text,
         request_id: a.request_id,
+        thread: Vec::new(),
         received_at: Some(mcp_core::clock::now_rfc3339()),
         trusted: true,
         trust_reason: "authenticated MCP caller".into(),

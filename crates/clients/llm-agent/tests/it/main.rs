@@ -13,6 +13,7 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod compliance;
+mod corpus;
 mod e2e;
 mod openai;
 

@@ -17,6 +17,7 @@
 use mcp_core::ErrorKind;
 use mcp_core::tracing::{info, warn};
 use mcp_types::peer::{DecisionRecord, MessageRecord};
+use mcp_types::request::Lang;
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -51,14 +52,21 @@ pub(super) async fn run(cx: &mut Ctx<'_>) -> Result<Value, StepError> {
         .map(str::to_owned);
     let tag = cx.result_of("tag").and_then(|r| r["tag"].as_str()).unwrap_or("not tagged").to_owned();
     let (_, checks) = cx.checks();
+    let pl = cx.run.request.lang == Lang::Pl;
+    let checks: Vec<String> = if pl { checks.iter().map(|c| polish_check(c)).collect() } else { checks };
     let line = |s: &Step| {
-        let mark = match s.state {
-            StepState::Succeeded => "done",
-            StepState::Failed => "FAILED",
-            other => other.as_str(),
+        let mark = match (s.state, pl) {
+            (StepState::Succeeded, false) => "done",
+            (StepState::Failed, false) => "FAILED",
+            (StepState::Succeeded, true) => "zrobione",
+            (StepState::Failed, true) => "NIEUDANE",
+            (StepState::Skipped, true) => "pominięte",
+            (StepState::Pending, true) => "nierozpoczęte",
+            (other, _) => other.as_str(),
         };
         let why = s.error.as_deref().map(|e| format!(" ({})", one_line(e, 200))).unwrap_or_default();
-        format!("- {}: {mark}{why}", s.def.title)
+        let title = if pl { polish_title(&s.def.key, &s.def.title) } else { s.def.title.clone() };
+        format!("- {title}: {mark}{why}")
     };
     let others: Vec<&Step> = cx.steps.iter().filter(|s| s.def.action != Action::Report).collect();
     v.insert("location", location.clone());
@@ -72,15 +80,30 @@ pub(super) async fn run(cx: &mut Ctx<'_>) -> Result<Value, StepError> {
         others.iter().filter(|s| s.state == StepState::Succeeded).map(|s| line(s)).collect::<Vec<_>>().join("\n"),
     );
     let not_done: Vec<String> = others.iter().filter(|s| s.state != StepState::Succeeded).map(|s| line(s)).collect();
-    v.insert("not_done", if not_done.is_empty() { "- nothing".into() } else { not_done.join("\n") });
-    v.insert(
-        "location_line",
-        if cx.result_of("scaffold").is_some() { format!("What exists is in {location}.") } else { String::new() },
-    );
+    let nothing = if pl { "- nic" } else { "- nothing" };
+    v.insert("not_done", if not_done.is_empty() { nothing.into() } else { not_done.join("\n") });
+    let exists = match pl {
+        true => format!("To, co powstało, jest w {location}."),
+        false => format!("What exists is in {location}."),
+    };
+    v.insert("location_line", if cx.result_of("scaffold").is_some() { exists } else { String::new() });
     // Claim only what a recorded result shows: features are "built" only when
     // the model step that implements them succeeded.
     let implemented = cx.steps.iter().any(|s| s.def.action == Action::Implement && s.state == StepState::Succeeded);
-    let built = if implemented {
+    let built = if pl && implemented {
+        format!(
+            "Co zbudowano: {}\nModel floty zaimplementował funkcje, o które prosiłeś/prosiłaś:\n{}\nTesty, które \
+             napisał, są w repozytorium, a sprawdzenia poniżej je uruchomiły.",
+            v["summary"], v["features"]
+        )
+    } else if pl {
+        format!(
+            "Otrzymujesz szkielet projektu z szablonu {}: buduje się, przechodzi lint i testy startowe, ale jeszcze \
+             nie robi tego, o co prosiłeś/prosiłaś. Otwarte prace (również w SPEC.md):\n{}\nAby je zaimplementować, \
+             uruchom flotę z modelem językowym: LLM_PROVIDER=openai z LLM_BASE_URL i LLM_MODEL (zob. llm/README.md).",
+            cx.run.template, v["features"]
+        )
+    } else if implemented {
         format!(
             "What was built: {}\nThe fleet's model implemented the features you asked for:\n{}\nThe tests it \
              wrote are in the repository, and the checks below ran them.",
@@ -97,8 +120,9 @@ pub(super) async fn run(cx: &mut Ctx<'_>) -> Result<Value, StepError> {
     };
     v.insert("built", built);
     let which = if state == RunState::Succeeded { "completed" } else { "failed" };
+    let which = if pl { format!("pl/{which}") } else { which.to_owned() };
     let text =
-        render(&cx.p.templates.email[which], &v).map_err(|e| StepError::fatal(format!("email/{which}.txt: {e}")))?;
+        render(&cx.p.templates.email[&which], &v).map_err(|e| StepError::fatal(format!("email/{which}.txt: {e}")))?;
     let subject = cx.run.request.subject.clone().unwrap_or_else(|| format!("Your project {}", cx.run.spec.name));
     let key = format!("{}/report", cx.run.id);
     let mut out = json!({"state": state, "reason": reason, "commit": commit_full, "tag": tag, "location": location});
@@ -188,6 +212,36 @@ pub(super) async fn run(cx: &mut Ctx<'_>) -> Result<Value, StepError> {
         }
     }
     Ok(out)
+}
+
+/// A step's title in Polish, by its key (the titles are made in English by
+/// the plan; the key is stable).
+fn polish_title(key: &str, english: &str) -> String {
+    match key {
+        "scaffold" => "Utworzenie projektu z szablonu i SPEC.md",
+        "git_init" => "Inicjalizacja repozytorium git",
+        "commit_scaffold" => "Commit szkieletu",
+        "install" => "Instalacja zależności",
+        "build" => "Budowanie",
+        "implement" => "Implementacja funkcji",
+        "lint" => "Lint",
+        "test" => "Testy",
+        "fix" => "Poprawki nieudanych sprawdzeń",
+        "commit_work" => "Commit pracy",
+        "tag" => "Tag v0.1.0 po udanym lincie i testach",
+        "report" => "Raport dla zamawiającego",
+        _ => english,
+    }
+    .to_owned()
+}
+
+/// A check line (`- lint: passed ...`) in Polish.
+fn polish_check(line: &str) -> String {
+    line.replacen(": passed", ": zaliczone", 1).replacen(": FAILED", ": NIEUDANE", 1).replacen(
+        ": not run",
+        ": nie uruchomione",
+        1,
+    )
 }
 
 /// A contract type as a call's arguments.

@@ -3,8 +3,9 @@
 //!
 //! Idempotent because every file is written whole (the fs server writes
 //! atomically), so a repeat rewrites the same bytes. An existing folder is
-//! reused only when its `SPEC.md` names this request: that is a resume, and
-//! anything else is another request's project, which must not be touched.
+//! reused only when its `SPEC.md` names this request (a resume) or a request
+//! of the same requester whose run on it failed (a retry, which `plan_start`
+//! allowed); anything else is another request's project and is not touched.
 
 use serde_json::{Value, json};
 
@@ -22,7 +23,26 @@ pub(super) async fn run(cx: &mut Ctx<'_>) -> Result<Value, StepError> {
         // Resuming (or a name clash): the folder is ours only if its
         // SPEC.md names this request.
         let spec = fs.call("read_file", json!({"path": format!("{slug}/SPEC.md")})).await.ok();
-        let ours = spec.as_ref().and_then(|v| v["content"].as_str()).is_some_and(|c| c.contains(&marker));
+        let content = spec.as_ref().and_then(|v| v["content"].as_str()).unwrap_or_default();
+        let ours = content.contains(&marker) || {
+            // A retry: the folder is a failed project of the same requester,
+            // which plan_start let this run take over.
+            let maker = content
+                .lines()
+                .find_map(|l| l.strip_prefix("| Request | ")?.strip_suffix(" |"))
+                .map(str::trim)
+                .unwrap_or_default();
+            !maker.is_empty()
+                && cx.p.store.has_run_on(maker, &slug).await.unwrap_or(false)
+                && cx
+                    .p
+                    .store
+                    .slug_taken(&slug, &cx.run.request.request_id, cx.run.request.requester.as_deref())
+                    .await
+                    .ok()
+                    .flatten()
+                    .is_none()
+        };
         if !ours {
             return Err(StepError::fatal(format!(
                 "projects/{slug} already exists and belongs to another request; ask for another project name"

@@ -55,7 +55,9 @@ async fn run(s: Arc<Planner>, a: Args, ctx: Ctx) -> Result<Out<RunView>, ToolErr
         ))
     })?;
     let slug = crate::spec::slug(&a.spec)?;
-    if let Some(other) = p.store.slug_taken(&slug, &a.request.request_id).await.map_err(store_err)? {
+    if let Some(other) =
+        p.store.slug_taken(&slug, &a.request.request_id, a.request.requester.as_deref()).await.map_err(store_err)?
+    {
         return Err(ToolError::conflict(format!(
             "a project named {slug} already exists (request {other}); choose another name"
         )));
