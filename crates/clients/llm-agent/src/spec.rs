@@ -126,7 +126,9 @@ pub fn kind_words(kind: &str, lang: Lang) -> String {
         ("cli", _) => "a command-line tool".into(),
         ("library", _) => "a library".into(),
         ("service", _) => "a web service".into(),
-        (other, _) => other.to_owned(),
+        (other, Lang::Pl) => other.to_owned(),
+        (other, _) if other.starts_with(['a', 'e', 'i', 'o', 'u']) => format!("an {other}"),
+        (other, _) => format!("a {other}"),
     }
 }
 

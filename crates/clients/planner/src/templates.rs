@@ -83,6 +83,34 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) -> Result<(), 
     Ok(())
 }
 
+/// The values a project template's files may name (`actions::vars` gives
+/// each of them). A file naming anything else — or Rust's own `{{`, which
+/// the renderer reads as a placeholder — is refused when the templates load,
+/// not when a requester's run reaches the scaffold.
+pub const PROJECT_VARS: &[&str] = &[
+    "status",
+    "name",
+    "slug",
+    "module",
+    "summary",
+    "language",
+    "kind",
+    "template",
+    "delivery",
+    "request_id",
+    "trace_id",
+    "features",
+    "acceptance",
+    "requester",
+    "requested_at",
+];
+
+/// Every placeholder of `text` is a known value.
+fn check_placeholders(text: &str) -> Result<(), String> {
+    let vars: BTreeMap<&str, String> = PROJECT_VARS.iter().map(|k| (*k, String::new())).collect();
+    render(text, &vars).map(|_| ())
+}
+
 impl Templates {
     /// Load and check the folder.
     pub fn load(dir: &Path) -> Result<Self, String> {
@@ -108,12 +136,16 @@ impl Templates {
             }
             let mut files = Vec::new();
             walk(&p, &p, &mut files)?;
+            for (rel, content) in &files {
+                check_placeholders(content).map_err(|e| format!("{name}/{rel}: {e}"))?;
+            }
             projects.insert(name.clone(), Template { name, manifest, files });
         }
         if projects.is_empty() {
             return Err(format!("no project templates under {}", pdir.display()));
         }
         let spec = read(&dir.join("SPEC.md.tmpl"))?;
+        check_placeholders(&spec).map_err(|e| format!("SPEC.md.tmpl: {e}"))?;
         let mut email = BTreeMap::new();
         for stem in ["completed", "failed"] {
             for (key, path) in
@@ -167,12 +199,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn unknown_placeholders_are_refused_at_load() {
+        assert!(check_placeholders("fn f() { format!(\"{{}}\") }").is_err(), "Rust's own {{ is caught");
+        assert!(check_placeholders("{{slug}} and {{module}}").is_ok());
+        assert!(check_placeholders("{{nope}}").is_err());
+    }
+
+    #[test]
     fn the_repository_templates_load() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../templates");
         let t = Templates::load(&dir).unwrap();
         assert!(t.find("python", "cli").is_some());
         assert!(t.find("python", "library").is_some());
         assert!(t.find("rust", "cli").is_some());
+        assert!(t.find("python", "service").is_some());
+        assert!(t.find("rust", "service").is_some());
         for p in t.projects.values() {
             for phase in ["install", "build", "lint", "test"] {
                 assert!(p.manifest.commands.contains_key(phase), "{} has no {phase}", p.name);

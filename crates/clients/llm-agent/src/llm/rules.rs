@@ -158,10 +158,7 @@ pub fn kinds_in(text: &str) -> Vec<String> {
         || has("service")
         || has("webapp")
         || has("microservice")
-        || has("usługa")
-        || has("usługę")
-        || has("serwis")
-        || has("mikroserwis")
+        || any(&["usług", "serwis"])
     {
         out.push("service".to_owned());
     }
@@ -456,8 +453,13 @@ pub fn extract(subject: &str, text: &str) -> Draft {
         let paragraphs: Vec<String> = plain
             .split(String::is_empty)
             .map(|p| p.join(" "))
-            // A question ("can you help me with a project?") asks; it does not describe.
-            .filter(|p| !p.trim().is_empty() && !is_greeting(p) && !p.trim_end().ends_with('?'))
+            // A short question ("can you help me with a project?") asks; it does not describe. A long one is
+            // a polite request ("could you build a small REST API that reports …?").
+            .filter(|p| {
+                !p.trim().is_empty()
+                    && !is_greeting(p)
+                    && (!p.trim_end().ends_with('?') || p.split_whitespace().count() >= 10)
+            })
             .collect();
         d.summary = paragraphs.into_iter().find(|p| p.split_whitespace().count() >= 5).map(|p| clean(&p));
     }

@@ -160,7 +160,8 @@ async fn email_to_project_with_the_rules_provider() {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 
-    // 2. Complete requests: no question, straight to the project (a Python library and a Rust CLI).
+    // 2. Complete requests: no question, straight to the project (a Python library, a Rust CLI, a Python and
+    //    a Rust web service).
     for (subject, body, slug, template) in [
         (
             "Slug library",
@@ -173,6 +174,19 @@ async fn email_to_project_with_the_rules_provider() {
             "Name: Hello Rust\nSummary: Greets the person named on the command line.\nLanguage: Rust\nKind: CLI\n",
             "hello-rust",
             "rust-cli",
+        ),
+        (
+            "Status API",
+            "Name: Status Api\nSummary: Answers the health of our services as JSON.\nLanguage: Python\nKind: web service\n",
+            "status-api",
+            "python-service",
+        ),
+        (
+            "Rust API",
+            "Name: Rusty Api\nSummary: A small REST API that answers its health and version.\nLanguage: Rust\nKind: \
+             REST API\n",
+            "rusty-api",
+            "rust-service",
         ),
     ] {
         let id = f.send(ALICE, AGENT, subject, body, "");
