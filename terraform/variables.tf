@@ -156,7 +156,7 @@ variable "llm_base_url" {
 variable "fleet_templates" {
   description = "Templates the planner and the agent offer (the toolchain image has no Rust)."
   type        = string
-  default     = "python-cli,python-lib"
+  default     = "python-cli,python-lib,python-service"
 }
 
 variable "llm_model" {

@@ -2,11 +2,13 @@
 
 Assumes the fleet is up and healthy (`docker compose up -d --wait`, or
 `compose_scenario` in xtask/src/images.rs, which also tears it down). It
-sends a complete project request from the requester's address to the
-fleet's inbox through the dev mail server's published SMTP port, then
-watches the requester's IMAP inbox until the completion reply arrives — the
-project built, linted, tested, committed and tagged — and checks that reply
-names the commit and the tag v0.1.0.
+sends one complete project request per offered template (a Python CLI, a
+library and a web service) from the requester's address to the fleet's
+inbox through the dev mail server's published SMTP port, then watches the
+requester's IMAP inbox until every completion reply arrives — the project
+built, linted, tested, committed and tagged in the toolchain container, which
+comes from the project's own Debian base — and checks each reply names its
+commit and the tag v0.1.0.
 
 Not under tests/python: it needs the composed fleet, which `cargo xtask
 test` starts for tests/compose only (xtask/src/images.rs).
@@ -65,52 +67,70 @@ def replies_to(imap: imaplib.IMAP4, message_id: str) -> list[email.message.Email
     return found
 
 
-def test_a_complete_request_by_email_gets_a_built_tagged_project():
-    password = PASSWORD_FILE.read_text().strip()
-    suffix = uuid.uuid4().hex[:6]
+# What the compose deployment offers (FLEET_TEMPLATES): every one is built in
+# the toolchain container, which comes from the project's own Debian base.
+TEMPLATES = [
+    ("CLI", "Counts the words, lines and characters of text files.", ["count words", "count lines"]),
+    ("library", "Turns titles into URL slugs.", ["slugify a title"]),
+    ("web service", "Answers the health of the nightly jobs as JSON.", ["GET /health"]),
+]
+
+
+def request_for(kind: str, summary: str, features: list[str], suffix: str) -> EmailMessage:
     request = EmailMessage()
     request["From"] = REQUESTER
     request["To"] = AGENT
-    request["Subject"] = f"New project: word counter {suffix}"
+    request["Subject"] = f"New project: {kind} {suffix}"
     request["Message-ID"] = make_msgid(domain=DOMAIN)
+    bullets = "".join(f"- {f}\n" for f in features)
     request.set_content(
         "Hello,\n\n"
         "please build this for me.\n\n"
-        f"Name: Word Counter {suffix}\n"
-        "Summary: Counts the words, lines and characters of text files.\n"
+        f"Name: Compose {kind} {suffix}\n"
+        f"Summary: {summary}\n"
         "Language: Python\n"
-        "Kind: CLI\n"
-        "Features:\n"
-        "- count words\n"
-        "- count lines\n"
-        "Acceptance: prints 3 for the words of \"a b c\"; exits 0\n"
+        f"Kind: {kind}\n"
+        f"Features:\n{bullets}"
         "Delivery: local repository\n\n"
         "Thanks,\nAlice\n"
     )
-    message_id = request["Message-ID"]
+    return request
 
+
+def test_a_complete_request_by_email_gets_a_built_tagged_project():
+    password = PASSWORD_FILE.read_text().strip()
+    suffix = uuid.uuid4().hex[:6]
+    requests = [request_for(kind, summary, features, suffix) for kind, summary, features in TEMPLATES]
     with smtplib.SMTP(HOST, SMTP_PORT, timeout=30) as smtp:
-        smtp.send_message(request)
+        for request in requests:
+            smtp.send_message(request)
 
+    pending = {r["Message-ID"]: r["Subject"] for r in requests}
     deadline = time.monotonic() + TIMEOUT
-    seen: list[email.message.EmailMessage] = []
-    while time.monotonic() < deadline:
+    seen: dict[str, list[email.message.EmailMessage]] = {}
+    while pending and time.monotonic() < deadline:
         imap = imaplib.IMAP4(HOST, IMAP_PORT, timeout=30)
         try:
             imap.login(REQUESTER, password)
-            seen = replies_to(imap, message_id)
+            for message_id in list(pending):
+                seen[message_id] = replies_to(imap, message_id)
         finally:
             imap.logout()
-        for reply in seen:
-            body = text_of(reply)
-            commit = COMMIT.search(body)
-            if "v0.1.0" in body and commit:
-                # A complete request is answered with the project, never with questions first.
-                assert len(seen) == 1, [r["Subject"] for r in seen]
-                assert AGENT in str(reply["From"]), reply["From"]
-                assert len(commit.group(1)) >= 7
-                return
+        for message_id in list(pending):
+            for reply in seen[message_id]:
+                body = text_of(reply)
+                commit = COMMIT.search(body)
+                if "v0.1.0" in body and commit:
+                    # A complete request is answered with the project, never with questions first.
+                    assert len(seen[message_id]) == 1, [r["Subject"] for r in seen[message_id]]
+                    assert AGENT in str(reply["From"]), reply["From"]
+                    assert len(commit.group(1)) >= 7
+                    del pending[message_id]
+                    break
         time.sleep(5)
 
-    shown = "\n---\n".join(f"{r['Subject']}\n{text_of(r)}" for r in seen) or "no reply at all"
-    raise AssertionError(f"no completion reply with a commit and v0.1.0 within {TIMEOUT:.0f} s; replies:\n{shown}")
+    shown = "\n---\n".join(
+        f"{pending[m]}: " + ("\n".join(f"{r['Subject']}\n{text_of(r)}" for r in seen.get(m, [])) or "no reply at all")
+        for m in pending
+    )
+    assert not pending, f"no completion reply with a commit and v0.1.0 within {TIMEOUT:.0f} s for:\n{shown}"

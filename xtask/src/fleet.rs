@@ -171,6 +171,7 @@ pub fn up(release: bool) -> anyhow::Result<()> {
     if programs.is_empty() {
         bail!("no programs in this workspace");
     }
+    crate::provision::template_tools()?;
     let mut args = vec!["build"];
     if release {
         args.push("--release");
@@ -257,6 +258,129 @@ mod tests {
 
     const MARKER: &str = "marker-secret-in-every-program-environment";
 
+    /// Each program's `/ready` once it says ready (peers up, databases and
+    /// mailboxes made), in the order of `programs`.
+    fn wait_ready(programs: &[(String, u16)], token: &str, data: &Path) -> Vec<serde_json::Value> {
+        let log =
+            |name: &str| std::fs::read_to_string(data.join("logs").join(format!("{name}.log"))).unwrap_or_default();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        programs
+            .iter()
+            .map(|(name, port)| {
+                loop {
+                    match crate::util::http_get(*port, "/ready", Some(token)) {
+                        Some((200, body)) => break serde_json::from_str(&body).unwrap(),
+                        other => {
+                            assert!(Instant::now() < deadline, "{name} is not ready: {other:?}\n{}", log(name));
+                            std::thread::sleep(Duration::from_millis(200));
+                        }
+                    }
+                }
+            })
+            .collect()
+    }
+
+    /// One stateless MCP `tools/call` (2026-07-28) through curl; the tool's
+    /// structured result, or a panic with the answer.
+    fn call(port: u16, token: &str, tool: &str, args: serde_json::Value) -> serde_json::Value {
+        let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+            "name": tool, "arguments": args,
+            "_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                      "io.modelcontextprotocol/clientCapabilities": {}}}});
+        let out = Command::new("curl")
+            .args(["-sS", "--noproxy", "*", "-X", "POST", "--max-time", "900"])
+            .arg(format!("http://127.0.0.1:{port}/mcp"))
+            .args(["-H", "content-type: application/json", "-H", "accept: application/json, text/event-stream"])
+            .args(["-H", "mcp-protocol-version: 2026-07-28", "-H", "mcp-method: tools/call"])
+            .args(["-H", &format!("mcp-name: {tool}"), "-H", &format!("authorization: Bearer {token}")])
+            .args(["--data-binary", &body.to_string()])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        // JSON, or the last `data:` event of an SSE answer.
+        let json = text.lines().rev().find_map(|l| l.strip_prefix("data:")).unwrap_or(&text).trim().to_owned();
+        let v: serde_json::Value = serde_json::from_str(&json)
+            .unwrap_or_else(|e| panic!("{tool}: {e}: {text} {}", String::from_utf8_lossy(&out.stderr)));
+        assert!(v["result"]["isError"] != true && v.get("error").is_none(), "{tool}: {v}");
+        v["result"]["structuredContent"].clone()
+    }
+
+    /// The quick start's layout, exactly: `cargo xtask up`'s environment for
+    /// every program, run from a folder that is itself a Cargo workspace with
+    /// `projects/` inside it (as the fleet's own repository is). Every
+    /// template the planner offers is requested through the agent and must
+    /// build, lint, test and be tagged.
+    #[test]
+    fn every_template_builds_in_the_up_layout() {
+        let root = workspace_root();
+        let m = Manifest::load(&root).unwrap();
+        let bin = target_dir(&root).join("debug");
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::write(d.join("Cargo.toml"), "[workspace]\nmembers = []\nresolver = \"2\"\n").unwrap();
+        crate::util::run(Command::new("cp").arg("-r").arg(root.join("templates")).arg(d)).unwrap();
+        let mut programs = present(&root).unwrap();
+        for (name, port) in &mut programs {
+            assert!(bin.join(name.as_str()).exists(), "{name} is missing: run `cargo build --workspace --bins` first");
+            *port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        }
+        let (data, projects) = (d.join(".data"), d.join("projects"));
+        let token = "fleet-token-templates-0123456789abcdef";
+        let _fleet = Fleet(
+            launch(&Launch {
+                manifest: &m,
+                programs: &programs,
+                bin: &bin,
+                root: d,
+                data: &data,
+                projects: &projects,
+                token,
+                user: None,
+                extra_env: &[],
+            })
+            .unwrap(),
+        );
+        wait_ready(&programs, token, &data);
+        let port = |n: &str| programs.iter().find(|(p, _)| p == n).unwrap().1;
+        let offered = call(port("mcp-client-planner"), token, "templates_list", serde_json::json!({}));
+        let templates: Vec<(String, String, String)> = offered["templates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                let s = |k: &str| t[k].as_str().unwrap().to_owned();
+                (s("name"), s("language"), s("kind"))
+            })
+            .collect();
+        assert!(templates.len() >= 5, "{offered}");
+        let mut runs = Vec::new();
+        for (name, language, kind) in &templates {
+            // A long name: the slug is cut at its 40 characters, the longest every file must lint with.
+            let text = format!(
+                "Name: Up {name} with a deliberately long project name\nSummary: A project made from the {name} \
+                 template in the quick start layout.\nLanguage: {language}\nKind: {kind}\n"
+            );
+            let args = serde_json::json!({"text": text, "requester": "you@localhost"});
+            let o = call(port("mcp-client-llm-agent"), token, "submit_request", args);
+            assert_eq!(o["decision"], "proceeded", "{name}: {o}");
+            runs.push((name.clone(), o["run_id"].as_str().unwrap().to_owned()));
+        }
+        for (name, run_id) in runs {
+            let done = loop {
+                let args = serde_json::json!({"run_id": run_id, "timeout_secs": 50});
+                let r = call(port("mcp-client-planner"), token, "plan_wait", args);
+                if !matches!(r["state"].as_str(), Some("queued" | "running")) {
+                    break r;
+                }
+            };
+            assert_eq!(done["state"], "succeeded", "{name}: {done}");
+            let slug = done["slug"].as_str().unwrap();
+            assert_eq!(slug.len(), 40, "{name}: the longest slug: {slug}");
+            let git_tags = Command::new("git").arg("-C").arg(projects.join(slug)).args(["tag", "--list"]).output();
+            assert_eq!(String::from_utf8_lossy(&git_tags.unwrap().stdout).trim(), "v0.1.0", "{name}");
+        }
+    }
+
     /// The images run every program as an unprivileged user (10001); this
     /// runs the whole `cargo xtask up` fleet that way (as 65534 when the
     /// tests run as root) and checks what that user's other processes can
@@ -323,21 +447,8 @@ mod tests {
             })
             .unwrap(),
         );
-        let log =
-            |name: &str| std::fs::read_to_string(data.join("logs").join(format!("{name}.log"))).unwrap_or_default();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        for ((name, port), (_, child)) in programs.iter().zip(&fleet.0) {
-            // Ready on its own: peers are up, databases and mailboxes are made.
-            let ready = loop {
-                match crate::util::http_get(*port, "/ready", Some(token)) {
-                    Some((200, body)) => break body,
-                    other => {
-                        assert!(Instant::now() < deadline, "{name} is not ready: {other:?}\n{}", log(name));
-                        std::thread::sleep(Duration::from_millis(200));
-                    }
-                }
-            };
-            let ready: serde_json::Value = serde_json::from_str(&ready).unwrap();
+        let readiness = wait_ready(&programs, token, &data);
+        for (((name, _), (_, child)), ready) in programs.iter().zip(&fleet.0).zip(readiness) {
             let sandbox = ready["checks"].as_array().unwrap().iter().find(|c| c["name"] == "sandbox");
             if ["mcp-server-fs", "mcp-server-sql", "mcp-server-shell", "mcp-server-git"].contains(&name.as_str()) {
                 let s = sandbox.unwrap_or_else(|| panic!("{name} reports no sandbox: {ready}"));

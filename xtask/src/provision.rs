@@ -42,6 +42,52 @@ const PACKAGES: &[(&str, &str)] = &[
     ("/usr/sbin/debootstrap", "debootstrap"),
 ];
 
+/// What the offered project templates build, lint and test with, through
+/// `mcp-server-shell` (whose `PATH` is the Rust toolchain, /usr/local/bin,
+/// /usr/bin, /bin): the system Python with venv, pytest and flake8, and git.
+/// `cargo xtask up` installs what is missing, so the first project on a
+/// machine that never ran `cargo xtask test` builds.
+const TEMPLATE_PACKAGES: &[(&str, &str)] = &[
+    ("/usr/bin/python3", "python3"),
+    ("/usr/lib/python3/dist-packages/pytest", "python3-pytest"),
+    ("/usr/lib/python3/dist-packages/flake8", "flake8"),
+    ("git", "git"),
+];
+
+/// Make sure the project templates' tools are here (see [`TEMPLATE_PACKAGES`]),
+/// and the Rust components the Rust templates lint with.
+pub fn template_tools() -> anyhow::Result<()> {
+    let mut missing: Vec<&str> =
+        TEMPLATE_PACKAGES.iter().filter(|(check, _)| !present(check)).map(|(_, pkg)| *pkg).collect();
+    let venv = Command::new("/usr/bin/python3")
+        .args(["-c", "import venv, ensurepip"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !venv {
+        missing.push("python3-venv");
+    }
+    if !missing.is_empty() {
+        eprintln!("the project templates need {missing:?}; installing");
+        apt(&missing).map_err(|e| {
+            anyhow::anyhow!(
+                "{e}
+the project templates need these Debian packages: {}; install them (apt-get install {}) \
+                 and run `cargo xtask up` again",
+                missing.join(", "),
+                missing.join(" ")
+            )
+        })?;
+    }
+    for component in ["clippy", "rustfmt"] {
+        let tool = if component == "clippy" { "clippy" } else { "fmt" };
+        if !Command::new("cargo").args([tool, "--version"]).output().is_ok_and(|o| o.status.success()) {
+            eprintln!("the Rust templates lint with {component}; installing it");
+            run(Command::new("rustup").args(["component", "add", component]))?;
+        }
+    }
+    Ok(())
+}
+
 fn present(check: &str) -> bool {
     if check.starts_with('/') { std::path::Path::new(check).exists() } else { have(check) }
 }

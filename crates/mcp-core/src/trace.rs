@@ -95,6 +95,17 @@ impl Telemetry {
 
 static INSTALLED: OnceLock<Telemetry> = OnceLock::new();
 
+/// Export every finished span now, off the async threads, waiting at most
+/// `limit`. A program that can be killed calls it at its checkpoints (the
+/// planner after each step), so a SIGKILL loses only the spans still open,
+/// not a batch of finished ones waiting for the exporter's timer.
+pub async fn flush_spans(limit: std::time::Duration) {
+    if let Some(t) = INSTALLED.get() {
+        let t = t.clone();
+        let _ = tokio::time::timeout(limit, tokio::task::spawn_blocking(move || t.flush())).await;
+    }
+}
+
 /// Install the global subscriber once per process. Later calls return the
 /// first installation, so in-process tests can start many servers.
 pub fn init(opts: TelemetryOptions) -> Result<Telemetry, TelemetryError> {

@@ -21,10 +21,13 @@ pub struct CommitId {
 /// `git_commit`'s result, as the planner reads it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct GitCommitted {
-    /// The new commit.
+    /// The new commit (HEAD when `unchanged`).
     pub commit: CommitId,
     /// Files changed relative to the first parent.
     pub files_changed: u64,
+    /// Nothing was committed because nothing changed (asked with `skip_unchanged`).
+    #[serde(default)]
+    pub unchanged: bool,
 }
 
 /// `git_status`'s result, as the planner reads it.

@@ -1,4 +1,7 @@
-"""Tests of the {{slug}} service: started on a free port, asked over HTTP."""
+"""Tests of the service.
+
+{{slug}} is started on a free port and asked over HTTP.
+"""
 
 import json
 import threading

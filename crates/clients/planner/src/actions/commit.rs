@@ -8,12 +8,11 @@
 //! side) instead of making a second one. The server looks the key up before
 //! it checks for changes, so the replay wins over "nothing to commit".
 //!
-//! "Nothing to commit" is a `conflict`, like a key reused with other
-//! arguments; rather than tell them apart by their text, the step asks
-//! `git_status`: a clean tree with a HEAD has nothing (left) to commit, which
-//! is this step's result (`nothing_to_commit`, the work is in HEAD). Any
-//! other conflict (unresolved merge conflicts, changes left over) fails the
-//! step.
+//! Nothing to commit is asked for as an answer (`skip_unchanged`: HEAD with
+//! `unchanged: true`), which is this step's result (`nothing_to_commit`, the
+//! work is in HEAD). A `conflict` (a key reused with other arguments,
+//! unresolved merge conflicts) is checked against `git_status`: a clean tree
+//! with a HEAD has nothing left to commit; anything else fails the step.
 
 use mcp_core::ErrorKind;
 use mcp_types::peer::{GitCommitted, GitStatus};
@@ -33,8 +32,12 @@ pub(super) async fn run(cx: &mut Ctx<'_>, key: &str, summary: &str) -> Result<Va
         cx.run.request.request_id,
         cx.run.trace_id.as_deref().unwrap_or("-")
     );
-    let args = json!({"repo": repo, "message": message, "idempotency_key": format!("{}/{key}", cx.run.id)});
+    // skip_unchanged: a step that left nothing to commit (a Python build writes only ignored files) is the usual
+    // case, not a conflict — no error span in a successful run.
+    let args = json!({"repo": repo, "message": message, "idempotency_key": format!("{}/{key}", cx.run.id),
+                      "skip_unchanged": true});
     match git.call_as::<GitCommitted>("git_commit", args).await {
+        Ok(c) if c.unchanged => Ok(json!({"commit": null, "short_id": c.commit.short_id, "nothing_to_commit": true})),
         Ok(c) => Ok(json!({"commit": c.commit.id, "short_id": c.commit.short_id, "files_changed": c.files_changed})),
         Err(e) if e.kind == ErrorKind::Conflict => {
             let status: GitStatus = git.call_as("git_status", json!({"repo": repo, "include_untracked": true})).await?;

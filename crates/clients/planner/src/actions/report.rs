@@ -55,7 +55,11 @@ pub(super) async fn run(cx: &mut Ctx<'_>) -> Result<Value, StepError> {
     let pl = cx.run.request.lang == Lang::Pl;
     let checks: Vec<String> = if pl { checks.iter().map(|c| polish_check(c)).collect() } else { checks };
     let line = |s: &Step| {
-        let mark = match (s.state, pl) {
+        // A lint or test step that ran but found problems succeeded as a step; to the requester it failed,
+        // and the list must say so under a reason that says so.
+        let checked_bad = s.result.as_ref().is_some_and(|r| r["passed"] == false);
+        let state = if s.state == StepState::Succeeded && checked_bad { StepState::Failed } else { s.state };
+        let mark = match (state, pl) {
             (StepState::Succeeded, false) => "done",
             (StepState::Failed, false) => "FAILED",
             (StepState::Succeeded, true) => "zrobione",
@@ -64,7 +68,8 @@ pub(super) async fn run(cx: &mut Ctx<'_>) -> Result<Value, StepError> {
             (StepState::Pending, true) => "nierozpoczęte",
             (other, _) => other.as_str(),
         };
-        let why = s.error.as_deref().map(|e| format!(" ({})", one_line(e, 200))).unwrap_or_default();
+        let summary = s.result.as_ref().and_then(|r| r["summary"].as_str()).filter(|t| checked_bad && !t.is_empty());
+        let why = s.error.as_deref().or(summary).map(|e| format!(" ({})", one_line(e, 200))).unwrap_or_default();
         let title = if pl { polish_title(&s.def.key, &s.def.title) } else { s.def.title.clone() };
         format!("- {title}: {mark}{why}")
     };
@@ -75,11 +80,10 @@ pub(super) async fn run(cx: &mut Ctx<'_>) -> Result<Value, StepError> {
     v.insert("checks", checks.join("\n"));
     v.insert("steps", others.iter().map(|s| line(s)).collect::<Vec<_>>().join("\n"));
     v.insert("reason", one_line(&reason, 600));
-    v.insert(
-        "done",
-        others.iter().filter(|s| s.state == StepState::Succeeded).map(|s| line(s)).collect::<Vec<_>>().join("\n"),
-    );
-    let not_done: Vec<String> = others.iter().filter(|s| s.state != StepState::Succeeded).map(|s| line(s)).collect();
+    // Done means done: a check that ran and failed is listed under what was not done.
+    let done = |s: &Step| s.state == StepState::Succeeded && s.result.as_ref().is_none_or(|r| r["passed"] != false);
+    v.insert("done", others.iter().filter(|s| done(s)).map(|s| line(s)).collect::<Vec<_>>().join("\n"));
+    let not_done: Vec<String> = others.iter().filter(|s| !done(s)).map(|s| line(s)).collect();
     let nothing = if pl { "- nic" } else { "- nothing" };
     v.insert("not_done", if not_done.is_empty() { nothing.into() } else { not_done.join("\n") });
     let exists = match pl {

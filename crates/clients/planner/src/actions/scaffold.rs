@@ -19,7 +19,10 @@ pub(super) async fn run(cx: &mut Ctx<'_>) -> Result<Value, StepError> {
     let slug = cx.run.slug.clone();
     let fs = &cx.p.peers.fs;
     let marker = format!("| Request | {} |", cx.run.request.request_id);
-    if fs.call("stat", json!({"path": slug})).await.is_ok() {
+    // Asked with missing_ok: a project that does not exist yet is the usual case, not an error (no error span
+    // in a successful run's trace).
+    let there = fs.call("stat", json!({"path": slug, "missing_ok": true})).await?;
+    if there["exists"] == true {
         // Resuming (or a name clash): the folder is ours only if its
         // SPEC.md names this request.
         let spec = fs.call("read_file", json!({"path": format!("{slug}/SPEC.md")})).await.ok();

@@ -185,6 +185,8 @@ async fn attempt(cx: &mut Ctx<'_>, i: usize) -> Result<Result<Value, StepError>,
             },
             () = cancel, if def.action != Action::Report => Err(StepError::of(ErrorKind::Cancelled, "cancelled on request")),
         };
+        // The attempt's span has ended: export it now, so a planner killed later keeps its trace so far.
+        mcp_core::trace::flush_spans(Duration::from_secs(2)).await;
         match r {
             Ok(v) => {
                 cx.p.store.finish_step(&run_id, idx, StepState::Succeeded, Some(&v), None, None).await?;

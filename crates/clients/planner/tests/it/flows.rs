@@ -181,3 +181,56 @@ async fn bad_specs_are_refused_before_anything_runs() {
     assert!(err(&c.call("plan_status", json!({"run_id": "run-nope"})).await).contains("not found"));
     assert!(err(&c.call("plan_wait", json!({"run_id": "x", "timeout_secs": 99})).await).contains("timeout_secs"));
 }
+
+/// A lint that runs and finds problems: the report's reason and its step
+/// list agree (Lint under "not done", marked FAILED with the linter's
+/// summary), and the same requester may build the failed project again —
+/// a new run that takes over its folder — while someone else may not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_check_is_reported_as_failed_and_its_project_can_be_retried() {
+    let fleet = Fleet::start().await;
+    // The repository's templates, with python-cli's lint made to fail (a 20-column limit).
+    let dir = tempfile::tempdir().unwrap();
+    let status = std::process::Command::new("cp").arg("-r").arg(crate::templates()).arg(dir.path()).status().unwrap();
+    assert!(status.success());
+    let t = dir.path().join("templates");
+    let manifest = t.join("projects/python-cli/template.json");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(&manifest, text.replace("\"flake8\", \"src\"", "\"flake8\", \"--max-line-length=20\", \"src\""))
+        .unwrap();
+    let strict = fleet.planner(|c| c.templates = t.clone()).await;
+    let mail = fleet.request_mail("Strict lint").await;
+    let request = json!({"request_id": "req-strict", "requester": "alice@example.test", "reply_to": mail});
+    let v = ok(&strict
+        .raw()
+        .call("plan_start", json!({"spec": spec("Strict Lint", "python", "cli"), "request": request}))
+        .await)
+    .clone();
+    let done = wait_done(&strict, v["id"].as_str().unwrap(), Duration::from_secs(300)).await;
+    assert_eq!(done["state"], "failed", "{done}");
+    let mails = fleet.outbox();
+    let m = mails.iter().find(|m| m.contains("Strict Lint")).unwrap();
+    let (done_part, rest) = m.split_once("What was not done:").unwrap();
+    assert!(!done_part.contains("- Lint"), "lint is not listed as done: {m}");
+    assert!(rest.contains("- Lint: FAILED"), "{m}");
+    assert!(rest.contains("please try again"), "the failure mail says how to retry: {m}");
+
+    // Someone else may not take the failed project's name; its requester may, as a new run.
+    let other = json!({"request_id": "req-strict-bob", "requester": "bob@example.test"});
+    let e = err(&strict
+        .raw()
+        .call("plan_start", json!({"spec": spec("Strict Lint", "python", "cli"), "request": other}))
+        .await);
+    assert!(e.contains("already exists"), "{e}");
+    drop(strict);
+    let planner = fleet.planner(|_| {}).await;
+    let again = json!({"request_id": "req-strict-retry2", "requester": "alice@example.test"});
+    let v = ok(&planner
+        .raw()
+        .call("plan_start", json!({"spec": spec("Strict Lint", "python", "cli"), "request": again}))
+        .await)
+    .clone();
+    let done = wait_done(&planner, v["id"].as_str().unwrap(), Duration::from_secs(300)).await;
+    assert_eq!(done["state"], "succeeded", "{done}");
+    assert_eq!(fleet.tags("strict-lint"), ["v0.1.0"]);
+}

@@ -28,12 +28,13 @@ impl Drop for Planner {
     }
 }
 
-fn start(fleet: &Fleet, db: &str, port: u16) -> Planner {
+fn start(fleet: &Fleet, db: &str, port: u16, otlp: &str) -> Planner {
     let mut cmd = Command::new(BIN);
     cmd.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
     for (k, v) in fleet.planner_env(db) {
         cmd.env(k, v);
     }
+    cmd.env("OTEL_EXPORTER_OTLP_ENDPOINT", otlp);
     cmd.env("MCP_LISTEN_ADDR", format!("127.0.0.1:{port}")).stdout(Stdio::null()).stderr(Stdio::inherit());
     Planner(cmd.spawn().unwrap())
 }
@@ -77,7 +78,9 @@ async fn sigkill_mid_run_resumes_without_doing_anything_twice() {
     let db = mcp_test::services::sqlite_url(fleet.dir.path(), "planner-bin");
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let c = RawClient::new(&format!("http://127.0.0.1:{port}"), Some(TEST_TOKEN.into()));
-    let mut child = start(&fleet, &db, port);
+    let collector = mcp_test::collector::Collector::start();
+    let otlp = collector.endpoint();
+    let mut child = start(&fleet, &db, port, &otlp);
     ready(&c, port).await;
     let mail = fleet.request_mail("Resume me").await;
     let request = json!({"request_id": "req-resume", "requester": "alice@example.test", "reply_to": mail});
@@ -86,10 +89,17 @@ async fn sigkill_mid_run_resumes_without_doing_anything_twice() {
     let run_id = v["id"].as_str().unwrap().to_owned();
 
     kill_during(&c, &mut child, &run_id, "install").await;
-    let mut child = start(&fleet, &db, port);
+    // The steps the killed planner finished are in the trace: exported at each step's end, not lost with
+    // the exporter's batch.
+    let trace_id = v["trace_id"].as_str().unwrap().to_owned();
+    let steps: Vec<String> = collector.trace(&trace_id).iter().map(|s| s.name.clone()).collect();
+    for step in ["step scaffold", "step git_init", "step commit_scaffold"] {
+        assert!(steps.iter().any(|s| s == step), "{step} lost with the SIGKILLed planner: {steps:?}");
+    }
+    let mut child = start(&fleet, &db, port, &otlp);
     ready(&c, port).await;
     kill_during(&c, &mut child, &run_id, "test").await;
-    let child = start(&fleet, &db, port);
+    let child = start(&fleet, &db, port, &otlp);
     ready(&c, port).await;
 
     let done = crate::wait_done_raw(&c, &run_id, Duration::from_secs(300)).await;

@@ -11,13 +11,27 @@ use crate::{Fs, blocking, rfc3339};
 pub struct Args {
     /// Path to describe.
     pub path: String,
+    /// A path that does not exist is an answer (`exists: false`), not a
+    /// `not_found` error: for callers that only ask whether it is there.
+    #[serde(default)]
+    pub missing_ok: bool,
+}
+
+/// The answer.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Output {
+    /// The path as asked (canonicalised when it exists; a final symlink is not followed).
+    pub path: String,
+    /// Whether it exists (false only with `missing_ok`).
+    pub exists: bool,
+    /// Its metadata, when it exists.
+    #[serde(flatten)]
+    pub meta: Option<Meta>,
 }
 
 /// Metadata.
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct Output {
-    /// The path (its parent canonicalised; a final symlink is not followed).
-    pub path: String,
+pub struct Meta {
     /// file, dir, symlink or other.
     #[serde(rename = "type")]
     pub kind: Kind,
@@ -46,7 +60,7 @@ pub fn tool() -> Tool<Fs> {
     Tool::new(
         "stat",
         "Metadata of a file, directory or symlink under the roots: type, size, permissions, times, owner, and for a \
-         symlink its target.",
+         symlink its target. With missing_ok, a path that does not exist answers exists: false instead of an error.",
         Annotations::read_only(),
         run,
     )
@@ -54,6 +68,17 @@ pub fn tool() -> Tool<Fs> {
 }
 
 async fn run(fs: Arc<Fs>, a: Args, _ctx: Ctx) -> Result<Out<Output>, ToolError> {
+    let (asked, missing_ok) = (a.path.clone(), a.missing_ok);
+    match describe(fs, a).await {
+        Err(e) if missing_ok && e.kind() == ErrorKind::NotFound => {
+            let text = format!("{asked} does not exist");
+            Ok(Out::new(Output { path: asked, exists: false, meta: None }).text(text))
+        }
+        other => other,
+    }
+}
+
+async fn describe(fs: Arc<Fs>, a: Args) -> Result<Out<Output>, ToolError> {
     blocking(move || {
         let (path, st, target, inside) = if fs.sandbox.is_root(&a.path) {
             let r = fs.sandbox.existing(&a.path)?;
@@ -74,8 +99,7 @@ async fn run(fs: Arc<Fs>, a: Args, _ctx: Ctx) -> Result<Out<Output>, ToolError> 
             };
             (e.abs(), st, target, inside)
         };
-        let out = Output {
-            path: path.display().to_string(),
+        let meta = Meta {
             kind: Kind::of(&st),
             size: st.st_size as u64,
             permissions: format!("{:04o}", st.st_mode & 0o7777),
@@ -87,7 +111,7 @@ async fn run(fs: Arc<Fs>, a: Args, _ctx: Ctx) -> Result<Out<Output>, ToolError> 
             symlink_target: target,
             symlink_target_inside_roots: inside,
         };
-        Ok(Out::new(out))
+        Ok(Out::new(Output { path: path.display().to_string(), exists: true, meta: Some(meta) }))
     })
     .await
 }

@@ -37,6 +37,10 @@ pub struct Args {
     /// Allow a commit that changes nothing (default false).
     #[serde(default)]
     pub allow_empty: bool,
+    /// When there is nothing to commit, answer with HEAD and `unchanged: true` instead of a `conflict`: for a
+    /// caller that commits whatever a step left behind, if anything (default false; needs a HEAD).
+    #[serde(default)]
+    pub skip_unchanged: bool,
     /// Makes the commit safe to retry: the first call with a key commits; a call with the same key and the same
     /// arguments returns that first commit (`duplicate: true`) and commits nothing (if the first call was
     /// interrupted before its branch moved, the retry moves it); the same key with different arguments is refused
@@ -61,6 +65,8 @@ pub struct Output {
     pub deletions: usize,
     /// True when this is the commit of an earlier call with the same idempotency key: nothing new was committed.
     pub duplicate: bool,
+    /// True when nothing was committed because nothing changed (`skip_unchanged`): `commit` is HEAD.
+    pub unchanged: bool,
 }
 
 /// The tool.
@@ -137,6 +143,22 @@ async fn run(git: Arc<Git>, a: Args, _ctx: Ctx) -> Result<Out<Output>, ToolError
                 None => tree.is_empty(),
             };
             if unchanged && merge_heads.is_empty() && !a.allow_empty {
+                if let (true, Some(h)) = (a.skip_unchanged, &head) {
+                    let commit = CommitInfo::of(h);
+                    let text = format!("nothing to commit; HEAD is {} {}", commit.short_id, commit.summary);
+                    let branch = current_branch(&repo);
+                    return Ok(Out::new(Output {
+                        commit,
+                        branch,
+                        amended: false,
+                        files_changed: 0,
+                        insertions: 0,
+                        deletions: 0,
+                        duplicate: false,
+                        unchanged: true,
+                    })
+                    .text(text));
+                }
                 return Err(ToolError::conflict(
                     "nothing to commit: no staged changes. Stage files with git_add (or pass all: true for tracked \
                      files), or set allow_empty: true",
@@ -284,6 +306,7 @@ fn report(
         insertions: stats.insertions(),
         deletions: stats.deletions(),
         duplicate: note.is_some(),
+        unchanged: false,
     })
     .text(text))
 }

@@ -50,6 +50,14 @@ async fn init_add_commit_log_show_amend_reflog() {
     let first = v["commit"]["id"].as_str().unwrap().to_owned();
     // The CLI agrees.
     assert_eq!(f.git("proj/app", &["rev-parse", "HEAD"]).trim(), first);
+    // Nothing left to commit: a conflict, or with skip_unchanged an answer naming HEAD.
+    assert!(
+        err(&f.call("git_commit", json!({"repo": "proj/app", "message": "again"})).await).contains("nothing to commit")
+    );
+    let v = ok(&f.call("git_commit", json!({"repo": "proj/app", "message": "again", "skip_unchanged": true})).await)
+        .clone();
+    assert_eq!((v["unchanged"].as_bool(), v["commit"]["id"].as_str()), (Some(true), Some(first.as_str())), "{v}");
+    assert_eq!(f.git("proj/app", &["rev-list", "--count", "HEAD"]).trim(), "1", "nothing was committed");
     assert_eq!(f.git("proj/app", &["log", "-1", "--format=%an <%ae>"]).trim(), "Test Bot <bot@example.test>");
 
     f.put("proj/app/README.md", "# app\nmore\n");

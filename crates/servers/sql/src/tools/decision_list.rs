@@ -11,7 +11,8 @@ use crate::Sql;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Args {
-    /// Decisions of this project.
+    /// Decisions of this project: its folder name or its request id (records under either and under the traces
+    /// they share are one project).
     pub project: Option<String>,
     /// Decisions of this trace.
     pub trace_id: Option<String>,
@@ -93,11 +94,13 @@ async fn run(s: Arc<Sql>, a: Args, _ctx: Ctx) -> Result<Out<Output>, ToolError> 
     let n = limit(a.limit, 100, 1000)?;
     let rows = s
         .db
-        .query(
+        .query(concat!(
             "SELECT id, project, trace_id, actor, decision, rationale, inputs, outputs, created_at, created_ms FROM decisions \
-             WHERE ($1 IS NULL OR project = $1) AND ($2 IS NULL OR trace_id = $2) AND ($3 IS NULL OR actor = $3) AND ($4 IS NULL OR decision = $4) \
-             ORDER BY created_ms DESC, id DESC LIMIT $5",
-        )
+             WHERE ($1 IS NULL OR ",
+            crate::project_match!(),
+            ") AND ($2 IS NULL OR trace_id = $2) AND ($3 IS NULL OR actor = $3) AND ($4 IS NULL OR decision = $4) \
+             ORDER BY created_ms DESC, id DESC LIMIT $5"
+        ))
         .bind(a.project.as_deref())
         .bind(a.trace_id.as_deref())
         .bind(a.actor.as_deref())

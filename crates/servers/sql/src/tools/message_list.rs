@@ -11,7 +11,8 @@ use crate::Sql;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Args {
-    /// Messages of this project.
+    /// Messages of this project: its folder name or its request id (records under either and under the traces they
+    /// share are one project).
     pub project: Option<String>,
     /// Messages of this thread.
     pub thread_id: Option<String>,
@@ -99,11 +100,13 @@ async fn run(s: Arc<Sql>, a: Args, _ctx: Ctx) -> Result<Out<Output>, ToolError> 
     let n = limit(a.limit, 100, 1000)?;
     let rows = s
         .db
-        .query(
+        .query(concat!(
             "SELECT id, project, thread_id, direction, channel, from_addr, to_addr, subject, body, message_id, in_reply_to, trace_id, created_at, created_ms \
-             FROM messages WHERE ($1 IS NULL OR project = $1) AND ($2 IS NULL OR thread_id = $2) AND ($3 IS NULL OR message_id = $3) \
-             ORDER BY created_ms DESC, id DESC LIMIT $4",
-        )
+             FROM messages WHERE ($1 IS NULL OR ",
+            crate::project_match!(),
+            ") AND ($2 IS NULL OR thread_id = $2) AND ($3 IS NULL OR message_id = $3) \
+             ORDER BY created_ms DESC, id DESC LIMIT $4"
+        ))
         .bind(a.project.as_deref())
         .bind(a.thread_id.as_deref())
         .bind(a.message_id.as_deref())

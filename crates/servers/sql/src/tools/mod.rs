@@ -1,5 +1,20 @@
 //! The tools, one per file, and the helpers they share.
 
+/// The condition "this record belongs to project `$1`": filed under that
+/// key, or under the same trace as a record filed under it. The agent files a
+/// conversation under the request id and the planner files the run under
+/// the project's folder name; every record of a request carries its one
+/// trace_id, which joins them, so either key gives the whole story. Used by
+/// `project_timeline`, `decision_list` and `message_list`. A macro so that
+/// queries stay `&'static str` (`concat!`).
+#[macro_export]
+macro_rules! project_match {
+    () => {
+        "(project = $1 OR trace_id IN (SELECT trace_id FROM decisions WHERE project = $1 AND trace_id IS NOT NULL \
+         UNION SELECT trace_id FROM messages WHERE project = $1 AND trace_id IS NOT NULL))"
+    };
+}
+
 pub mod decision_list;
 pub mod decision_record;
 pub mod kb_delete;

@@ -9,7 +9,7 @@ use crate::Sql;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Args {
-    /// The project (request id).
+    /// The project: its folder name or the request id the agent gave it (either gives the whole story).
     pub project: String,
     /// Most entries of each kind, the latest ones (default 200, at most 2000).
     pub limit: Option<i64>,
@@ -47,7 +47,8 @@ pub struct Output {
 pub fn tool() -> Tool<Sql> {
     Tool::new(
         "project_timeline",
-        "A project's history: its messages and decisions merged in time order, each with its trace id.",
+        "A project's history: its messages and decisions merged in time order, each with its trace id. The project is \
+         its folder name or its request id: records under either, and under the traces they share, are one story.",
         Annotations::read_only(),
         run,
     )
@@ -58,20 +59,24 @@ async fn run(s: Arc<Sql>, a: Args, _ctx: Ctx) -> Result<Out<Output>, ToolError> 
     let n = limit(a.limit, 200, 2000)?;
     let db = &s.db;
     let messages = db
-        .query(
+        .query(concat!(
             "SELECT id, project, thread_id, direction, channel, from_addr, to_addr, subject, body, message_id, in_reply_to, trace_id, created_at, created_ms \
-             FROM messages WHERE project = $1 ORDER BY created_ms DESC, id DESC LIMIT $2",
-        )
+             FROM messages WHERE ",
+            crate::project_match!(),
+            " ORDER BY created_ms DESC, id DESC LIMIT $2"
+        ))
         .bind(&a.project)
         .bind(n)
         .fetch_all(db.reader())
         .await
         .map_err(db_err)?;
     let decisions = db
-        .query(
+        .query(concat!(
             "SELECT id, project, trace_id, actor, decision, rationale, inputs, outputs, created_at, created_ms FROM decisions \
-             WHERE project = $1 ORDER BY created_ms DESC, id DESC LIMIT $2",
-        )
+             WHERE ",
+            crate::project_match!(),
+            " ORDER BY created_ms DESC, id DESC LIMIT $2"
+        ))
         .bind(&a.project)
         .bind(n)
         .fetch_all(db.reader())

@@ -104,6 +104,31 @@ async fn messages_decisions_and_the_project_timeline() {
             .collect();
         assert_eq!(kinds, ["message:in", "decision:asked", "message:out"], "{l}");
         assert!(t["entries"].as_array().unwrap().iter().all(|e| e["trace_id"] == trace.as_str()), "{l}");
+
+        // The planner files the run under the project's folder name, in the same trace: either key now gives
+        // the whole story, and another project's records stay out.
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        ok(&f
+            .call(
+                "decision_record",
+                json!({"project": "word-counter", "trace_id": trace, "actor": "planner", "decision": "completed"}),
+            )
+            .await);
+        ok(&f.call("decision_record", json!({"project": "unrelated", "trace_id": "0af7651916cd43dd8448eb211c80319c", "actor": "planner", "decision": "failed"})).await);
+        for key in ["req-1", "word-counter"] {
+            let t = ok(&f.call("project_timeline", json!({"project": key})).await).clone();
+            let kinds: Vec<&str> = t["entries"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["direction"].as_str().or(e["decision"].as_str()).unwrap())
+                .collect();
+            assert_eq!(kinds, ["in", "asked", "out", "completed"], "{l}: {key}");
+            let d = ok(&f.call("decision_list", json!({"project": key})).await).clone();
+            assert_eq!(d["items"].as_array().unwrap().len(), 2, "{l}: {key}: {d}");
+            let m = ok(&f.call("message_list", json!({"project": key})).await).clone();
+            assert_eq!(m["items"].as_array().unwrap().len(), 2, "{l}: {key}: {m}");
+        }
         assert!(err(&f.call("decision_list", json!({})).await).contains("at least one"));
         assert!(
             err(&f.call("message_record", json!({"direction": "sideways", "channel": "x"})).await)

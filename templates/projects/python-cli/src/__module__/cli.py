@@ -16,7 +16,10 @@ def description() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="{{slug}}", description=description())
+    parser = argparse.ArgumentParser(
+        prog="{{slug}}",
+        description=description(),
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("name", nargs="?", default="world", help="who to greet")
     return parser

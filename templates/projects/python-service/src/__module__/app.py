@@ -1,4 +1,6 @@
-"""The HTTP service of the {{module}} package, on the standard library only.
+"""The HTTP service of {{module}}.
+
+On the standard library only.
 
 Routes answer JSON: ``GET /health`` says the service is up (what a container
 health check and a load balancer ask), ``GET /`` says what it is. Add routes
@@ -28,7 +30,11 @@ def health() -> dict:
 
 
 def about() -> dict:
-    return {"name": "{{slug}}", "version": __version__, "description": description()}
+    return {
+        "name": "{{slug}}",
+        "version": __version__,
+        "description": description(),
+    }
 
 
 ROUTES = {"/health": health, "/": about}
@@ -62,7 +68,10 @@ def make_server(host: str = "127.0.0.1", port: int = 0) -> ThreadingHTTPServer:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="{{slug}}", description=description())
+    parser = argparse.ArgumentParser(
+        prog="{{slug}}",
+        description=description(),
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
