@@ -34,14 +34,22 @@ pub fn templates() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../templates")
 }
 
-/// Where the workspace's binaries are: next to this test binary's `deps/`.
+/// `E2E_BIN_DIR`: run the fleet from these binaries instead (the release
+/// build, for the figures in `docs/benchmarks.md`).
+const E2E_BIN_DIR: &str = "E2E_BIN_DIR";
+
+/// Where the workspace's binaries are: `E2E_BIN_DIR`, or next to this test
+/// binary's `deps/`.
 pub fn bin_dir() -> PathBuf {
+    if let Ok(d) = std::env::var(E2E_BIN_DIR) {
+        return PathBuf::from(d);
+    }
     let exe = std::env::current_exe().unwrap();
     exe.parent().unwrap().parent().unwrap().to_path_buf()
 }
 
 fn binary(name: &str) -> PathBuf {
-    if name == mcp_client_llm_agent::NAME {
+    if name == mcp_client_llm_agent::NAME && std::env::var(E2E_BIN_DIR).is_err() {
         return PathBuf::from(env!("CARGO_BIN_EXE_mcp-client-llm-agent"));
     }
     let p = bin_dir().join(name);

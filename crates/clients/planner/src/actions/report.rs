@@ -103,7 +103,8 @@ pub(super) async fn run(cx: &mut Ctx<'_>) -> Result<Value, StepError> {
     } else if pl {
         format!(
             "Otrzymujesz szkielet projektu z szablonu {}: buduje się, przechodzi lint i testy startowe, ale jeszcze \
-             nie robi tego, o co prosiłeś/prosiłaś. Otwarte prace (również w SPEC.md):\n{}\nAby je zaimplementować, \
+             nie robi tego, o co prosiłeś/prosiłaś. Otwarte prace (również w SPEC.md i jako oczekujące, pominięte \
+             testy w tests/):\n{}\nAby je zaimplementować, \
              uruchom flotę z modelem językowym: LLM_PROVIDER=openai z LLM_BASE_URL i LLM_MODEL (zob. llm/README.md).",
             cx.run.template, v["features"]
         )
@@ -116,7 +117,8 @@ pub(super) async fn run(cx: &mut Ctx<'_>) -> Result<Value, StepError> {
     } else {
         format!(
             "What you get is a scaffold of the {} template: it builds, passes lint and its starter tests, but it \
-             does not do what you asked yet. Open work (also listed in SPEC.md):\n{}\nTo have these implemented, \
+             does not do what you asked yet. Open work (also listed in SPEC.md, and in tests/ as pending tests, \
+             skipped until implemented):\n{}\nTo have these implemented, \
              run the fleet with a language model: LLM_PROVIDER=openai with LLM_BASE_URL and LLM_MODEL (see \
              llm/README.md).",
             cx.run.template, v["features"]

@@ -12,7 +12,9 @@ use serde_json::{Value, json};
 use super::vars::{template, vars};
 use crate::exec::Ctx;
 use crate::peers::StepError;
+use crate::spec::one_line;
 use crate::templates::render;
+use mcp_types::spec::ProjectSpec;
 
 /// Write the project's files; the result lists them.
 pub(super) async fn run(cx: &mut Ctx<'_>) -> Result<Value, StepError> {
@@ -65,5 +67,75 @@ pub(super) async fn run(cx: &mut Ctx<'_>) -> Result<Value, StepError> {
             .await?;
         written.push(path);
     }
+    // Without a model nothing implements what was asked: the requirements go into the repository as pending
+    // tests, each skipped with that reason, so the open work is visible where the code is.
+    let with_model = cx.steps.iter().any(|st| st.def.action == crate::plan::Action::Implement);
+    if !with_model && let Some((path, body)) = pending_tests(&cx.run.spec) {
+        fs.call("write_file", json!({"path": format!("{slug}/{path}"), "content": body, "create_parents": true}))
+            .await?;
+        written.push(path.to_owned());
+    }
     Ok(json!({"template": template.name, "files": written}))
 }
+
+/// The features and acceptance criteria as pending tests, by language: a
+/// file that names each requirement and skips it as not implemented (a
+/// `pytest.mark.skip`, a Rust `#[ignore]`), or nothing when none was given.
+fn pending_tests(spec: &ProjectSpec) -> Option<(&'static str, String)> {
+    let items: Vec<String> = spec
+        .features
+        .iter()
+        .map(|f| format!("feature: {}", one_line(f, 300)))
+        .chain(spec.acceptance.iter().map(|a| format!("acceptance: {}", one_line(a, 300))))
+        .collect();
+    if items.is_empty() {
+        return None;
+    }
+    match spec.language.as_str() {
+        "python" => {
+            // One line each, whatever its length: the linter is told so on that line.
+            let list: String = items.iter().map(|i| format!("    \"{i}\",  # noqa: E501\n")).collect();
+            Some(("tests/test_requirements.py", format!("{PYTHON_HEAD}REQUIREMENTS = [\n{list}]\n{PYTHON_TAIL}")))
+        }
+        "rust" => {
+            let tests: String = items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| {
+                    format!("\n#[test]\n#[ignore = \"{PENDING}\"]\nfn requirement_{:02}() {{\n    // {item}\n    todo!()\n}}\n", i + 1)
+                })
+                .collect();
+            Some(("tests/requirements.rs", format!("{RUST_HEAD}{tests}")))
+        }
+        _ => None,
+    }
+}
+
+/// Why each pending test is skipped.
+const PENDING: &str = "not implemented yet: scaffolded without a language model, see SPEC.md";
+
+const PYTHON_HEAD: &str = "\"\"\"What was asked for, as pending tests: one per feature and acceptance criterion.
+
+The project was scaffolded without a language model, so none of these is
+implemented yet; each is skipped with that reason until it is (see SPEC.md).
+\"\"\"
+
+import pytest
+
+PENDING = \"not implemented yet: scaffolded without a language model, see SPEC.md\"
+
+";
+
+const PYTHON_TAIL: &str = "
+
+@pytest.mark.skip(reason=PENDING)
+@pytest.mark.parametrize(\"requirement\", REQUIREMENTS)
+def test_requirement(requirement):
+    raise NotImplementedError(requirement)
+";
+
+const RUST_HEAD: &str = "//! What was asked for, as pending tests: one per feature and acceptance
+//! criterion. The project was scaffolded without a language model, so none of
+//! these is implemented yet; each is ignored with that reason until it is (see
+//! SPEC.md). `cargo test -- --ignored` lists them failing.
+";

@@ -49,6 +49,10 @@ async fn a_python_cli_is_built_tested_tagged_and_reported_once() {
     let test = &done["steps"][6]["result"];
     assert_eq!(test["passed"], true);
     assert!(test["summary"].as_str().unwrap().contains("3 passed"), "{test}");
+    // What was asked for and is not built (no model): pending tests, named and skipped with the reason.
+    assert!(test["summary"].as_str().unwrap().contains("2 skipped"), "{test}");
+    let pending = std::fs::read_to_string(fleet.projects().join("word-counter/tests/test_requirements.py")).unwrap();
+    assert!(pending.contains("feature: greets people") && pending.contains("acceptance: tests pass"), "{pending}");
 
     // The project: SPEC.md with the request, the scaffold commit, the tag.
     let spec_md = std::fs::read_to_string(fleet.projects().join("word-counter/SPEC.md")).unwrap();
@@ -105,6 +109,8 @@ async fn a_rust_cli_and_a_python_library_build_side_by_side() {
     let rust = fleet.commits("hello-rust");
     assert_eq!(rust, ["Build hello-rust: Hello Rust", "Scaffold hello-rust from the rust-cli template"]);
     assert!(fleet.projects().join("hello-rust/target/debug/hello-rust").exists());
+    let pending = std::fs::read_to_string(fleet.projects().join("hello-rust/tests/requirements.rs")).unwrap();
+    assert!(pending.contains("#[ignore") && pending.contains("// feature: greets people"), "{pending}");
     // No reply_to: the reports went as new mail to the requester.
     assert_eq!(fleet.outbox().len(), 2);
 }
@@ -163,8 +169,8 @@ async fn bad_specs_are_refused_before_anything_runs() {
         let id = id.to_owned();
         async move { c.call("plan_start", json!({"spec": spec, "request": {"request_id": id}})).await }
     };
-    let e = err(&start(spec("Svc", "python", "service"), "r1").await);
-    assert!(e.contains("no template builds a python service") && e.contains("rust cli"), "{e}");
+    let e = err(&start(spec("Gui", "python", "desktop"), "r1").await);
+    assert!(e.contains("no template builds a python desktop") && e.contains("rust cli"), "{e}");
     let mut s = spec("Remote", "python", "cli");
     s["delivery"] = json!("gitlab");
     assert!(err(&start(s, "r2").await).contains("mcp-server-gitlab"));
