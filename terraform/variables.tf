@@ -154,9 +154,9 @@ variable "llm_base_url" {
 }
 
 variable "fleet_templates" {
-  description = "Templates the planner and the agent offer (the toolchain image has no Rust)."
+  description = "Templates the planner and the agent offer (the toolchain image builds all five)."
   type        = string
-  default     = "python-cli,python-lib,python-service"
+  default     = "python-cli,python-lib,python-service,rust-cli,rust-service"
 }
 
 variable "llm_model" {

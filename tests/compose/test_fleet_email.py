@@ -2,8 +2,8 @@
 
 Assumes the fleet is up and healthy (`docker compose up -d --wait`, or
 `compose_scenario` in xtask/src/images.rs, which also tears it down). It
-sends one complete project request per offered template (a Python CLI, a
-library and a web service) from the requester's address to the fleet's
+sends one complete project request per offered template (a Python CLI,
+library and web service, a Rust CLI and web service) from the requester's address to the fleet's
 inbox through the dev mail server's published SMTP port, then watches the
 requester's IMAP inbox until every completion reply arrives — the project
 built, linted, tested, committed and tagged in the toolchain container, which
@@ -70,25 +70,27 @@ def replies_to(imap: imaplib.IMAP4, message_id: str) -> list[email.message.Email
 # What the compose deployment offers (FLEET_TEMPLATES): every one is built in
 # the toolchain container, which comes from the project's own Debian base.
 TEMPLATES = [
-    ("CLI", "Counts the words, lines and characters of text files.", ["count words", "count lines"]),
-    ("library", "Turns titles into URL slugs.", ["slugify a title"]),
-    ("web service", "Answers the health of the nightly jobs as JSON.", ["GET /health"]),
+    ("Python", "CLI", "Counts the words, lines and characters of text files.", ["count words", "count lines"]),
+    ("Python", "library", "Turns titles into URL slugs.", ["slugify a title"]),
+    ("Python", "web service", "Answers the health of the nightly jobs as JSON.", ["GET /health"]),
+    ("Rust", "CLI", "Prints the SHA-256 of every file it is given.", ["hash files"]),
+    ("Rust", "web service", "Answers the version of the service as JSON.", ["GET /version"]),
 ]
 
 
-def request_for(kind: str, summary: str, features: list[str], suffix: str) -> EmailMessage:
+def request_for(language: str, kind: str, summary: str, features: list[str], suffix: str) -> EmailMessage:
     request = EmailMessage()
     request["From"] = REQUESTER
     request["To"] = AGENT
-    request["Subject"] = f"New project: {kind} {suffix}"
+    request["Subject"] = f"New project: {language} {kind} {suffix}"
     request["Message-ID"] = make_msgid(domain=DOMAIN)
     bullets = "".join(f"- {f}\n" for f in features)
     request.set_content(
         "Hello,\n\n"
         "please build this for me.\n\n"
-        f"Name: Compose {kind} {suffix}\n"
+        f"Name: Compose {language} {kind} {suffix}\n"
         f"Summary: {summary}\n"
-        "Language: Python\n"
+        f"Language: {language}\n"
         f"Kind: {kind}\n"
         f"Features:\n{bullets}"
         "Delivery: local repository\n\n"
@@ -100,7 +102,7 @@ def request_for(kind: str, summary: str, features: list[str], suffix: str) -> Em
 def test_a_complete_request_by_email_gets_a_built_tagged_project():
     password = PASSWORD_FILE.read_text().strip()
     suffix = uuid.uuid4().hex[:6]
-    requests = [request_for(kind, summary, features, suffix) for kind, summary, features in TEMPLATES]
+    requests = [request_for(*template, suffix) for template in TEMPLATES]
     with smtplib.SMTP(HOST, SMTP_PORT, timeout=30) as smtp:
         for request in requests:
             smtp.send_message(request)
