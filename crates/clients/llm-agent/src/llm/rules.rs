@@ -549,7 +549,6 @@ const CANCEL: &[&str] = &[
     "dont need it",
     "neither",
     "call it off",
-    "drop it",
     "stop the request",
     "anuluj",
     "anulować",
@@ -816,6 +815,7 @@ mod tests {
         }
         for t in [
             "A tool that finds subscriptions and drafts emails to cancel them, with a summary per month and a total.",
+            "Drag and drop it into the window.",
             "Neither, make it a Python library.",
             "Summary: cancel stale jobs",
             "Python",
