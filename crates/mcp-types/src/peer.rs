@@ -64,6 +64,9 @@ pub struct ShellRun {
     pub success: bool,
     /// Exit code, when it exited.
     pub exit_code: Option<i32>,
+    /// The signal that ended it, when one did.
+    #[serde(default)]
+    pub signal: Option<i32>,
     /// Why it was killed or failed to start.
     pub reason: Option<String>,
     /// Run time, milliseconds.

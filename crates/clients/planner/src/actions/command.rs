@@ -4,6 +4,7 @@
 //! repeated. For lint and test a failing command is a result (the check did
 //! not pass), not a step failure; the fix loop reads it.
 
+use mcp_core::ErrorKind;
 use mcp_types::peer::ShellRun;
 use serde_json::{Value, json};
 
@@ -44,12 +45,15 @@ pub(super) async fn run_phase(cx: &Ctx<'_>, phase: &str) -> Result<Value, StepEr
                     .reason
                     .clone()
                     .or_else(|| r.exit_code.map(|c| format!("exit code {c}")))
+                    .or_else(|| r.signal.map(|s| format!("ended by signal {s}")))
                     .unwrap_or_else(|| r.status.clone());
-                return Err(StepError::fatal(format!(
-                    "{phase}: `{}` failed ({why}): {}",
-                    argv.join(" "),
-                    tail(&out, 1500)
-                )));
+                let message = format!("{phase}: `{}` failed ({why}): {}", argv.join(" "), tail(&out, 1500));
+                // Ended by a signal nobody in the plan sent (no time limit, no kill: the machine's
+                // memory, a neighbour's sweep): worth the step's retry, unlike a command that said no.
+                if r.exit_code.is_none() && r.signal.is_some() && r.reason.is_none() {
+                    return Err(StepError::of(ErrorKind::Unavailable, message));
+                }
+                return Err(StepError::fatal(message));
             }
             break;
         }
