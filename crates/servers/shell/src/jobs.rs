@@ -217,12 +217,19 @@ impl Job {
     /// stay in its session and group and are left alone.
     fn adopted(&self) -> HashSet<i32> {
         let me = rustix::process::getpid().as_raw_nonzero().get();
-        let (my_group, my_session) =
-            processes().into_iter().find(|p| p.pid == me).map(|p| (p.group, p.session)).unwrap_or((0, 0));
+        // The processes first, then the tables of owned children and live
+        // markers: a job that starts meanwhile registers both before its
+        // processes exist (`spawn_owned` under the lock, the marker before
+        // that), so a process in this list is in the tables read after it.
+        // Read the other way round, the next job's first command — started
+        // while this job's end is being swept — looked like a stray and was
+        // killed (seen as `pip install` ending by signal 9 with no output).
+        let procs = processes();
+        let (my_group, my_session) = procs.iter().find(|p| p.pid == me).map(|p| (p.group, p.session)).unwrap_or((0, 0));
         let owned: HashSet<i32> = OWNED.lock().map(|o| o.iter().copied().collect()).unwrap_or_default();
         let live: Vec<String> = LIVE.lock().map(|l| l.clone()).unwrap_or_default();
         let mut found: Vec<i32> = Vec::new();
-        for p in processes() {
+        for p in procs {
             if p.parent != me || owned.contains(&p.pid) || p.state == 'Z' {
                 continue;
             }
