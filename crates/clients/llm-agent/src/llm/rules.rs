@@ -317,24 +317,14 @@ const NAMING: &[&str] = &[
     "nazwane ",
 ];
 
-/// The phrases of [`NAMING`] that change a name already given.
-const RENAMING: &[&str] = &[
-    "change the name to ",
-    "rename it to ",
-    "rename to ",
-    "let's call it ",
-    "lets call it ",
-    "call it ",
-    "name it ",
-    "zmień nazwę na ",
-    "zmien nazwe na ",
-    "nazwij go ",
-    "nazwij ją ",
-    "nazwij to ",
-    "nazwij ja ",
-    "niech się nazywa ",
-    "niech sie nazywa ",
-];
+/// The phrases of [`NAMING`] that only describe a name ("a tool called X");
+/// every other one (re)names on purpose ("call it X", "change the name to X").
+const DESCRIBING: &[&str] = &["called ", "named ", "o nazwie ", "nazwany ", "nazwana ", "nazwane "];
+
+/// Whether `lower` (ASCII-lowercased) names the project on purpose.
+fn renames(lower: &str) -> bool {
+    NAMING.iter().filter(|k| !DESCRIBING.contains(k)).any(|k| lower.contains(k))
+}
 
 /// `called "X"` / `named X` / `o nazwie X` (up to the end of the quote, or four words).
 fn called(text: &str) -> Option<String> {
@@ -493,7 +483,7 @@ pub fn explicit_fields(text: &str) -> std::collections::BTreeSet<&'static str> {
         }
     }
     let lower = body.to_ascii_lowercase();
-    if RENAMING.iter().any(|k| lower.contains(k)) {
+    if renames(&lower) {
         out.insert("name");
     }
     const CORRECTING: &[&str] = &[
