@@ -258,6 +258,19 @@ mod tests {
 
     const MARKER: &str = "marker-secret-in-every-program-environment";
 
+    /// The programs of this workspace, each on a free loopback port (not
+    /// their fixed `up` ports: a running fleet may hold those), after
+    /// checking that `built` holds every binary.
+    fn built_programs(root: &Path, built: &Path) -> Vec<(String, u16)> {
+        let mut programs = present(root).unwrap();
+        for (name, port) in &mut programs {
+            let bin = built.join(name.as_str());
+            assert!(bin.exists(), "{} is missing: run `cargo build --workspace --bins` first", bin.display());
+            *port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        }
+        programs
+    }
+
     /// Each program's `/ready` once it says ready (peers up, databases and
     /// mailboxes made), in the order of `programs`.
     fn wait_ready(programs: &[(String, u16)], token: &str, data: &Path) -> Vec<serde_json::Value> {
@@ -319,11 +332,7 @@ mod tests {
         let d = dir.path();
         std::fs::write(d.join("Cargo.toml"), "[workspace]\nmembers = []\nresolver = \"2\"\n").unwrap();
         crate::util::run(Command::new("cp").arg("-r").arg(root.join("templates")).arg(d)).unwrap();
-        let mut programs = present(&root).unwrap();
-        for (name, port) in &mut programs {
-            assert!(bin.join(name.as_str()).exists(), "{name} is missing: run `cargo build --workspace --bins` first");
-            *port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        }
+        let programs = built_programs(&root, &bin);
         let (data, projects) = (d.join(".data"), d.join("projects"));
         let token = "fleet-token-templates-0123456789abcdef";
         let _fleet = Fleet(
@@ -406,14 +415,12 @@ mod tests {
         // and the templates copied into the working directory.
         let bin = d.join("bin");
         std::fs::create_dir(&bin).unwrap();
-        let mut programs = present(&root).unwrap();
-        for (name, port) in &mut programs {
+        let programs = built_programs(&root, &built);
+        for (name, _) in &programs {
             let src = built.join(name.as_str());
-            assert!(src.exists(), "{} is missing: run `cargo build --workspace --bins` first", src.display());
             if std::fs::hard_link(&src, bin.join(name.as_str())).is_err() {
                 std::fs::copy(&src, bin.join(name.as_str())).unwrap();
             }
-            *port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         }
         crate::util::run(Command::new("cp").arg("-r").arg(root.join("templates")).arg(d)).unwrap();
         let (data, projects) = (d.join("data"), d.join("projects"));
