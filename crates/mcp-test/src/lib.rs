@@ -12,11 +12,13 @@
 //! - [`golden`]: the `tools/list` snapshot helper.
 //! - [`services`]: real services for tests (PostgreSQL), started on demand.
 //! - [`mail`]: a real mail server (Dovecot + Postfix) on loopback.
+//! - [`process`]: a program's real binary on a free port, killed when dropped.
 
 pub mod collector;
 pub mod compliance;
 pub mod golden;
 pub mod mail;
+pub mod process;
 pub mod proxy;
 pub mod raw;
 pub mod services;

@@ -83,35 +83,17 @@ fn sigterm_shuts_down_cleanly() {
 /// could try is refused first by `openat2`.
 #[tokio::test]
 async fn the_confined_binary_works_in_its_roots_and_says_so() {
-    use mcp_test::raw::RawClient;
     use serde_json::json;
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("root");
     std::fs::create_dir(&root).unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut child = Command::new(BIN)
-        .env_clear()
-        .env("FS_ROOTS", &root)
-        .env("FS_WRITE", "true")
-        .env("FS_DELETE", "true")
-        .env("MCP_AUTH_TOKEN", mcp_test::TEST_TOKEN)
-        .env("MCP_LISTEN_ADDR", format!("127.0.0.1:{port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "server did not start");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let raw = RawClient::new(&format!("http://127.0.0.1:{port}"), Some(mcp_test::TEST_TOKEN.into()));
-    let ready = raw.get("/ready").await.body;
-    let sandbox = ready["checks"].as_array().unwrap().iter().find(|c| c["name"] == "sandbox").unwrap().clone();
-    assert_eq!(sandbox["ok"], true, "{ready}");
+    let env = [("FS_ROOTS", root.display().to_string()), ("FS_WRITE", "true".into()), ("FS_DELETE", "true".into())];
+    let bin = mcp_test::process::Binary::start(BIN, &env).await;
+    let sandbox = bin.sandbox_check().await;
     assert!(sandbox["detail"].as_str().unwrap().contains(root.to_str().unwrap()), "{sandbox}");
+    let raw = &bin.raw;
     let ok = |r: mcp_test::raw::Reply| {
-        assert!(r.body.get("result").is_some_and(|v| v["isError"] != true), "{}", r.text);
+        mcp_test::raw::ok(&r);
         r
     };
     ok(raw.call("write_file", json!({"path": "a/b.txt", "content": "one", "create_parents": true})).await);
@@ -121,6 +103,4 @@ async fn the_confined_binary_works_in_its_roots_and_says_so() {
     assert!(read.text.contains("two"), "{}", read.text);
     ok(raw.call("delete", json!({"path": "a", "recursive": true})).await);
     assert!(!root.join("a").exists());
-    let _ = child.kill();
-    let _ = child.wait();
 }
