@@ -32,6 +32,8 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod idempotency;
+#[cfg(feature = "sandbox")]
+pub mod jobs;
 pub mod metrics;
 pub mod resource;
 #[cfg(feature = "sandbox")]

@@ -16,9 +16,9 @@
 //! files, spool or data. `SHELL_SANDBOX=off` is the one documented way to run
 //! without it; without it and without Landlock, jobs are refused.
 
-pub mod capture;
 pub mod config;
-pub mod jobs;
+/// The job runner, shared with the lint and test servers.
+pub use mcp_core::jobs;
 pub mod parse;
 pub mod policy;
 pub mod redact;

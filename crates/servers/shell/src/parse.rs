@@ -9,16 +9,7 @@
 //! and line breaks. Because the parse result is executed directly, there is no
 //! second interpreter whose reading could differ from this one.
 
-/// How a pipeline joins the next one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Join {
-    /// `;`: run the next whatever happened.
-    Then,
-    /// `&&`: run the next if this one succeeded.
-    And,
-    /// `||`: run the next if this one failed.
-    Or,
-}
+pub use mcp_core::jobs::Join;
 
 /// A pipeline: commands connected by `|`, each an argv.
 pub type Pipeline = Vec<Vec<String>>;

@@ -398,6 +398,13 @@ pub struct Checked {
     pub arg0: Option<String>,
 }
 
+impl Checked {
+    /// What the job runner executes.
+    pub fn program(self) -> mcp_core::jobs::Program {
+        mcp_core::jobs::Program { exe: self.exe, arg0: self.arg0, args: self.args }
+    }
+}
+
 /// Build a policy. `names` are the allowed programs (names looked up on
 /// `path`, or absolute paths); `interpreters` those of them allowed as
 /// interpreters. Returns the policy and the names that were not found.

@@ -17,7 +17,7 @@ use std::time::Duration;
 use mcp_core::prelude::*;
 
 use crate::Shell;
-use crate::jobs::{Job, Spec, State, Step};
+use crate::jobs::{Job, Program, Spec, State, Step};
 use crate::parse::{Join, parse};
 use crate::policy::Checked;
 use crate::redact;
@@ -82,10 +82,10 @@ fn build(
     }
     let cwd = shell.cwd(c.cwd)?;
     let env = shell.env(c.env)?;
-    let check = |argv: &[String]| -> Result<Checked, ToolError> {
-        shell.policy.check(argv, &cwd).map_err(|d| ToolError::denied(d.0))
+    let check = |argv: &[String]| -> Result<Program, ToolError> {
+        shell.policy.check(argv, &cwd).map(Checked::program).map_err(|d| ToolError::denied(d.0))
     };
-    let pipelines: Vec<(Vec<Checked>, Join)> = match (c.argv, c.command) {
+    let pipelines: Vec<(Vec<Program>, Join)> = match (c.argv, c.command) {
         (Some(argv), None) => vec![(vec![check(argv)?], Join::Then)],
         (None, Some(line)) => {
             if !shell.config.command_strings {
@@ -96,7 +96,7 @@ fn build(
             let script = parse(line).map_err(ToolError::Invalid)?;
             let mut out = Vec::new();
             for (pipeline, join) in script.steps {
-                let checked: Result<Vec<Checked>, ToolError> = pipeline.iter().map(|argv| check(argv)).collect();
+                let checked: Result<Vec<Program>, ToolError> = pipeline.iter().map(|argv| check(argv)).collect();
                 out.push((checked?, join));
             }
             out
@@ -194,7 +194,7 @@ fn remote(
         ("LANG".to_owned(), "C.UTF-8".to_owned()),
     ];
     Ok(Spec {
-        step: Step { pipelines: vec![(vec![program], Join::Then)] },
+        step: Step::single(program.program()),
         cwd: Some(shell.home.clone()),
         env,
         stdin,

@@ -152,7 +152,7 @@ async fn secrets_in_the_servers_environment_never_reach_children() {
     }
     let mut names: Vec<&str> = out.lines().filter_map(|l| l.split('=').next()).collect();
     names.sort();
-    // TMPDIR is the job's private temporary directory; MCP_SHELL_JOB marks
+    // TMPDIR is the job's private temporary directory; MCP_FLEET_JOB marks
     // its processes so daemons that leave its tree are still found.
-    assert_eq!(names, ["HOME", "LANG", "MCP_SHELL_JOB", "PATH", "TMPDIR"], "children get exactly the fixed variables");
+    assert_eq!(names, ["HOME", "LANG", "MCP_FLEET_JOB", "PATH", "TMPDIR"], "children get exactly the fixed variables");
 }

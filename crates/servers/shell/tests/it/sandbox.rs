@@ -148,7 +148,7 @@ if os.fork() == 0:
             f.write(str(os.getpid()))
         os.rename(hb + '.tmp', hb + '.pid')
         if len(sys.argv) > 3:
-            env = {'MCP_SHELL_JOB': 'forged'} if sys.argv[3] == 'forged' else {}
+            env = {'MCP_FLEET_JOB': 'forged'} if sys.argv[3] == 'forged' else {}
             os.execve('/bin/sleep', ['sleep', '1000'], env)
         while True:
             with open(hb, 'a') as f:

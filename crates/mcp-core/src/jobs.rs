@@ -1,7 +1,10 @@
-//! Jobs: a command line (one or more pipelines) running as child processes,
-//! with captured output, a time limit, and a kill that takes the whole tree.
+//! Jobs (feature `sandbox`): a command line (one or more pipelines) running
+//! as child processes, with captured output, a time limit, and a kill that
+//! takes the whole tree. The one execution path of every program that runs
+//! other programs (shell, lint, test): they differ in what they allow, not in
+//! how a process is started, confined, watched and killed.
 //!
-//! `run` is a job the call waits for; `start` returns its id at once. Each
+//! A caller waits for a job or keeps its id and comes back. Each
 //! process of a job leads a session and process group of its own, so a
 //! signal to the job's groups reaches every process and its children; at the
 //! time limit the job's processes, their groups, and every descendant found
@@ -15,7 +18,7 @@
 //! subreaper, so a process that double-forks and calls `setsid` is re-parented
 //! to the server rather than to init: at the job's end, time limit or kill,
 //! such adopted processes are found (their environment carries the job's
-//! marker, `MCP_SHELL_JOB`) and killed with their descendants, and [`reap`]
+//! marker, [`MARKER_VAR`]) and killed with their descendants, and [`reap`]
 //! collects them so no zombie stays behind.
 
 use std::collections::{BTreeMap, HashSet};
@@ -24,16 +27,47 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use mcp_core::ToolError;
-use mcp_core::sandbox::{Confinement, Enforcement, Prepared};
+pub mod capture;
+pub mod runner;
+
+use crate::ToolError;
+use crate::sandbox::{Confinement, Enforcement, Prepared};
 use rustix::process::{Pid, Signal};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::process::{Child, ChildStdin, Command};
 use tokio::sync::watch;
 
-use crate::capture::Capture;
-use crate::parse::Join;
-use crate::policy::Checked;
+pub use capture::{Capture, Page};
+pub use runner::{Finished, Run, Runner, RunnerConfig, Scratch};
+
+/// How a pipeline joins the next one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Join {
+    /// `;`: run the next whatever happened.
+    Then,
+    /// `&&`: run the next if this one succeeded.
+    And,
+    /// `||`: run the next if this one failed.
+    Or,
+}
+
+/// One program to execute, already decided on by the caller's policy.
+#[derive(Debug, Clone)]
+pub struct Program {
+    /// The program file to execute (canonical).
+    pub exe: PathBuf,
+    /// `argv[0]` as the child sees it, when it is not `exe`.
+    pub arg0: Option<String>,
+    /// The arguments after `argv[0]`.
+    pub args: Vec<String>,
+}
+
+impl Step {
+    /// One program, on its own.
+    pub fn single(program: Program) -> Self {
+        Self { pipelines: vec![(vec![program], Join::Then)] }
+    }
+}
 
 /// Resource limits applied to every child before it runs (setrlimit).
 #[derive(Debug, Clone, Copy)]
@@ -80,7 +114,7 @@ pub enum State {
 #[derive(Debug, Clone)]
 pub struct Step {
     /// Pipelines and how each joins the next.
-    pub pipelines: Vec<(Vec<Checked>, Join)>,
+    pub pipelines: Vec<(Vec<Program>, Join)>,
 }
 
 /// What to run and where.
@@ -124,7 +158,7 @@ pub struct Job {
     pub stderr: Arc<Capture>,
     /// How its processes are confined.
     pub sandbox: Enforcement,
-    /// The value of `MCP_SHELL_JOB` in its processes' environment, which
+    /// The value of [`MARKER_VAR`] in its processes' environment, which
     /// identifies them after they left the job's process tree.
     marker: String,
     /// Held by the job's task until the first process started, so a
@@ -283,7 +317,7 @@ fn marker_of(env: &[u8]) -> Option<&[u8]> {
 }
 
 /// The variable that carries a job's marker.
-pub const MARKER_VAR: &str = "MCP_SHELL_JOB";
+pub const MARKER_VAR: &str = "MCP_FLEET_JOB";
 
 /// Markers of the jobs running in this process (every server of it: tests
 /// run several). A marker not in here is forged or stale and protects
@@ -544,7 +578,7 @@ impl Table {
             display: spec.display.clone(),
             cwd: spec.cwd.clone(),
             started: Instant::now(),
-            started_at: mcp_core::clock::now_rfc3339(),
+            started_at: crate::clock::now_rfc3339(),
             stdout,
             stderr,
             sandbox,
@@ -675,7 +709,7 @@ async fn run_job(job: Arc<Job>, spec: Spec, limits: Limits, mut stdin_slot: Opti
 
 async fn run_pipeline(
     job: &Arc<Job>,
-    pipeline: &[Checked],
+    pipeline: &[Program],
     spec: &Spec,
     stdin: Option<Vec<u8>>,
     keep_stdin: bool,

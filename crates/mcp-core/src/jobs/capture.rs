@@ -122,7 +122,7 @@ impl Capture {
                 }
             }
             Err(e) => {
-                mcp_core::tracing::warn!(path = %self.path.display(), error = %e, "cannot spool output; keeping only the excerpt");
+                tracing::warn!(path = %self.path.display(), error = %e, "cannot spool output; keeping only the excerpt");
                 g.spooled -= g.mem.len() as u64;
             }
         }
