@@ -270,8 +270,10 @@ impl Runner {
 
     /// The program of `argv[0]`: a name on `PATH`, or a relative path inside
     /// the working directory (a project's virtualenv), whose canonical file
-    /// must then lie on `PATH` or under the roots — CPython finds its
-    /// virtualenv from `argv[0]`, so that is kept as the child's `argv[0]`.
+    /// must then be a Python interpreter on `PATH` or in the system
+    /// directories, or a file under the roots (a program the project built,
+    /// confined like everything else) — CPython finds its virtualenv from
+    /// `argv[0]`, so that is kept as the child's `argv[0]`.
     fn program(&self, argv: &[String], cwd: &Path) -> Result<Program, ToolError> {
         let Some(first) = argv.first() else { return Err(ToolError::invalid("empty argv")) };
         if first.contains('/') {
@@ -281,10 +283,14 @@ impl Runner {
             }
             let exe = std::fs::canonicalize(cwd.join(p))
                 .map_err(|_| ToolError::not_found(format!("{first} does not exist in the project")))?;
+            // A virtualenv's interpreter is a link to a Python on the
+            // system or on PATH; a link to any other program is refused, so
+            // a project cannot turn `.venv/bin/python` into something else.
+            let python = exe.file_name().is_some_and(|n| n.to_string_lossy().starts_with("python"));
             let on_path = self.config.path.iter().any(|d| exe.starts_with(d));
-            let inside = self.config.roots.iter().any(|r| exe.starts_with(r));
             let system = ["/usr/bin", "/usr/local/bin", "/bin"].iter().any(|d| exe.starts_with(d));
-            if !(on_path || inside || system) || !is_executable(&exe) {
+            let inside = self.config.roots.iter().any(|r| exe.starts_with(r));
+            if !(inside || (python && (on_path || system))) || !is_executable(&exe) {
                 return Err(ToolError::denied(format!("{first} resolves to {}, which may not run", exe.display())));
             }
             return Ok(Program { exe, arg0: Some(cwd.join(p).display().to_string()), args: argv[1..].to_vec() });
