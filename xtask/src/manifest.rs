@@ -414,6 +414,8 @@ pub enum Piece<'a> {
     Secret(&'a str),
     /// `{rust_sysroot_bin}`.
     RustSysrootBin,
+    /// `{cache}`: xtask's cache directory (the tool virtualenvs it keeps).
+    Cache,
     /// `{env:NAME}` or `{env:NAME:-default}`.
     Env(&'a str, Option<&'a str>),
 }
@@ -432,6 +434,7 @@ pub fn placeholders(value: &str) -> anyhow::Result<Vec<Piece<'_>>> {
             "data" => Piece::Data,
             "projects" => Piece::Projects,
             "rust_sysroot_bin" => Piece::RustSysrootBin,
+            "cache" => Piece::Cache,
             _ => {
                 if let Some(name) = inner.strip_prefix("secret:") {
                     if name.is_empty() || name.contains('/') {
@@ -450,7 +453,7 @@ pub fn placeholders(value: &str) -> anyhow::Result<Vec<Piece<'_>>> {
                 } else {
                     bail!(
                         "unknown placeholder {{{inner}}}; the known ones are {{data}}, {{projects}}, {{secret:NAME}}, \
-                         {{rust_sysroot_bin}}, {{env:NAME}} and {{env:NAME:-default}}"
+                         {{rust_sysroot_bin}}, {{cache}}, {{env:NAME}} and {{env:NAME:-default}}"
                     )
                 }
             }
@@ -476,6 +479,8 @@ pub trait LocalContext {
     fn secret(&self, name: &str) -> anyhow::Result<PathBuf>;
     /// The active Rust toolchain's `bin/`.
     fn rust_sysroot_bin(&self) -> anyhow::Result<PathBuf>;
+    /// xtask's cache directory.
+    fn cache(&self) -> PathBuf;
     /// The caller's variable.
     fn var(&self, name: &str) -> Option<String>;
 }
@@ -491,6 +496,7 @@ pub fn expand(value: &str, cx: &dyn LocalContext) -> anyhow::Result<Option<Strin
             Piece::Projects => out.push_str(&cx.projects().display().to_string()),
             Piece::Secret(name) => out.push_str(&cx.secret(name)?.display().to_string()),
             Piece::RustSysrootBin => out.push_str(&cx.rust_sysroot_bin()?.display().to_string()),
+            Piece::Cache => out.push_str(&cx.cache().display().to_string()),
             Piece::Env(name, default) => match (cx.var(name), default) {
                 (Some(v), _) => out.push_str(&v),
                 (None, Some(d)) => out.push_str(d),
@@ -658,6 +664,9 @@ image.base = "scratch"
             fn rust_sysroot_bin(&self) -> anyhow::Result<PathBuf> {
                 Ok("/rust/bin".into())
             }
+            fn cache(&self) -> PathBuf {
+                "/c".into()
+            }
             fn var(&self, name: &str) -> Option<String> {
                 (name == "SET").then(|| "yes".into())
             }
@@ -667,6 +676,7 @@ image.base = "scratch"
         assert_eq!(x("{rust_sysroot_bin}:/bin").as_deref(), Some("/rust/bin:/bin"));
         assert_eq!(x("{secret:k}").as_deref(), Some("/d/k"));
         assert_eq!(x("{projects}").as_deref(), Some("/p"));
+        assert_eq!(x("{cache}/lint-tools/bin").as_deref(), Some("/c/lint-tools/bin"));
         assert_eq!(x("{env:SET}").as_deref(), Some("yes"));
         assert_eq!(x("{env:UNSET:-@localhost}").as_deref(), Some("@localhost"));
         assert_eq!(x("{env:UNSET}"), None);

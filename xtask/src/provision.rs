@@ -26,10 +26,8 @@ const PACKAGES: &[(&str, &str)] = &[
     ("promtool", "prometheus"),
     ("shellcheck", "shellcheck"),
     ("/usr/lib/python3/dist-packages/yaml", "python3-yaml"),
-    // What the project templates build, lint and test with (the planner
-    // runs them through mcp-server-shell with the system interpreter).
-    ("/usr/lib/python3/dist-packages/pytest", "python3-pytest"),
-    ("/usr/lib/python3/dist-packages/flake8", "flake8"),
+    // What the project templates build, lint and test with: TEMPLATE_PACKAGES,
+    // which `system_packages` installs too.
     // A real mail server on loopback for the email tests: Dovecot (IMAP,
     // LMTP) and Postfix (SMTP), started privately by the tests; openssl makes
     // the certificates of the TLS tests.
@@ -43,16 +41,45 @@ const PACKAGES: &[(&str, &str)] = &[
 ];
 
 /// What the offered project templates build, lint and test with, through
-/// `mcp-server-shell` (whose `PATH` is the Rust toolchain, /usr/local/bin,
-/// /usr/bin, /bin): the system Python with venv, pytest and flake8, and git.
-/// `cargo xtask up` installs what is missing, so the first project on a
-/// machine that never ran `cargo xtask test` builds.
+/// `mcp-server-shell`, `mcp-server-lint` and `mcp-server-test` (whose `PATH`
+/// is the Rust toolchain, /usr/local/bin, /usr/bin, /bin): the system Python
+/// with venv, pytest, flake8 and coverage.py, and git; and the other linters
+/// the lint server runs where a project asks for them (black, isort, mypy,
+/// bandit, yamllint, shellcheck). `cargo xtask up` installs what is missing,
+/// so the first project on a machine that never ran `cargo xtask test`
+/// builds.
 const TEMPLATE_PACKAGES: &[(&str, &str)] = &[
     ("/usr/bin/python3", "python3"),
     ("/usr/lib/python3/dist-packages/pytest", "python3-pytest"),
     ("/usr/lib/python3/dist-packages/flake8", "flake8"),
+    ("/usr/lib/python3/dist-packages/coverage", "python3-coverage"),
+    ("/usr/lib/python3/dist-packages/black", "black"),
+    ("/usr/lib/python3/dist-packages/isort", "isort"),
+    ("/usr/lib/python3/dist-packages/mypy", "mypy"),
+    ("/usr/lib/python3/dist-packages/bandit", "bandit"),
+    ("/usr/lib/python3/dist-packages/yamllint", "yamllint"),
+    ("shellcheck", "shellcheck"),
     ("git", "git"),
 ];
+
+/// The linters Debian does not package (ruff, hadolint), from PyPI into a
+/// virtualenv in the cache (`{cache}/lint-tools`, on the lint server's `PATH`
+/// under `cargo xtask up` and in its tests). Reinstalled only when the pins
+/// in `crates/servers/lint/tests/tools.txt` change.
+pub fn lint_tools(root: &Path) -> anyhow::Result<PathBuf> {
+    let dir = cache_dir().join("lint-tools");
+    let req = root.join("crates/servers/lint/tests/tools.txt");
+    let wanted = std::fs::read_to_string(&req)?;
+    let stamp = dir.join(".requirements");
+    if dir.join("bin/python").exists() && std::fs::read_to_string(&stamp).is_ok_and(|s| s == wanted) {
+        return Ok(dir);
+    }
+    std::fs::create_dir_all(cache_dir())?;
+    run(Command::new("/usr/bin/python3").args(["-m", "venv", "--clear"]).arg(&dir))?;
+    run(Command::new(dir.join("bin/pip")).args(["install", "-q", "-r"]).arg(&req))?;
+    std::fs::write(stamp, wanted)?;
+    Ok(dir)
+}
 
 /// Make sure the project templates' tools are here (see [`TEMPLATE_PACKAGES`]),
 /// and the Rust components the Rust templates lint with.
@@ -94,7 +121,12 @@ fn present(check: &str) -> bool {
 
 /// Install the missing packages.
 pub fn system_packages() -> anyhow::Result<()> {
-    let missing: Vec<&str> = PACKAGES.iter().filter(|(check, _)| !present(check)).map(|(_, pkg)| *pkg).collect();
+    let mut missing: Vec<&str> = PACKAGES.iter().filter(|(check, _)| !present(check)).map(|(_, pkg)| *pkg).collect();
+    for (check, pkg) in TEMPLATE_PACKAGES {
+        if !present(check) && !missing.contains(pkg) {
+            missing.push(pkg);
+        }
+    }
     if !python_has_venv() {
         // Debian splits venv out of the interpreter.
         return apt(&["python3-venv"]).and_then(|()| if missing.is_empty() { Ok(()) } else { apt(&missing) });

@@ -67,7 +67,9 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for e in rd.flatten() {
         let p = e.path();
         if p.is_dir() {
-            if p.file_name().is_some_and(|n| n == "target") {
+            // Test fixtures are data shaped for a test (a project with known
+            // lint findings at known lines), not the fleet's code.
+            if p.file_name().is_some_and(|n| n == "target" || n == "fixtures") {
                 continue;
             }
             rust_files(&p, out);

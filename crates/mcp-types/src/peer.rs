@@ -189,3 +189,170 @@ pub struct MessageRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idempotency_key: Option<String>,
 }
+
+/// One tool's run inside `lint_run`, as the planner reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct LintToolRun {
+    /// The tool (`flake8`, `clippy`...).
+    pub tool: String,
+    /// `ok`, `findings`, `error`, `timeout` or `missing`.
+    pub status: String,
+    /// Findings it reported.
+    pub findings: u64,
+    /// Why it is `error`, `timeout` or `missing`.
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+/// One diagnostic, in the lint server's one shape for every tool; also what
+/// the planner hands `llm_fix`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Diagnostic {
+    /// The tool that reported it.
+    pub tool: String,
+    /// File, relative to the project.
+    pub file: String,
+    /// Line (1-based; 0 when the tool names none).
+    #[serde(default)]
+    pub line: u64,
+    /// Column (1-based; 0 when the tool names none).
+    #[serde(default)]
+    pub column: u64,
+    /// Rule code (`E501`, `clippy::needless_return`).
+    #[serde(default)]
+    pub rule: String,
+    /// `error`, `warning` or `note`.
+    pub severity: String,
+    /// What the tool says.
+    pub message: String,
+}
+
+/// The lint server's `lint_run` result, as the planner reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct LintReport {
+    /// At least one tool ran and every run ended `ok`.
+    pub passed: bool,
+    /// `clean`, `findings` or `incomplete`.
+    pub status: String,
+    /// One entry per tool run.
+    pub runs: Vec<LintToolRun>,
+    /// The first findings (paged by the server).
+    pub findings: Vec<Diagnostic>,
+    /// Findings in all.
+    pub total: u64,
+    /// More findings than returned.
+    pub truncated: bool,
+}
+
+/// Test counts of a run.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct TestTotals {
+    /// Tests reported.
+    pub tests: u64,
+    /// Passed.
+    pub passed: u64,
+    /// Failed.
+    pub failed: u64,
+    /// Errors (a fixture or collection failing).
+    pub errors: u64,
+    /// Skipped or ignored.
+    pub skipped: u64,
+}
+
+/// One test of a run, as the planner reads it; also what it hands `llm_fix`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct TestCase {
+    /// Test id (a pytest node id, a Rust test path).
+    pub id: String,
+    /// `passed`, `failed`, `error`, `skipped`, `xfailed` or `xpassed`.
+    pub status: String,
+    /// The failure message.
+    #[serde(default)]
+    pub message: Option<String>,
+    /// Where it failed.
+    #[serde(default)]
+    pub file: Option<String>,
+    /// The line it failed on.
+    #[serde(default)]
+    pub line: Option<u64>,
+    /// Captured output (an excerpt).
+    #[serde(default)]
+    pub output: Option<String>,
+}
+
+/// Line coverage of a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Coverage {
+    /// The tool that measured it.
+    pub tool: String,
+    /// Lines covered, percent.
+    pub percent: f64,
+}
+
+/// The test server's `test_run` result, as the planner reads it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct TestReport {
+    /// The run's id on the test server.
+    pub run_id: String,
+    /// `passed`, `failed`, `error`, `timed_out` or `no_tests`.
+    pub verdict: String,
+    /// The verdict is `passed`.
+    pub passed: bool,
+    /// Counts.
+    pub totals: TestTotals,
+    /// Failures and errors first, then the others (capped).
+    pub cases: Vec<TestCase>,
+    /// One line (`5 passed, 1 failed in 1.3 s`).
+    pub summary: String,
+    /// An excerpt of the run's output.
+    #[serde(default)]
+    pub output: String,
+    /// Coverage, when it was measured.
+    #[serde(default)]
+    pub coverage: Option<Coverage>,
+    /// Why the verdict is not `passed`, when that is not obvious.
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// What failed, as the planner hands it to the agent's `llm_fix`: the
+/// failing tests with their messages and the diagnostics, not a text dump.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct FixFailure {
+    /// `lint` or `test`.
+    pub phase: String,
+    /// An excerpt of the failing run's output, for what the structured
+    /// parts do not say (a collection error, a crash).
+    #[serde(default)]
+    pub output: String,
+    /// The tests that failed or errored.
+    #[serde(default)]
+    pub tests: Vec<TestCase>,
+    /// The lint findings.
+    #[serde(default)]
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// `lint_run`'s arguments, as the planner sends them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct LintRunArgs {
+    /// The project folder, relative to the lint server's first root.
+    pub path: String,
+    /// Time limit of each tool's run, seconds.
+    pub timeout_secs: u64,
+    /// Findings to return (the rest are counted).
+    pub max_findings: u64,
+}
+
+/// `test_run`'s arguments, as the planner sends them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct TestRunArgs {
+    /// The project folder, relative to the test server's first root.
+    pub path: String,
+    /// Time limit of the run, seconds.
+    pub timeout_secs: u64,
+    /// Test cases to return (failures first).
+    pub max_cases: u64,
+    /// Measure line coverage where the project's tools can.
+    pub coverage: bool,
+}

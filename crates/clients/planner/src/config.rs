@@ -59,6 +59,10 @@ pub struct Peers {
     pub git: String,
     /// `MCP_SERVER_SHELL_URL`: its first root must be the same projects folder.
     pub shell: String,
+    /// `MCP_SERVER_LINT_URL`: the lint phase (its first root must be the same projects folder).
+    pub lint: String,
+    /// `MCP_SERVER_TEST_URL`: the test phase (its first root must be the same projects folder).
+    pub test: String,
     /// `MCP_SERVER_EMAIL_URL`, for completion reports (unset: no email; results stay in `plan_status`).
     pub email: Option<String>,
     /// `MCP_SERVER_SQL_URL`, for the decision and communication logs (unset: decisions only in logs and spans).
@@ -101,6 +105,8 @@ impl Config {
             fs: r.peer_url("mcp-server-fs"),
             git: r.peer_url("mcp-server-git"),
             shell: r.peer_url("mcp-server-shell"),
+            lint: r.peer_url("mcp-server-lint"),
+            test: r.peer_url("mcp-server-test"),
             email: r.optional_peer("mcp-server-email"),
             sql: r.optional_peer("mcp-server-sql"),
             log: r.optional_peer("mcp-server-log"),

@@ -61,6 +61,10 @@ pub struct Peers {
     pub git: Peer,
     /// shell (long calls: its timeout is the command timeout plus a margin).
     pub shell: Peer,
+    /// lint (long calls, like shell's).
+    pub lint: Peer,
+    /// test (long calls, like shell's).
+    pub test: Peer,
     /// email.
     pub email: Option<Peer>,
     /// sql.
@@ -81,6 +85,8 @@ impl Peers {
             fs: peer("fs", &c.peers.fs, token.clone(), short)?,
             git: peer("git", &c.peers.git, token.clone(), short)?,
             shell: peer("shell", &c.peers.shell, token.clone(), long)?,
+            lint: peer("lint", &c.peers.lint, token.clone(), long)?,
+            test: peer("test", &c.peers.test, token.clone(), long)?,
             email: opt("email", &c.peers.email, short)?,
             sql: opt("sql", &c.peers.sql, short)?,
             log: opt("log", &c.peers.log, short)?,

@@ -28,8 +28,11 @@ pub enum Action {
         /// The commit summary.
         summary: String,
     },
-    /// Run the template's argv lists of this phase in the project (shell).
-    /// For `lint` and `test` a non-zero exit is a result (the check
+    /// Run a phase in the project: `install` and `build` are the template's
+    /// argv lists through the shell server; `lint` and `test` are the lint
+    /// and test servers' `lint_run` and `test_run`, which read the same
+    /// template and answer with diagnostics and per-test results. For
+    /// `lint` and `test` findings and failures are a result (the check
     /// failed), not a step failure.
     Command {
         /// `install`, `build`, `lint` or `test`.

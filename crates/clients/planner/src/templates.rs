@@ -73,10 +73,10 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) -> Result<(), 
         if meta.is_dir() {
             walk(root, &p, out)?;
         } else {
+            // `template.json` goes into the project too: it says how the
+            // fleet builds, lints and tests it, which is where the lint and
+            // test servers look first (and what a person reads to repeat it).
             let rel = p.strip_prefix(root).map_err(|e| e.to_string())?.to_string_lossy().into_owned();
-            if rel == "template.json" {
-                continue;
-            }
             out.push((rel, read(&p)?));
         }
     }

@@ -147,6 +147,15 @@ impl Runner {
             return Err("no roots configured".to_owned());
         }
         config.roots = roots;
+        // A PATH entry this user cannot read (another user's virtualenv)
+        // would make every run's sandbox fail to build; it is left out, loudly.
+        config.path.retain(|p| match std::fs::metadata(p) {
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+                tracing::warn!(path = %p.display(), "PATH entry not readable by this user; left out");
+                false
+            }
+            _ => true,
+        });
         let d = &config.data_dir;
         for sub in ["spool", "tmp", "scratch", "home"] {
             std::fs::create_dir_all(d.join(sub)).map_err(|e| format!("{}: {e}", d.join(sub).display()))?;

@@ -20,9 +20,10 @@ enum Dir {
     Reads,
 }
 
-fn golden(program_dir: &str) -> Value {
-    let p =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join(program_dir).join("tests/it/golden/tools_list.json");
+/// A program's golden listing other than the default one (the agent's with
+/// a model provider lists its LLM steps).
+fn golden_file(program_dir: &str, file: &str) -> Value {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join(program_dir).join("tests/it/golden").join(file);
     let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
     serde_json::from_str(&text).unwrap()
 }
@@ -111,11 +112,28 @@ fn check(c: &Value, c_root: &Value, k: &Value, k_root: &Value, path: &str, dir: 
 }
 
 fn contract<T: JsonSchema>(program_dir: &str, tool: &str, dir: Dir, errors: &mut Vec<String>) {
+    contract_in::<T>(program_dir, "tools_list.json", tool, dir, errors);
+}
+
+fn contract_in<T: JsonSchema>(program_dir: &str, file: &str, tool: &str, dir: Dir, errors: &mut Vec<String>) {
     let c = serde_json::to_value(schemars::schema_for!(T)).unwrap();
-    let k = tool_schema(&golden(program_dir), tool, dir);
+    let k = tool_schema(&golden_file(program_dir, file), tool, dir);
     assert!(k.is_object(), "{program_dir} {tool}: no {dir:?} schema in the golden");
     let name = std::any::type_name::<T>().rsplit("::").next().unwrap_or("?").to_owned();
     check(&c, &c, &k, &k, &format!("{name} ({program_dir} {tool})"), dir, errors);
+}
+
+/// What the planner's LLM steps send `llm_fix` (`actions::implement::llm`
+/// adds the project, the spec, the request and the token budget to the
+/// step's own `failure`).
+#[derive(schemars::JsonSchema)]
+#[allow(dead_code)]
+struct LlmFix {
+    project: String,
+    spec: mcp_types::spec::ProjectSpec,
+    failure: peer::FixFailure,
+    request_id: Option<String>,
+    max_tokens: Option<u64>,
 }
 
 #[test]
@@ -125,6 +143,11 @@ fn every_contract_matches_its_callee() {
     contract::<peer::GitStatus>("servers/git", "git_status", Dir::Reads, &mut e);
     contract::<peer::GitTags>("servers/git", "git_tag", Dir::Reads, &mut e);
     contract::<peer::ShellRun>("servers/shell", "run", Dir::Reads, &mut e);
+    contract::<peer::LintRunArgs>("servers/lint", "lint_run", Dir::Sends, &mut e);
+    contract::<peer::LintReport>("servers/lint", "lint_run", Dir::Reads, &mut e);
+    contract::<peer::TestRunArgs>("servers/test", "test_run", Dir::Sends, &mut e);
+    contract::<peer::TestReport>("servers/test", "test_run", Dir::Reads, &mut e);
+    contract_in::<LlmFix>("clients/llm-agent", "tools_list_openai.json", "llm_fix", Dir::Sends, &mut e);
     contract::<peer::NewMail>("servers/email", "wait_for_new", Dir::Reads, &mut e);
     contract::<peer::Reply>("servers/email", "reply", Dir::Sends, &mut e);
     contract::<peer::DecisionRecord>("servers/sql", "decision_record", Dir::Sends, &mut e);

@@ -27,15 +27,17 @@ async fn agent_with(dir: &Path, provider: ProviderConfig, peers: Peers) -> TestS
     TestServer::start_program(mcp_client_llm_agent::start(c, core).await.unwrap()).await
 }
 
-/// A real planner offering the Python templates only; its fs, git and shell
-/// are nowhere, so a run it queues fails without building anything.
+/// A real planner offering the Python templates only; its fs, git, shell,
+/// lint and test are nowhere, so a run it queues fails without building anything.
 async fn planner(dir: &Path) -> TestServer {
     use mcp_client_planner::config::{Config, Peers};
     let nowhere = "http://127.0.0.1:9/mcp".to_owned();
     let peers = Peers {
         fs: nowhere.clone(),
         git: nowhere.clone(),
-        shell: nowhere,
+        shell: nowhere.clone(),
+        lint: nowhere.clone(),
+        test: nowhere,
         email: None,
         sql: None,
         log: None,

@@ -75,6 +75,8 @@ pub const PROGRAMS: &[&str] = &[
     "mcp-server-fs",
     "mcp-server-git",
     "mcp-server-shell",
+    "mcp-server-lint",
+    "mcp-server-test",
     "mcp-server-email",
     "mcp-client-planner",
     "mcp-client-llm-agent",
@@ -88,7 +90,7 @@ fn peer_var(name: &str) -> String {
     format!("MCP_{kind}_{}_URL", rest.replace('-', "_").to_uppercase())
 }
 
-/// One fleet at a time: nine programs, a mail server and the builds they run are enough load for two
+/// One fleet at a time: eleven programs, a mail server and the builds they run are enough load for two
 /// cores, and timing assertions (a question within 5 s) should not measure a neighbour's build.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
@@ -169,6 +171,17 @@ impl Fleet {
                 ("SHELL_ROOTS", projects),
                 ("SHELL_PATH", shell_path()),
                 ("SHELL_DATA_DIR", d.join("shell").display().to_string()),
+            ],
+            "mcp-server-lint" => vec![
+                ("LINT_ROOTS", projects),
+                ("LINT_PATH", shell_path()),
+                ("LINT_DATA_DIR", d.join("lint").display().to_string()),
+            ],
+            "mcp-server-test" => vec![
+                ("TEST_ROOTS", projects),
+                ("TEST_PATH", shell_path()),
+                ("TEST_DATA_DIR", d.join("test").display().to_string()),
+                ("TEST_DATABASE_URL", sqlite("test")),
             ],
             "mcp-server-email" => vec![
                 ("EMAIL_DATA_DIR", d.join("email").display().to_string()),

@@ -1,11 +1,13 @@
-//! `fix`: while lint or the tests fail, give the agent the failing output
-//! (`llm_fix`), let it change the code, and run lint and tests again; at
+//! `fix`: while lint or the tests fail, give the agent what failed as data
+//! (`llm_fix` with the failing tests and their messages, or the findings),
+//! let it change the code, and run lint and tests again; at
 //! most `rounds` times. Its result carries the last lint and test results,
 //! which win over the first ones for the outcome and the report.
 //!
 //! Repeatable like `implement`: each round starts from the working tree and
 //! the checks as they are now.
 
+use mcp_types::peer::{FixFailure, LintReport, TestReport};
 use serde_json::{Value, json};
 
 use super::command::run_phase;
@@ -19,16 +21,9 @@ pub(super) async fn run(cx: &mut Ctx<'_>, rounds: u32) -> Result<Value, StepErro
     let mut test = cx.result_of("test").cloned().unwrap_or(Value::Null);
     let mut history = Vec::new();
     for round in 1..=rounds {
-        let failing = if test["passed"] == false { &test } else { &lint };
-        let output: String = failing["commands"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|c| c["output_tail"].as_str())
-            .collect::<Vec<_>>()
-            .join("\n");
-        let phase = failing["phase"].as_str().unwrap_or("test").to_owned();
-        let r = llm(cx, "llm_fix", json!({"failure": {"phase": phase, "output": output}})).await?;
+        let failure = if test["passed"] == false { test_failure(&test) } else { lint_failure(&lint) };
+        let phase = failure.phase.clone();
+        let r = llm(cx, "llm_fix", json!({"failure": failure})).await?;
         history.push(json!({"round": round, "phase": phase, "summary": r["summary"]}));
         lint = run_phase(cx, "lint").await?;
         test = run_phase(cx, "test").await?;
@@ -37,4 +32,40 @@ pub(super) async fn run(cx: &mut Ctx<'_>, rounds: u32) -> Result<Value, StepErro
         }
     }
     Ok(json!({"rounds": rounds, "passed": false, "lint": lint, "test": test, "history": history}))
+}
+
+/// The failing tests of a test phase's result, with the run's output.
+fn test_failure(result: &Value) -> FixFailure {
+    let report: Option<TestReport> = serde_json::from_value(result["tests"].clone()).ok();
+    let (tests, output) = match report {
+        Some(r) => {
+            let failing = r.cases.into_iter().filter(|c| matches!(c.status.as_str(), "failed" | "error")).collect();
+            let mut output = r.output;
+            if let Some(n) = r.note {
+                output = format!("{n}\n{output}");
+            }
+            (failing, output)
+        }
+        None => (Vec::new(), String::new()),
+    };
+    FixFailure { phase: "test".into(), output, tests, diagnostics: Vec::new() }
+}
+
+/// The findings of a lint phase's result; the tools that could not run are
+/// said in the output.
+fn lint_failure(result: &Value) -> FixFailure {
+    let report: Option<LintReport> = serde_json::from_value(result["lint"].clone()).ok();
+    let (diagnostics, output) = match report {
+        Some(r) => {
+            let broken: Vec<String> = r
+                .runs
+                .iter()
+                .filter(|t| !matches!(t.status.as_str(), "ok" | "findings"))
+                .map(|t| format!("{}: {} {}", t.tool, t.status, t.message.clone().unwrap_or_default()))
+                .collect();
+            (r.findings, broken.join("\n"))
+        }
+        None => (Vec::new(), String::new()),
+    };
+    FixFailure { phase: "lint".into(), output, tests: Vec::new(), diagnostics }
 }

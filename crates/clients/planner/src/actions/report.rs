@@ -16,7 +16,7 @@
 
 use mcp_core::ErrorKind;
 use mcp_core::tracing::{info, warn};
-use mcp_types::peer::{DecisionRecord, MessageRecord};
+use mcp_types::peer::{DecisionRecord, LintReport, MessageRecord, TestReport};
 use mcp_types::request::Lang;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -78,6 +78,7 @@ pub(super) async fn run(cx: &mut Ctx<'_>) -> Result<Value, StepError> {
     v.insert("commit", commit_full.clone().map_or(commit.clone(), |f| format!("{commit} ({f})")));
     v.insert("tag", tag.clone());
     v.insert("checks", checks.join("\n"));
+    v.insert("results", results(cx, pl));
     v.insert("steps", others.iter().map(|s| line(s)).collect::<Vec<_>>().join("\n"));
     v.insert("reason", one_line(&reason, 600));
     // Done means done: a check that ran and failed is listed under what was not done.
@@ -218,6 +219,61 @@ pub(super) async fn run(cx: &mut Ctx<'_>) -> Result<Value, StepError> {
         }
     }
     Ok(out)
+}
+
+/// The checks' results as a short table: tests passed, failed, skipped and
+/// errored with the names of the failures, lint findings by tool, coverage
+/// when it was measured. Only what the lint and test servers recorded (the
+/// fix loop's last round wins); empty when neither ran.
+fn results(cx: &Ctx<'_>, pl: bool) -> String {
+    let mut out = Vec::new();
+    let test: Option<TestReport> =
+        cx.check_result("test").and_then(|r| serde_json::from_value(r["tests"].clone()).ok());
+    let lint: Option<LintReport> =
+        cx.check_result("lint").and_then(|r| serde_json::from_value(r["lint"].clone()).ok());
+    if let Some(t) = &test {
+        let heads: [&str; 4] =
+            if pl { ["zaliczone", "nieudane", "pominięte", "błędy"] } else { ["passed", "failed", "skipped", "errors"] };
+        let n = [t.totals.passed, t.totals.failed, t.totals.skipped, t.totals.errors];
+        out.push(if pl { "Testy:".to_owned() } else { "Tests:".to_owned() });
+        out.push(format!("  {}", heads.iter().map(|h| format!("{h:>10}")).collect::<String>()));
+        out.push(format!("  {}", n.iter().map(|v| format!("{v:>10}")).collect::<String>()));
+        let failing: Vec<_> = t.cases.iter().filter(|c| matches!(c.status.as_str(), "failed" | "error")).collect();
+        if !failing.is_empty() {
+            out.push(if pl { "  Nieudane:".to_owned() } else { "  Failing:".to_owned() });
+            for c in failing.iter().take(10) {
+                let why = c.message.as_deref().map(|m| format!(" ({})", one_line(m, 120))).unwrap_or_default();
+                out.push(format!("  - {}{why}", one_line(&c.id, 160)));
+            }
+            let more = (t.totals.failed + t.totals.errors).saturating_sub(failing.len().min(10) as u64);
+            if more > 0 {
+                out.push(if pl { format!("  ... i {more} więcej") } else { format!("  ... and {more} more") });
+            }
+        }
+        if let Some(c) = &t.coverage {
+            out.push(match pl {
+                true => format!("Pokrycie linii: {:.1}% ({})", c.percent, c.tool),
+                false => format!("Line coverage: {:.1}% ({})", c.percent, c.tool),
+            });
+        }
+    }
+    if let Some(l) = &lint {
+        out.push(if pl { "Lint (uwagi wg narzędzia):".to_owned() } else { "Lint findings by tool:".to_owned() });
+        let width = l.runs.iter().map(|r| r.tool.chars().count()).max().unwrap_or(4).max(4);
+        for r in &l.runs {
+            let what = match (r.status.as_str(), pl) {
+                ("ok", _) => "0".to_owned(),
+                ("findings", _) => r.findings.to_string(),
+                (other, false) => format!("not checked: {other}"),
+                (other, true) => format!("nie sprawdzono: {other}"),
+            };
+            out.push(format!("  {:<width$}  {what}", r.tool));
+        }
+        if l.runs.is_empty() {
+            out.push(if pl { "  brak narzędzia dla tego projektu".into() } else { "  no lint tool for this project".into() });
+        }
+    }
+    out.join("\n")
 }
 
 /// A step's title in Polish, by its key (the titles are made in English by

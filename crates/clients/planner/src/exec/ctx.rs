@@ -34,12 +34,10 @@ impl Ctx<'_> {
 
     /// Whether lint and tests passed, and a line for each.
     pub fn checks(&self) -> (bool, Vec<String>) {
-        // The fix loop's last round wins over the first lint and test.
-        let fixed = self.result_of("fix");
         let mut all = true;
         let mut lines = Vec::new();
         for phase in ["lint", "test"] {
-            let r = fixed.and_then(|f| f.get(phase)).or_else(|| self.result_of(phase));
+            let r = self.check_result(phase);
             match r {
                 Some(r) => {
                     let passed = r["passed"].as_bool().unwrap_or(false);
@@ -54,6 +52,12 @@ impl Ctx<'_> {
             }
         }
         (all, lines)
+    }
+
+    /// The last result of a check phase (`lint`, `test`): the fix loop's
+    /// last round wins over the first run.
+    pub fn check_result(&self, phase: &str) -> Option<&Value> {
+        self.result_of("fix").and_then(|f| f.get(phase)).or_else(|| self.result_of(phase))
     }
 
     /// `Err(why)` when a budget (attempts, wall time, tokens) is spent.

@@ -43,6 +43,8 @@ pub struct Fleet {
     pub fs: TestServer,
     pub git: TestServer,
     pub shell: TestServer,
+    pub lint: TestServer,
+    pub test: TestServer,
     pub email: TestServer,
     pub email_state: std::sync::Arc<mcp_server_email::Email>,
     pub sql: TestServer,
@@ -79,6 +81,27 @@ impl Fleet {
         ))
         .await
         .unwrap();
+        let lint = mcp_server_lint::server(reader_config(
+            &[
+                ("LINT_ROOTS", p.clone()),
+                ("LINT_PATH", shell_path()),
+                ("LINT_DATA_DIR", dir.path().join("lint").display().to_string()),
+            ],
+            mcp_server_lint::Config::read,
+        ))
+        .await
+        .unwrap();
+        let test = mcp_server_test::server(reader_config(
+            &[
+                ("TEST_ROOTS", p.clone()),
+                ("TEST_PATH", shell_path()),
+                ("TEST_DATA_DIR", dir.path().join("test").display().to_string()),
+                ("TEST_DATABASE_URL", mcp_test::services::sqlite_url(dir.path(), "test")),
+            ],
+            mcp_server_test::Config::read,
+        ))
+        .await
+        .unwrap();
         let email = mcp_server_email::open(reader_config(
             &[
                 ("EMAIL_DATA_DIR", dir.path().join("email").display().to_string()),
@@ -104,6 +127,8 @@ impl Fleet {
             fs: TestServer::start(fs).await,
             git: TestServer::start(git).await,
             shell: TestServer::start(shell).await,
+            lint: TestServer::start(lint).await,
+            test: TestServer::start(test).await,
             email: TestServer::start_program(email.into()).await,
             email_state,
             sql: TestServer::start(sql).await,
@@ -121,6 +146,8 @@ impl Fleet {
             fs: self.fs.url(),
             git: self.git.url(),
             shell: self.shell.url(),
+            lint: self.lint.url(),
+            test: self.test.url(),
             email: Some(self.email.url()),
             sql: Some(self.sql.url()),
             log: Some(self.log.url()),
@@ -138,6 +165,8 @@ impl Fleet {
             ("MCP_SERVER_FS_URL".into(), p.fs),
             ("MCP_SERVER_GIT_URL".into(), p.git),
             ("MCP_SERVER_SHELL_URL".into(), p.shell),
+            ("MCP_SERVER_LINT_URL".into(), p.lint),
+            ("MCP_SERVER_TEST_URL".into(), p.test),
             ("MCP_SERVER_EMAIL_URL".into(), p.email.unwrap()),
             ("MCP_SERVER_SQL_URL".into(), p.sql.unwrap()),
             ("MCP_SERVER_LOG_URL".into(), p.log.unwrap()),
