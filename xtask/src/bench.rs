@@ -388,7 +388,8 @@ fn checks() -> anyhow::Result<()> {
     // A suite of about five seconds: 50 tests of 100 ms.
     let suite = root.join("suite");
     std::fs::create_dir_all(suite.join("tests"))?;
-    let tests: String = (0..50).map(|i| format!("def test_wait_{i}():\n    time.sleep(0.1)\n    assert {i} >= 0\n\n\n")).collect();
+    let tests: String =
+        (0..50).map(|i| format!("def test_wait_{i}():\n    time.sleep(0.1)\n    assert {i} >= 0\n\n\n")).collect();
     std::fs::write(suite.join("tests/test_slow.py"), format!("import time\n\n\n{tests}"))?;
     std::fs::write(suite.join("pytest.ini"), "[pytest]\naddopts = -p no:cacheprovider\n")?;
     // 300 modules of 40 functions for flake8.
@@ -397,7 +398,10 @@ fn checks() -> anyhow::Result<()> {
     std::fs::write(pkg.join("setup.cfg"), "[flake8]\nmax-line-length = 100\n")?;
     let body: String = (0..40).map(|i| format!("def f{i}(x):\n    return x + {i}\n\n\n")).collect();
     for m in 0..300 {
-        std::fs::write(pkg.join(format!("pkg/m{m}.py")), format!("\"\"\"Module {m}.\"\"\"\n\n\n{}", body.trim_end()) + "\n")?;
+        std::fs::write(
+            pkg.join(format!("pkg/m{m}.py")),
+            format!("\"\"\"Module {m}.\"\"\"\n\n\n{}", body.trim_end()) + "\n",
+        )?;
     }
     let path = "/usr/local/bin:/usr/bin:/bin".to_owned();
     let test = start(
@@ -440,7 +444,8 @@ fn checks() -> anyhow::Result<()> {
     let lint_args = serde_json::json!({"path": "lintee", "tools": ["flake8"], "timeout_secs": 120});
     for _ in 0..RUNS {
         t_direct.push(direct(&suite, &["-m", "pytest", "-q"])?);
-        t_server.push(served(test.port, "test_run", &test_args, &|v| v["passed"] == true && v["totals"]["passed"] == 50)?);
+        t_server
+            .push(served(test.port, "test_run", &test_args, &|v| v["passed"] == true && v["totals"]["passed"] == 50)?);
         l_direct.push(direct(&pkg, &["-m", "flake8", "pkg"])?);
         l_server.push(served(lint.port, "lint_run", &lint_args, &|v| v["passed"] == true)?);
     }

@@ -475,7 +475,16 @@ mod tests {
         let readiness = wait_ready(&programs, token, &data);
         for (((name, _), (_, child)), ready) in programs.iter().zip(&fleet.0).zip(readiness) {
             let sandbox = ready["checks"].as_array().unwrap().iter().find(|c| c["name"] == "sandbox");
-            if ["mcp-server-fs", "mcp-server-sql", "mcp-server-shell", "mcp-server-git", "mcp-server-lint", "mcp-server-test"].contains(&name.as_str()) {
+            if [
+                "mcp-server-fs",
+                "mcp-server-sql",
+                "mcp-server-shell",
+                "mcp-server-git",
+                "mcp-server-lint",
+                "mcp-server-test",
+            ]
+            .contains(&name.as_str())
+            {
                 let s = sandbox.unwrap_or_else(|| panic!("{name} reports no sandbox: {ready}"));
                 assert_eq!(s["ok"], true, "{name}: {s}");
             }

@@ -220,7 +220,8 @@ impl Runner {
         } else {
             root.join(p)
         };
-        let c = std::fs::canonicalize(&p).map_err(|_| ToolError::not_found(format!("project {input} does not exist")))?;
+        let c =
+            std::fs::canonicalize(&p).map_err(|_| ToolError::not_found(format!("project {input} does not exist")))?;
         if !self.config.roots.iter().any(|r| c.starts_with(r)) {
             return Err(ToolError::denied(format!(
                 "{input} resolves to {}, outside the allowed roots ({})",
@@ -239,7 +240,12 @@ impl Runner {
         if name.is_empty() || name.contains('/') {
             return None;
         }
-        self.config.path.iter().map(|d| d.join(name)).find(|p| is_executable(p)).and_then(|p| std::fs::canonicalize(p).ok())
+        self.config
+            .path
+            .iter()
+            .map(|d| d.join(name))
+            .find(|p| is_executable(p))
+            .and_then(|p| std::fs::canonicalize(p).ok())
     }
 
     /// The children's `PATH`.
@@ -367,17 +373,7 @@ impl Runner {
             State::Running => (None, None, Some("still running".to_owned())),
         };
         let timed_out = killed.as_deref().is_some_and(|k| k.contains("time limit"));
-        Ok(Finished {
-            exit_code,
-            signal,
-            killed,
-            timed_out,
-            duration: job.elapsed(),
-            stdout,
-            stderr,
-            output_cut,
-            job,
-        })
+        Ok(Finished { exit_code, signal, killed, timed_out, duration: job.elapsed(), stdout, stderr, output_cut, job })
     }
 }
 

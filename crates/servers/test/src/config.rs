@@ -25,6 +25,11 @@ pub const TEST_DATABASE_URL: &str = "TEST_DATABASE_URL";
 pub const TEST_SANDBOX: &str = "TEST_SANDBOX";
 /// Further directories runs may read and execute from (toolchains outside the system directories).
 pub const TEST_SANDBOX_READ: &str = "TEST_SANDBOX_READ";
+/// TCP for test runs (`true`, the default, or `false`). The tests of a service start it on a
+/// loopback port and call it; Landlock's TCP rules name ports, not addresses, so they cannot allow
+/// loopback alone: on, a test may open any connection (as a shell job may); off, every `bind` and
+/// `connect` is refused and service tests fail. `/ready` says which.
+pub const TEST_NETWORK: &str = "TEST_NETWORK";
 /// Default time limit of a whole run, seconds (default 600).
 pub const TEST_TIMEOUT_SECS: &str = "TEST_TIMEOUT_SECS";
 /// Largest time limit a caller may ask for, seconds (default 3600).
@@ -59,6 +64,8 @@ pub struct Config {
     pub sandbox: bool,
     /// Extra read-only paths of the sandbox.
     pub sandbox_read: Vec<PathBuf>,
+    /// Test runs may use TCP.
+    pub network: bool,
     /// Default run time limit.
     pub timeout: Duration,
     /// Largest run time limit.
@@ -107,6 +114,7 @@ impl Config {
             data_dir,
             sandbox: r.bool(TEST_SANDBOX, true),
             sandbox_read: r.paths(TEST_SANDBOX_READ),
+            network: r.bool(TEST_NETWORK, true),
             timeout,
             max_timeout,
             max_output: r.bytes(TEST_MAX_OUTPUT_BYTES, 64 << 10),

@@ -341,7 +341,8 @@ pub async fn attempt(
                 cwd: project.to_path_buf(),
                 env: env.clone(),
                 timeout,
-                network: false,
+                // Service tests bind and call loopback ports (see TEST_NETWORK).
+                network: t.config.network,
                 display: format!("{} in {}", det.runner, project.display()),
             },
             Some(&scratch),

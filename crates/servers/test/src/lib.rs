@@ -147,7 +147,11 @@ pub async fn server(config: Config) -> Result<Server, StartError> {
     let b = b.ready_check("sandbox", |s: Arc<Tests>| async move {
         match s.runner.refusal() {
             Some(why) => Err(why),
-            None => Ok(s.runner.sandbox().summary()),
+            None => Ok(format!(
+                "{}; test runs: TCP {}",
+                s.runner.sandbox().summary(),
+                if s.config.network { "allowed (TEST_NETWORK)" } else { "refused" }
+            )),
         }
     });
     Ok(b.tool(tools::test_detect::tool())

@@ -73,7 +73,16 @@ fn task(f: &FixFailure) -> String {
         }
     }
     for d in f.diagnostics.iter().take(50) {
-        lines.push(format!("- {}:{}:{} {} {} ({}): {}", d.file, d.line, d.column, d.tool, d.rule, d.severity, clip(&d.message, 300)));
+        lines.push(format!(
+            "- {}:{}:{} {} {} ({}): {}",
+            d.file,
+            d.line,
+            d.column,
+            d.tool,
+            d.rule,
+            d.severity,
+            clip(&d.message, 300)
+        ));
     }
     let output: String = f.output.chars().rev().take(4000).collect::<Vec<_>>().into_iter().rev().collect();
     let what = if f.phase == "lint" { "lint findings" } else { "failing tests" };

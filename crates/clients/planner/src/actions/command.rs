@@ -39,12 +39,14 @@ pub(super) async fn run_phase(cx: &Ctx<'_>, phase: &str) -> Result<Value, StepEr
 /// `lint_run` on the project: passed when every tool ran and found nothing.
 async fn lint(cx: &Ctx<'_>) -> Result<Value, StepError> {
     let timeout = cx.p.config.command_timeout.as_secs();
-    let r: LintReport = cx
-        .p
-        .peers
-        .lint
-        .call_as("lint_run", to_args(&LintRunArgs { path: cx.run.slug.clone(), timeout_secs: timeout, max_findings: MAX_FINDINGS })?)
-        .await?;
+    let r: LintReport =
+        cx.p.peers
+            .lint
+            .call_as(
+                "lint_run",
+                to_args(&LintRunArgs { path: cx.run.slug.clone(), timeout_secs: timeout, max_findings: MAX_FINDINGS })?,
+            )
+            .await?;
     let summary = lint_summary(&r);
     Ok(json!({"phase": "lint", "passed": r.passed, "summary": summary, "lint": r}))
 }
@@ -57,7 +59,11 @@ fn lint_summary(r: &LintReport) -> String {
         .map(|t| match t.status.as_str() {
             "ok" => format!("{}: clean", t.tool),
             "findings" => format!("{}: {} finding{}", t.tool, t.findings, if t.findings == 1 { "" } else { "s" }),
-            other => format!("{}: {other}{}", t.tool, t.message.as_deref().map(|m| format!(" ({})", one_line(m, 80))).unwrap_or_default()),
+            other => format!(
+                "{}: {other}{}",
+                t.tool,
+                t.message.as_deref().map(|m| format!(" ({})", one_line(m, 80))).unwrap_or_default()
+            ),
         })
         .collect();
     if parts.is_empty() { "no lint tool found for this project".to_owned() } else { one_line(&parts.join(", "), 300) }
@@ -66,15 +72,19 @@ fn lint_summary(r: &LintReport) -> String {
 /// `test_run` on the project: passed only on the server's `passed` verdict.
 async fn test(cx: &Ctx<'_>) -> Result<Value, StepError> {
     let timeout = cx.p.config.command_timeout.as_secs();
-    let r: TestReport = cx
-        .p
-        .peers
-        .test
-        .call_as(
-            "test_run",
-            to_args(&TestRunArgs { path: cx.run.slug.clone(), timeout_secs: timeout, max_cases: MAX_CASES, coverage: true })?,
-        )
-        .await?;
+    let r: TestReport =
+        cx.p.peers
+            .test
+            .call_as(
+                "test_run",
+                to_args(&TestRunArgs {
+                    path: cx.run.slug.clone(),
+                    timeout_secs: timeout,
+                    max_cases: MAX_CASES,
+                    coverage: true,
+                })?,
+            )
+            .await?;
     let summary = match &r.note {
         Some(n) if !r.passed => one_line(&format!("{} ({n})", r.summary), 300),
         _ => one_line(&r.summary, 300),

@@ -229,11 +229,13 @@ fn results(cx: &Ctx<'_>, pl: bool) -> String {
     let mut out = Vec::new();
     let test: Option<TestReport> =
         cx.check_result("test").and_then(|r| serde_json::from_value(r["tests"].clone()).ok());
-    let lint: Option<LintReport> =
-        cx.check_result("lint").and_then(|r| serde_json::from_value(r["lint"].clone()).ok());
+    let lint: Option<LintReport> = cx.check_result("lint").and_then(|r| serde_json::from_value(r["lint"].clone()).ok());
     if let Some(t) = &test {
-        let heads: [&str; 4] =
-            if pl { ["zaliczone", "nieudane", "pominięte", "błędy"] } else { ["passed", "failed", "skipped", "errors"] };
+        let heads: [&str; 4] = if pl {
+            ["zaliczone", "nieudane", "pominięte", "błędy"]
+        } else {
+            ["passed", "failed", "skipped", "errors"]
+        };
         let n = [t.totals.passed, t.totals.failed, t.totals.skipped, t.totals.errors];
         out.push(if pl { "Testy:".to_owned() } else { "Tests:".to_owned() });
         out.push(format!("  {}", heads.iter().map(|h| format!("{h:>10}")).collect::<String>()));
@@ -270,7 +272,11 @@ fn results(cx: &Ctx<'_>, pl: bool) -> String {
             out.push(format!("  {:<width$}  {what}", r.tool));
         }
         if l.runs.is_empty() {
-            out.push(if pl { "  brak narzędzia dla tego projektu".into() } else { "  no lint tool for this project".into() });
+            out.push(if pl {
+                "  brak narzędzia dla tego projektu".into()
+            } else {
+                "  no lint tool for this project".into()
+            });
         }
     }
     out.join("\n")

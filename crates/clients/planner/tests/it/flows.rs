@@ -68,6 +68,13 @@ async fn a_python_cli_is_built_tested_tagged_and_reported_once() {
     assert!(m.contains("Subject: Re: Word counter please"), "{m}");
     assert!(m.contains("is ready") && m.contains("v0.1.0") && m.contains("5bf92f3577b34da6a3ce929d0e0e4736"), "{m}");
     assert!(m.contains("test: passed"), "{m}");
+    // The results table, from the lint and test servers' records: 3 passed, 0 failed, 2 skipped, 0 errors.
+    let m = &unfold(m);
+    let table = m.split_once("Tests:\n").map(|(_, t)| t).unwrap_or_else(|| panic!("no results table: {m}"));
+    let rows: Vec<Vec<&str>> = table.lines().take(2).map(|l| l.split_whitespace().collect()).collect();
+    assert_eq!(rows, [vec!["passed", "failed", "skipped", "errors"], vec!["3", "0", "2", "0"]], "{m}");
+    assert!(m.contains("Lint findings by tool:\n  flake8  0"), "{m}");
+    assert!(m.contains("Line coverage: ") && m.contains("% (coverage.py"), "{m}");
 
     // The decision log: planned, then completed; the task is finished.
     let d = ok(&fleet.sql.raw().call("decision_list", json!({"project": "word-counter"})).await).clone();
@@ -188,9 +195,10 @@ async fn bad_specs_are_refused_before_anything_runs() {
     assert!(err(&c.call("plan_wait", json!({"run_id": "x", "timeout_secs": 99})).await).contains("timeout_secs"));
 }
 
-/// A lint that runs and finds problems: the report's reason and its step
-/// list agree (Lint under "not done", marked FAILED with the linter's
-/// summary), and the same requester may build the failed project again —
+/// A lint that runs and finds problems and a test that fails: the report's
+/// reason and its step list agree (Lint under "not done", marked FAILED with
+/// the linter's summary), its table counts the findings and names the
+/// failing test, and the same requester may build the failed project again —
 /// a new run that takes over its folder — while someone else may not.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_check_is_reported_as_failed_and_its_project_can_be_retried() {
@@ -204,6 +212,11 @@ async fn a_failed_check_is_reported_as_failed_and_its_project_can_be_retried() {
     let text = std::fs::read_to_string(&manifest).unwrap();
     std::fs::write(&manifest, text.replace("\"flake8\", \"src\"", "\"flake8\", \"--max-line-length=20\", \"src\""))
         .unwrap();
+    std::fs::write(
+        t.join("projects/python-cli/tests/test_broken.py"),
+        "def test_broken():\n    assert 1 + 1 == 3, \"arithmetic\"\n",
+    )
+    .unwrap();
     let strict = fleet.planner(|c| c.templates = t.clone()).await;
     let mail = fleet.request_mail("Strict lint").await;
     let request = json!({"request_id": "req-strict", "requester": "alice@example.test", "reply_to": mail});
@@ -215,10 +228,21 @@ async fn a_failed_check_is_reported_as_failed_and_its_project_can_be_retried() {
     let done = wait_done(&strict, v["id"].as_str().unwrap(), Duration::from_secs(300)).await;
     assert_eq!(done["state"], "failed", "{done}");
     let mails = fleet.outbox();
-    let m = mails.iter().find(|m| m.contains("Strict Lint")).unwrap();
+    let m = &unfold(mails.iter().find(|m| m.contains("Strict Lint")).unwrap());
     let (done_part, rest) = m.split_once("What was not done:").unwrap();
     assert!(!done_part.contains("- Lint"), "lint is not listed as done: {m}");
     assert!(rest.contains("- Lint: FAILED"), "{m}");
+    assert!(rest.contains("- Run the tests: FAILED"), "{m}");
+    // The table: the failing test by its id with its message, and flake8's findings counted.
+    assert!(rest.contains("  Failing:\n  - tests/test_broken.py::test_broken (") && rest.contains("arithmetic"), "{m}");
+    let flake8 = rest.lines().find(|l| l.trim_start().starts_with("flake8")).unwrap_or_else(|| panic!("{m}"));
+    let n: u64 = flake8.split_whitespace().nth(1).unwrap().parse().unwrap();
+    assert!(n > 0, "{flake8}");
+    // The lint step's record has the findings in the one shape: E501 at a line of a file.
+    let lint = done["steps"].as_array().unwrap().iter().find(|s| s["def"]["key"] == "lint").unwrap();
+    let f = &lint["result"]["lint"]["findings"][0];
+    assert_eq!((f["tool"].as_str(), f["rule"].as_str()), (Some("flake8"), Some("E501")), "{lint}");
+    assert!(f["line"].as_u64().unwrap() >= 1 && f["file"].as_str().unwrap().ends_with(".py"), "{lint}");
     assert!(rest.contains("please try again"), "the failure mail says how to retry: {m}");
 
     // Someone else may not take the failed project's name; its requester may, as a new run.
@@ -229,6 +253,9 @@ async fn a_failed_check_is_reported_as_failed_and_its_project_can_be_retried() {
         .await);
     assert!(e.contains("already exists"), "{e}");
     drop(strict);
+    // The retry takes the folder over as it is: the broken test came from the first run's (test-made)
+    // template, which the retry's does not have, so it goes the way a person would remove it.
+    std::fs::remove_file(fleet.projects().join("strict-lint/tests/test_broken.py")).unwrap();
     let planner = fleet.planner(|_| {}).await;
     let again = json!({"request_id": "req-strict-retry2", "requester": "alice@example.test"});
     let v = ok(&planner
@@ -239,4 +266,10 @@ async fn a_failed_check_is_reported_as_failed_and_its_project_can_be_retried() {
     let done = wait_done(&planner, v["id"].as_str().unwrap(), Duration::from_secs(300)).await;
     assert_eq!(done["state"], "succeeded", "{done}");
     assert_eq!(fleet.tags("strict-lint"), ["v0.1.0"]);
+}
+
+/// A sent message's text with CRLF line ends and quoted-printable soft line
+/// breaks undone, so multi-line parts (the results table) can be matched.
+fn unfold(raw: &str) -> String {
+    raw.replace("\r\n", "\n").replace("=\n", "").replace("=3D", "=")
 }
