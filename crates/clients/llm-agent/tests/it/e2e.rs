@@ -120,6 +120,8 @@ async fn email_to_project_with_the_rules_provider() {
     assert_eq!(git(&repo, &["rev-parse", "HEAD"]), commit);
     assert_eq!(git(&repo, &["tag", "--list"]), "v0.1.0");
     assert!(done.body.contains("lint: passed") && done.body.contains("test: passed"), "{}", done.body);
+    // Per-test results from the test server: the table's counts row has passed tests and no failure.
+    assert_results_table(&done.body);
     assert!(done.body.contains(&trace_id), "the report names the trace: {}", done.body);
     let spec = std::fs::read_to_string(repo.join("SPEC.md")).unwrap();
     assert!(spec.contains("python") && spec.contains("count lines"), "{spec}");
@@ -151,6 +153,8 @@ async fn email_to_project_with_the_rules_provider() {
             "mcp-server-fs",
             "mcp-server-git",
             "mcp-server-shell",
+            "mcp-server-lint",
+            "mcp-server-test",
             "mcp-server-sql",
         ];
         if want.iter().all(|w| services.iter().any(|s| s == w)) {
@@ -199,6 +203,7 @@ async fn email_to_project_with_the_rules_provider() {
         let repo = f.projects().join(slug);
         assert_eq!(git(&repo, &["rev-parse", "HEAD"]), commit_of(&m.body));
         assert_eq!(git(&repo, &["tag", "--list"]), "v0.1.0");
+        assert_results_table(&m.body);
     }
 
     // 3. Injection and secrets: a polite refusal, recorded, and nothing built or run.
@@ -243,4 +248,15 @@ async fn email_to_project_with_the_rules_provider() {
     assert_eq!(f.inbox("alice").len(), count + 1, "exactly one new mail after the restart");
 
     eprintln!("\n== llm-agent e2e figures (rules provider, debug build) ==\n{}\n", figures.join("\n"));
+}
+
+/// The completion email's table of the recorded checks: tests by outcome (at
+/// least one passed, none failed or errored) and lint findings by tool.
+fn assert_results_table(body: &str) {
+    let table = body.split_once("Tests:\n").map(|(_, t)| t).unwrap_or_else(|| panic!("no results table: {body}"));
+    let rows: Vec<Vec<&str>> = table.lines().take(2).map(|l| l.split_whitespace().collect()).collect();
+    assert_eq!(rows[0], ["passed", "failed", "skipped", "errors"], "{body}");
+    let n: Vec<u64> = rows[1].iter().map(|v| v.parse().unwrap()).collect();
+    assert!(n[0] >= 1 && n[1] == 0 && n[3] == 0, "{body}");
+    assert!(body.contains("Lint findings by tool:"), "{body}");
 }

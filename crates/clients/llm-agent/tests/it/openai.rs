@@ -172,6 +172,13 @@ async fn the_openai_provider_runs_the_same_flow_and_survives_bad_model_output() 
         requests.iter().any(|(_, b)| b["messages"][1]["content"].as_str().is_some_and(|t| t.contains("Hi, Ada!"))),
         "llm_fix was given the failing output"
     );
+    // ... as data: the failing test by its id, from the test server's results.
+    assert!(
+        requests.iter().any(|(_, b)| b["messages"][1]["content"]
+            .as_str()
+            .is_some_and(|t| t.contains("- test tests/test_feature.py::") && t.contains(" failed"))),
+        "llm_fix was given the failing test by its id"
+    );
     assert!(requests.iter().all(|(auth, _)| auth.as_deref() == Some(&format!("Bearer {KEY}"))), "the key is sent");
     let tool_results: Vec<String> = requests
         .iter()
