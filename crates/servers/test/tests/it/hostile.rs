@@ -132,3 +132,32 @@ async fn a_flood_of_output_is_capped() {
     assert_eq!(page["kept_bytes"], 4 << 20);
     assert!(page["total_bytes"].as_u64().unwrap() >= 50 << 20);
 }
+
+/// TCP from test runs is the operator's switch (`TEST_NETWORK`): on, a
+/// service test binds and calls a loopback port; off, the kernel refuses
+/// `bind` and `connect` (Landlock), so the same test fails with a
+/// permission error — the switch is enforced, not advisory.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tcp_for_test_runs_follows_the_switch() {
+    let test = r#"import socket
+def test_loopback_roundtrip():
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    client = socket.create_connection(server.getsockname(), timeout=5)
+    conn, _ = server.accept()
+    client.sendall(b"ping")
+    assert conn.recv(4) == b"ping"
+"#;
+    let on = Env::start().await;
+    on.project("net", &[PYTEST_INI, ("tests/test_net.py", test)]);
+    let out = on.run(json!({"path": "net"})).await;
+    assert_eq!(out["verdict"], "passed", "{out:#}");
+
+    let off = Env::with(|c| c.network = false).await;
+    off.project("net", &[PYTEST_INI, ("tests/test_net.py", test)]);
+    let out = off.run(json!({"path": "net"})).await;
+    assert_eq!(out["verdict"], "failed", "{out:#}");
+    let case = &out["cases"][0];
+    assert!(case["message"].as_str().unwrap_or("").contains("PermissionError"), "{out:#}");
+}
