@@ -42,8 +42,8 @@ REQUESTER = f"{os.environ.get('MAIL_REQUESTER', 'alice')}@{DOMAIN}"
 AGENT = f"agent@{DOMAIN}"
 PASSWORD_FILE = Path(os.environ.get("MAIL_REQUESTER_PASSWORD_FILE", ROOT / "secrets/mail_password_alice"))
 TIMEOUT = float(os.environ.get("SCENARIO_TIMEOUT_SECS", "600"))
-# "Tests:" then the header row and a row of counts with at least one test passed.
-TESTS_TABLE = re.compile(r"Tests:\n\s+passed\s+failed\s+skipped\s+errors\n\s+[1-9]\d*\s+0\s+\d+\s+0\b")
+# "Tests:" then the header row and a row of counts with at least one test passed (mail has CRLF lines).
+TESTS_TABLE = re.compile(r"Tests:\r?\n\s+passed\s+failed\s+skipped\s+errors\r?\n\s+[1-9]\d*\s+0\s+\d+\s+0\b")
 COMMIT = re.compile(r"Commit:\s*([0-9a-f]{7,40})\b")
 
 
