@@ -56,3 +56,28 @@ def test_every_program_is_ready_and_confined_as_reported():
         if service in CONFINED:
             assert sandbox and sandbox[0]["ok"], (service, ready)
             assert "off" not in sandbox[0]["detail"].split(), (service, sandbox)
+
+
+def test_the_lint_server_runs_ruff_from_the_image():
+    """The toolchain image carries the PyPI linters too: lint_explain answers with ruff's own
+    documentation text, which it has only when ruff runs in the lint server's container."""
+    token = (SECRETS / "mcp_token").read_text().strip()
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    ip = programs()["mcp-server-lint"]
+    body = json.dumps({
+        "jsonrpc": "2.0", "id": 1, "method": "tools/call",
+        "params": {"name": "lint_explain", "arguments": {"rule": "F401", "tool": "ruff"},
+                   "_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                             "io.modelcontextprotocol/clientCapabilities": {}}},
+    }).encode()
+    req = urllib.request.Request(
+        f"http://{ip}:8080/mcp", data=body, method="POST",
+        headers={"Authorization": f"Bearer {token}", "Host": "mcp-server-lint:8080",
+                 "Content-Type": "application/json", "Accept": "application/json, text/event-stream",
+                 "MCP-Protocol-Version": "2026-07-28", "Mcp-Method": "tools/call", "Mcp-Name": "lint_explain"},
+    )
+    with opener.open(req, timeout=30) as r:
+        answer = json.load(r)
+    result = answer["result"]
+    assert result["isError"] is False, result
+    assert result["structuredContent"]["kind"] == "documentation", result

@@ -69,13 +69,16 @@ const TEMPLATE_PACKAGES: &[(&str, &str)] = &[
 pub fn lint_tools(root: &Path) -> anyhow::Result<PathBuf> {
     let dir = cache_dir().join("lint-tools");
     let req = root.join("crates/servers/lint/tests/tools.txt");
-    let wanted = std::fs::read_to_string(&req)?;
+    // The stamp names how the virtualenv is made too, so a change there remakes it.
+    let wanted = format!("--system-site-packages\n{}", std::fs::read_to_string(&req)?);
     let stamp = dir.join(".requirements");
     if dir.join("bin/python").exists() && std::fs::read_to_string(&stamp).is_ok_and(|s| s == wanted) {
         return Ok(dir);
     }
     std::fs::create_dir_all(cache_dir())?;
-    run(Command::new("/usr/bin/python3").args(["-m", "venv", "--clear"]).arg(&dir))?;
+    // It sees Debian's packages: its `python3` comes first on the lint
+    // server's PATH, and a project's tools found through it must be there.
+    run(Command::new("/usr/bin/python3").args(["-m", "venv", "--clear", "--system-site-packages"]).arg(&dir))?;
     run(Command::new(dir.join("bin/pip")).args(["install", "-q", "-r"]).arg(&req))?;
     std::fs::write(stamp, wanted)?;
     Ok(dir)

@@ -406,6 +406,28 @@ mod tests {
     /// programs want (the `gitlab` crate, `jsonschema`'s defaults,
     /// `jsonwebtoken` with `aws_lc_rs`, reqwest's `rustls` feature) would
     /// pull aws-lc in by default.
+    /// The toolchain image installs the PyPI linters the lint server's tests
+    /// pin, at the same versions: what compose runs is what was tested.
+    #[test]
+    fn the_toolchain_image_pins_the_lint_tools_the_tests_use() {
+        let root = workspace_root();
+        let dockerfile = read(&root.join("docker/Dockerfile"));
+        let pins: Vec<String> = read(&root.join("crates/servers/lint/tests/tools.txt"))
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(str::to_owned)
+            .collect();
+        assert!(!pins.is_empty());
+        for pin in pins {
+            assert!(
+                dockerfile.contains(&format!(" {pin}")),
+                "docker/Dockerfile does not install {pin} (crates/servers/lint/tests/tools.txt): update the \
+                 toolchain stage's pip install"
+            );
+        }
+    }
+
     #[test]
     fn no_second_crypto_provider_is_in_the_tree() {
         let root = workspace_root();
