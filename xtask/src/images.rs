@@ -320,6 +320,7 @@ fn stage(root: &Path, programs: &[(String, PathBuf)], debug: bool) -> anyhow::Re
     let dist = ctx.join("docker/dist");
     std::fs::create_dir_all(&dist)?;
     std::fs::copy(root.join("docker/collect.sh"), ctx.join("docker/collect.sh"))?;
+    lint_wheels(root, &ctx.join("docker/wheels"));
     for (name, bin) in programs {
         let dest = dist.join(name);
         // Debug binaries carry line tables (hundreds of MB for the fleet);
@@ -331,6 +332,42 @@ fn stage(root: &Path, programs: &[(String, PathBuf)], debug: bool) -> anyhow::Re
         }
     }
     Ok(ctx)
+}
+
+/// The wheels of the PyPI linters the toolchain image installs
+/// (`crates/servers/lint/tests/tools.txt`), downloaded here with the host's
+/// pip settings — a build container does not share the host's PyPI access
+/// (a proxy and its certificate authority, say). Kept in the cache per pin
+/// list. A failure is a warning: the image then tries PyPI itself and, that
+/// failing too, goes without them (the lint server says they are missing).
+fn lint_wheels(root: &Path, into: &Path) {
+    let get = || -> anyhow::Result<()> {
+        let req = root.join("crates/servers/lint/tests/tools.txt");
+        let pins = std::fs::read_to_string(&req)?;
+        let cache = cache_dir().join("images/wheels");
+        let stamp = cache.join(".requirements");
+        if !std::fs::read_to_string(&stamp).is_ok_and(|s| s == pins) {
+            let _ = std::fs::remove_dir_all(&cache);
+            std::fs::create_dir_all(&cache)?;
+            let venv = crate::provision::lint_tools(root)?;
+            run(Command::new(venv.join("bin/pip"))
+                .args(["download", "-q", "--no-deps", "--only-binary=:all:", "-d"])
+                .arg(&cache)
+                .arg("-r")
+                .arg(&req))?;
+            std::fs::write(&stamp, &pins)?;
+        }
+        std::fs::create_dir_all(into)?;
+        for e in std::fs::read_dir(&cache)?.flatten() {
+            if e.path().extension().is_some_and(|x| x == "whl") {
+                std::fs::copy(e.path(), into.join(e.file_name()))?;
+            }
+        }
+        Ok(())
+    };
+    if let Err(e) = get() {
+        eprintln!("warning: the lint tools' wheels could not be downloaded ({e:#}); the toolchain image tries PyPI");
+    }
 }
 
 /// The secrets directory compose reads (`FLEET_SECRETS_DIR`, else `secrets/`).

@@ -42,7 +42,7 @@ pub struct RunnerConfig {
     pub max_output: usize,
     /// Bytes of each stream kept on disk.
     pub max_spool: u64,
-    /// Runs at once.
+    /// Runs at once; more wait for a slot (see [`Runner::run`]).
     pub max_running: usize,
 }
 
@@ -130,6 +130,10 @@ impl Drop for Scratch {
 pub struct Runner {
     config: RunnerConfig,
     table: Arc<Table>,
+    /// One permit per run that may go at once. A run waits for one rather
+    /// than fail: a checking server's callers (a planner building several
+    /// projects) would otherwise read "too many processes" as a failed check.
+    slots: tokio::sync::Semaphore,
     home: PathBuf,
     status: Status,
     scratch_dir: PathBuf,
@@ -175,7 +179,8 @@ impl Runner {
             config.limits,
             config.max_running,
         ));
-        Ok(Self { home: d.join("home"), scratch_dir: d.join("scratch"), config, table, status })
+        let slots = tokio::sync::Semaphore::new(config.max_running.max(1));
+        Ok(Self { home: d.join("home"), scratch_dir: d.join("scratch"), config, table, status, slots })
     }
 
     /// The configuration it runs with.
@@ -318,12 +323,15 @@ impl Runner {
 
     /// Run to the end (or the time limit) and collect the output. `scratch`
     /// is writable for the run. A run that cannot start is an error; one
-    /// that starts and fails is a [`Finished`].
+    /// that starts and fails is a [`Finished`]. When `max_running` runs are
+    /// going, it waits for one to end (the caller's call timeout bounds the
+    /// wait; the run's own time limit starts when it does).
     pub async fn run(&self, run: Run, scratch: Option<&Scratch>) -> Result<Finished, ToolError> {
         if let Some(why) = self.refusal() {
             return Err(ToolError::Unavailable(why));
         }
         let program = self.program(&run.argv, &run.cwd)?;
+        let _slot = self.slots.acquire().await.map_err(|_| ToolError::Unavailable("the runner is closed".into()))?;
         let mut env = vec![
             ("PATH".to_owned(), self.path_var()),
             ("HOME".to_owned(), self.home.display().to_string()),

@@ -256,3 +256,26 @@ async fn history_says_when_a_test_started_failing() {
     assert!(h["test"]["failing_since"].is_null());
     assert_eq!(h["runs"].as_array().unwrap().len(), 2);
 }
+
+/// More runs than `TEST_MAX_PROCESSES` at once: the extra ones wait for a
+/// slot and complete, rather than fail (a planner building several projects
+/// would read a refusal as failed tests).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_beyond_the_limit_wait_for_a_slot() {
+    let env = std::sync::Arc::new(Env::with(|c| c.max_processes = 1).await);
+    let slow = "import time\n\ndef test_slow():\n    time.sleep(0.5)\n";
+    for p in ["a", "b", "c"] {
+        env.project(p, &[("pytest.ini", "[pytest]\n"), ("tests/test_slow.py", slow)]);
+    }
+    let started = std::time::Instant::now();
+    let runs = ["a", "b", "c"].map(|p| {
+        let env = env.clone();
+        tokio::spawn(async move { env.run(serde_json::json!({"path": p})).await })
+    });
+    for r in runs {
+        let out = r.await.unwrap();
+        assert_eq!(out["verdict"], "passed", "{out:#}");
+    }
+    // One at a time: three half-second tests cannot have overlapped.
+    assert!(started.elapsed() >= std::time::Duration::from_millis(1500), "{:?}", started.elapsed());
+}
