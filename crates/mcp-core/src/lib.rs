@@ -25,6 +25,7 @@
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+pub mod auth;
 pub mod client;
 pub mod clock;
 pub mod config;
@@ -54,7 +55,7 @@ pub use error::{ErrorKind, Problem};
 pub use serve::run_confined;
 pub use serve::{Program, StartError, run, serve};
 pub use server::{Server, ServerBuilder};
-pub use tool::{Annotations, Content, Ctx, Out, Tool, ToolError, ToolResponse};
+pub use tool::{Annotations, Content, Ctx, Out, Tool, ToolError, ToolResponse, ToolSource};
 
 pub use tls::install_crypto_provider;
 

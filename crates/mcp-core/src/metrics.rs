@@ -54,6 +54,7 @@ pub struct Metrics {
     duration: HistogramVec,
     in_flight: IntGauge,
     rejections: IntCounterVec,
+    callers: IntCounterVec,
 }
 
 impl Metrics {
@@ -84,6 +85,14 @@ impl Metrics {
             &["reason"],
         )
         .expect("static metric definition");
+        let callers = IntCounterVec::new(
+            Opts::new("mcp_server_caller_requests_total", "Authenticated HTTP requests, by the caller's role"),
+            &["role"],
+        )
+        .expect("static metric definition");
+        for r in ["viewer", "operator", "admin"] {
+            callers.with_label_values(&[r]);
+        }
         let build =
             IntGaugeVec::new(Opts::new("mcp_build_info", "Build information; always 1"), &["service", "version"])
                 .expect("static metric definition");
@@ -97,12 +106,13 @@ impl Metrics {
             Box::new(duration.clone()),
             Box::new(in_flight.clone()),
             Box::new(rejections.clone()),
+            Box::new(callers.clone()),
             Box::new(build),
             Box::new(prometheus::process_collector::ProcessCollector::for_self()),
         ] {
             registry.register(c).expect("metric registered once");
         }
-        Self { registry, requests, duration, in_flight, rejections }
+        Self { registry, requests, duration, in_flight, rejections, callers }
     }
 
     /// Create the series of every tool at zero, so dashboards and alerts see
@@ -127,6 +137,11 @@ impl Metrics {
     pub fn observe(&self, method: &str, tool: &str, outcome: Outcome, seconds: f64) {
         self.requests.with_label_values(&[method, tool, outcome.label()]).inc();
         self.duration.with_label_values(&[method, tool]).observe(seconds);
+    }
+
+    /// Count a request let through by the guard, by its caller's role.
+    pub fn caller(&self, role: &str) {
+        self.callers.with_label_values(&[role]).inc();
     }
 
     /// Count a request refused by a guard.

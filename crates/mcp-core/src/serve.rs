@@ -9,6 +9,7 @@
 //! body gets JSON-RPC `-32700` instead of rmcp's plain-text 415. rmcp's own
 //! host check is switched off because ours runs first with the configured list.
 
+use crate::auth::{Authenticator, FleetToken};
 use std::borrow::Cow;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -42,7 +43,7 @@ use crate::trace::{self, TelemetryOptions};
 #[derive(Clone)]
 struct AppState {
     server: Server,
-    auth_token: Option<Arc<str>>,
+    authenticator: Arc<dyn Authenticator>,
     allowed_hosts: Arc<[String]>,
     allowed_origins: Arc<[String]>,
     max_body: usize,
@@ -73,7 +74,7 @@ pub fn router(server: Server, core: &CoreConfig) -> (Router, Control) {
     let draining = Arc::new(AtomicBool::new(false));
     let state = AppState {
         server: server.clone(),
-        auth_token: core.auth_token.as_deref().map(Arc::from),
+        authenticator: authenticator_of(&server, core),
         allowed_hosts: core.allowed_hosts.clone().into(),
         allowed_origins: core.allowed_origins.clone().into(),
         max_body: core.max_body_bytes,
@@ -107,13 +108,18 @@ pub fn router(server: Server, core: &CoreConfig) -> (Router, Control) {
 pub fn guard(routes: Router, server: &Server, core: &CoreConfig) -> Router {
     let state = AppState {
         server: server.clone(),
-        auth_token: core.auth_token.as_deref().map(Arc::from),
+        authenticator: authenticator_of(server, core),
         allowed_hosts: core.allowed_hosts.clone().into(),
         allowed_origins: core.allowed_origins.clone().into(),
         max_body: core.max_body_bytes,
         draining: Arc::new(AtomicBool::new(false)),
     };
     routes.layer(middleware::from_fn_with_state(state, guard_mw))
+}
+
+/// The program's authenticator, else the fleet token of `core`.
+fn authenticator_of(server: &Server, core: &CoreConfig) -> Arc<dyn Authenticator> {
+    server.authenticator().unwrap_or_else(|| Arc::new(FleetToken::new(core.auth_token.as_deref())))
 }
 
 fn reject(state: &AppState, r: Rejection) -> Response {
@@ -189,17 +195,19 @@ fn missing_param(p: &Peek<'_>) -> Option<&'static str> {
     }
 }
 
-async fn guard_mw(State(state): State<AppState>, req: Request, next: Next) -> Response {
+async fn guard_mw(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     if let Err(r) = security::check_host(req.headers(), &state.allowed_hosts) {
         return reject(&state, r);
     }
     if let Err(r) = security::check_origin(req.headers(), &state.allowed_origins) {
         return reject(&state, r);
     }
-    if let Some(token) = &state.auth_token
-        && let Err(r) = security::check_bearer(req.headers(), token)
-    {
-        return reject(&state, r);
+    match state.authenticator.authenticate(req.headers()) {
+        Ok(caller) => {
+            state.server.metrics().caller(caller.role.as_str());
+            req.extensions_mut().insert(caller);
+        }
+        Err(r) => return reject(&state, r.into()),
     }
     if req.method() != http::Method::POST || !req.uri().path().starts_with("/mcp") {
         return next.run(req).await;

@@ -7,6 +7,8 @@
 //! output cap, cancellation, and panic containment. Tools never deal with any
 //! of it.
 
+use crate::auth::{Authenticator, Caller};
+use crate::tool::ToolSource;
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -45,6 +47,8 @@ pub(crate) struct Inner {
     resources: Option<Arc<dyn Resources>>,
     pub(crate) ready: Vec<(String, ReadyFn)>,
     pub(crate) metrics: Metrics,
+    pub(crate) authenticator: Option<Arc<dyn Authenticator>>,
+    source: Option<Arc<dyn ToolSource>>,
 }
 
 /// A built server, cheap to clone.
@@ -66,7 +70,15 @@ impl Server {
             entries: Vec::new(),
             resources: None,
             ready: Vec::new(),
+            authenticator: None,
+            source: None,
         }
+    }
+
+    /// The authenticator the guard runs, when the program set one (else the
+    /// fleet token).
+    pub fn authenticator(&self) -> Option<Arc<dyn Authenticator>> {
+        self.inner.authenticator.clone()
     }
 
     /// The program name.
@@ -105,9 +117,26 @@ pub struct ServerBuilder<S> {
     entries: Vec<Entry>,
     resources: Option<Arc<dyn Resources>>,
     ready: Vec<(String, ReadyFn)>,
+    authenticator: Option<Arc<dyn Authenticator>>,
+    source: Option<Arc<dyn ToolSource>>,
 }
 
 impl<S: Send + Sync + 'static> ServerBuilder<S> {
+    /// Also serve the tools of `source`, listed and resolved per caller (see
+    /// [`ToolSource`]).
+    pub fn tool_source(mut self, source: Arc<dyn ToolSource>) -> Self {
+        self.source = Some(source);
+        self
+    }
+
+    /// Authenticate callers with `a` instead of the fleet token
+    /// ([`crate::auth::FleetToken`], the default). Fixed for the life of the
+    /// program; the guard runs it on every request but `/health`.
+    pub fn authenticator(mut self, a: Arc<dyn Authenticator>) -> Self {
+        self.authenticator = Some(a);
+        self
+    }
+
     /// Register a tool.
     pub fn tool(mut self, tool: Tool<S>) -> Self {
         let state = self.state.clone();
@@ -175,6 +204,8 @@ impl<S: Send + Sync + 'static> ServerBuilder<S> {
                 resources: self.resources,
                 ready: self.ready,
                 metrics,
+                authenticator: self.authenticator,
+                source: self.source,
             }),
         }
     }
@@ -239,12 +270,24 @@ fn request_span(server: &str, method: &str, tool: Option<&str>, ctx: &RequestCon
         "mcp.session.id" = %session,
         "mcp.protocol.version" = %version,
         "error.type" = tracing::field::Empty,
+        "enduser.id" = tracing::field::Empty,
+        "enduser.role" = tracing::field::Empty,
     );
+    if let Some(c) = parts.and_then(|p| p.extensions.get::<Caller>()) {
+        span.record("enduser.id", c.subject.as_str());
+        span.record("enduser.role", c.role.as_str());
+    }
     let meta = ctx.meta.get_traceparent();
     let state = ctx.meta.get("tracestate").and_then(Value::as_str);
     let parent = trace::parent_context(meta, state, parts.map(|p| &p.headers));
     let _ = span.set_parent(parent);
     span
+}
+
+/// The caller the guard put into the request, else anonymous (a request
+/// that did not come through the guard: in-process use).
+fn caller_of(ctx: &RequestContext<RoleServer>) -> Caller {
+    http_parts(ctx).and_then(|p| p.extensions.get::<Caller>()).cloned().unwrap_or_else(Caller::anonymous)
 }
 
 fn request_id(id: &m::RequestId) -> String {
@@ -282,10 +325,17 @@ impl McpHandler {
         let start = Instant::now();
         let inner = &self.server.inner;
         let _g = inner.metrics.in_flight();
-        let entry = inner.index.get(req.name.as_ref()).map(|i| &inner.entries[*i]);
-        let label = entry.map_or("unknown", |e| e.def.name.as_str());
+        let entry = match inner.index.get(req.name.as_ref()) {
+            Some(i) => Some((inner.entries[*i].def.clone(), inner.entries[*i].handler.clone())),
+            None => match &inner.source {
+                Some(source) => source.resolve(&caller_of(&ctx), req.name.as_ref()).await,
+                None => None,
+            },
+        };
+        let label = entry.as_ref().map_or("unknown".to_owned(), |(d, _)| d.name.clone());
+        let label = label.as_str();
         let span = request_span(&inner.name, "tools/call", Some(label), &ctx);
-        let Some(entry) = entry else {
+        let Some((def, handler)) = entry else {
             let _e = span.enter();
             span.record("otel.status_code", "ERROR");
             span.record("error.type", "unknown_tool");
@@ -304,7 +354,7 @@ impl McpHandler {
             let sc = cx.span().span_context().clone();
             sc.is_valid().then(|| sc.trace_id().to_string())
         };
-        let timeout = entry.def.timeout.unwrap_or(self.limits.call_timeout);
+        let timeout = def.timeout.unwrap_or(self.limits.call_timeout);
         let progress = ctx.meta.get_progress_token().map(|token| {
             let peer = ctx.peer.clone();
             Progress::new(Arc::new(move |progress, total, message| {
@@ -323,7 +373,9 @@ impl McpHandler {
             }))
         });
         let meta: JsonObject = ctx.meta.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let caller = http_parts(&ctx).and_then(|p| p.extensions.get::<Caller>()).cloned();
         let tctx = Ctx {
+            caller,
             trace_id: trace_id.clone(),
             cancel: ctx.ct.child_token(),
             progress,
@@ -332,8 +384,8 @@ impl McpHandler {
         };
         let cancel = tctx.cancel.clone();
         let args = Value::Object(req.arguments.unwrap_or_default());
-        let fut = AssertUnwindSafe((entry.handler)(args, tctx)).catch_unwind();
-        let name = entry.def.name.clone();
+        let fut = AssertUnwindSafe(handler(args, tctx)).catch_unwind();
+        let name = def.name.clone();
         let max = self.limits.max_output_bytes;
         let run = async move {
             let (resp, outcome) = tokio::select! {
@@ -502,13 +554,28 @@ impl ServerHandler for McpHandler {
         ctx: RequestContext<RoleServer>,
     ) -> Result<m::ListToolsResult, McpError> {
         let listed = self.server.inner.listed.clone();
+        let source = self.server.inner.source.clone();
+        let caller = caller_of(&ctx);
+        let server = self.server.clone();
         self.observed("tools/list", &ctx, async move {
             // Every tool fits on one page; a cursor can only come from a
             // confused client, and the protocol says to reject it.
             if request.and_then(|r| r.cursor).is_some() {
                 return Err(McpError::invalid_params("invalid cursor: this server lists all tools on one page", None));
             }
-            Ok(m::ListToolsResult { tools: listed.as_ref().clone(), ..Default::default() })
+            let mut tools = listed.as_ref().clone();
+            if let Some(source) = source {
+                let mut more: Vec<m::Tool> = source
+                    .list(&caller)
+                    .await
+                    .iter()
+                    .filter(|d| !server.inner.index.contains_key(&d.name))
+                    .map(to_rmcp_tool)
+                    .collect();
+                more.sort_by(|a, b| a.name.cmp(&b.name));
+                tools.extend(more);
+            }
+            Ok(m::ListToolsResult { tools, ..Default::default() })
         })
         .await
     }

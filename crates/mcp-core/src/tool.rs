@@ -12,7 +12,9 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures::future::BoxFuture;
+/// The boxed future of a [`Handler`] and a [`ToolSource`] (re-exported for
+/// implementors).
+pub use futures::future::BoxFuture;
 use schemars::JsonSchema;
 use schemars::generate::SchemaSettings;
 use serde::Serialize;
@@ -331,6 +333,7 @@ impl Progress {
 /// What a handler knows about its call besides the arguments.
 #[derive(Clone)]
 pub struct Ctx {
+    pub(crate) caller: Option<crate::auth::Caller>,
     pub(crate) trace_id: Option<String>,
     pub(crate) cancel: CancellationToken,
     pub(crate) progress: Option<Progress>,
@@ -342,12 +345,19 @@ impl Ctx {
     /// A context for calling a handler directly (unit tests, internal reuse).
     pub fn detached(timeout: Duration) -> Self {
         Self {
+            caller: None,
             trace_id: None,
             cancel: CancellationToken::new(),
             progress: None,
             deadline: Instant::now() + timeout,
             meta: Arc::new(JsonObject::new()),
         }
+    }
+
+    /// Who made the call, as the program's authenticator named them
+    /// (`None` only for a context made outside a request).
+    pub fn caller(&self) -> Option<&crate::auth::Caller> {
+        self.caller.as_ref()
     }
 
     /// The call's trace id (lowercase hex), for messages and records.
@@ -405,7 +415,24 @@ impl Ctx {
     }
 }
 
-pub(crate) type Handler = Arc<dyn Fn(Value, Ctx) -> BoxFuture<'static, ToolResponse> + Send + Sync>;
+/// How a tool is called: its arguments and the call's context in, its
+/// response out. What [`ToolSource`] hands back for a tool it resolves.
+pub type Handler = Arc<dyn Fn(Value, Ctx) -> BoxFuture<'static, ToolResponse> + Send + Sync>;
+
+/// Tools that are not known when the program is built and may differ per
+/// caller — the gateway's catalogue, merged from its upstreams and filtered
+/// by the caller's role. The server lists them after its own tools and calls
+/// them through the same span, metrics, time limit, output cap, cancellation
+/// and panic containment as its own; a name it registered itself always
+/// wins. A tool a caller may not use is neither listed nor resolved for it,
+/// so it is not callable either — the fleet's hidden-tool rule.
+pub trait ToolSource: Send + Sync + 'static {
+    /// The tools `caller` may use now.
+    fn list(&self, caller: &crate::auth::Caller) -> BoxFuture<'_, Vec<ToolDef>>;
+    /// The tool `name` for `caller`: its definition and its handler, or
+    /// `None` when this caller has no such tool.
+    fn resolve(&self, caller: &crate::auth::Caller, name: &str) -> BoxFuture<'_, Option<(ToolDef, Handler)>>;
+}
 
 /// A tool's definition, independent of any state.
 #[derive(Clone)]

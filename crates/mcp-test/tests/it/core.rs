@@ -256,3 +256,191 @@ async fn error_kinds_round_trip_through_meta() {
     let r = c.call("echo", json!({"text": "x"})).await.unwrap();
     assert_eq!(r.error_kind(), None);
 }
+
+/// A program's own authenticator (the gateway's kind: a key per person, with
+/// a role) replaces the fleet token: the guard names the caller for the
+/// tool (`Ctx::caller`), the metrics count the role, and a request it refuses
+/// never reaches a tool — on `/mcp` and on `/metrics` alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pluggable_authenticator_names_the_caller_for_tools_and_metrics() {
+    use std::sync::Arc;
+
+    use mcp_core::auth::{Authenticator, Caller, HeaderMap, Refusal, Role};
+    use mcp_core::{Annotations, Ctx, Tool, ToolError, ToolResponse};
+    use schemars::JsonSchema;
+    use serde::Deserialize;
+
+    struct Keys;
+    impl Authenticator for Keys {
+        fn authenticate(&self, headers: &HeaderMap) -> Result<Caller, Refusal> {
+            match headers.get("x-api-key").map(|v| v.as_bytes()) {
+                None => Err(Refusal::Missing),
+                Some(b"alice-key") => {
+                    Ok(Caller { subject: "alice".into(), role: Role::Viewer, key_id: Some("k1".into()) })
+                }
+                Some(_) => Err(Refusal::Invalid),
+            }
+        }
+    }
+    #[derive(Deserialize, JsonSchema)]
+    struct NoArgs {}
+    let whoami = Tool::new(
+        "whoami",
+        "Who is calling.",
+        Annotations::read_only(),
+        |_: Arc<()>, _: NoArgs, ctx: Ctx| async move {
+            let c = ctx.caller().cloned().ok_or_else(|| ToolError::internal("no caller"))?;
+            Ok(ToolResponse::text(json!({"subject": c.subject, "role": c.role, "key_id": c.key_id}).to_string()))
+        },
+    );
+    let server = mcp_core::Server::builder("mcp-server-keys", "0", Arc::new(()))
+        .authenticator(Arc::new(Keys))
+        .tool(whoami)
+        .build();
+    let s = TestServer::start(server).await;
+
+    // The fleet token means nothing here.
+    let r = s.raw().call("whoami", json!({})).await;
+    assert_eq!(r.status, 401, "{}", r.text);
+    let r = s
+        .raw()
+        .request("tools/call", json!({"name": "whoami", "arguments": {}}), json!({}), &[("x-api-key", "mallory")])
+        .await;
+    assert_eq!(r.status, 401, "{}", r.text);
+    let r = s
+        .raw()
+        .request("tools/call", json!({"name": "whoami", "arguments": {}}), json!({}), &[("x-api-key", "alice-key")])
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let who: Value = serde_json::from_str(r.result()["content"][0]["text"].as_str().unwrap()).unwrap();
+    assert_eq!(who, json!({"subject": "alice", "role": "viewer", "key_id": "k1"}));
+
+    assert_eq!(s.raw().get("/metrics").await.status, 401, "/metrics is guarded by the same authenticator");
+    let m = s.raw().with_token(None).get("/health").await;
+    assert_eq!(m.status, 200, "/health stays open");
+}
+
+/// Tools from a [`mcp_core::ToolSource`] (the gateway's catalogue): listed
+/// after the program's own, per caller — a tool a caller may not use is
+/// neither listed nor callable for them — and called with the same limits
+/// as the program's own tools; a name the program registered itself wins.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tool_source_lists_and_calls_per_caller() {
+    use std::sync::Arc;
+
+    use mcp_core::auth::{Authenticator, Caller, HeaderMap, Refusal, Role};
+    use mcp_core::tool::{BoxFuture, Handler, ToolDef};
+    use mcp_core::{Annotations, ToolResponse, ToolSource};
+
+    struct Keys;
+    impl Authenticator for Keys {
+        fn authenticate(&self, headers: &HeaderMap) -> Result<Caller, Refusal> {
+            let role = match headers.get("x-api-key").map(|v| v.as_bytes()) {
+                Some(b"viewer") => Role::Viewer,
+                Some(b"admin") => Role::Admin,
+                _ => return Err(Refusal::Missing),
+            };
+            Ok(Caller { subject: role.as_str().into(), role, key_id: None })
+        }
+    }
+    fn def(name: &str, annotations: Annotations) -> ToolDef {
+        let mut input_schema = serde_json::Map::new();
+        input_schema.insert("type".into(), json!("object"));
+        ToolDef {
+            name: name.into(),
+            title: None,
+            description: format!("{name}, from the source"),
+            annotations,
+            input_schema,
+            output_schema: None,
+            timeout: Some(Duration::from_millis(300)),
+        }
+    }
+    struct Upstream;
+    impl Upstream {
+        fn visible(caller: &Caller) -> Vec<ToolDef> {
+            let mut v = vec![
+                def("up__read", Annotations::read_only()),
+                def("echo", Annotations::read_only()),
+                def("up__hang", Annotations::read_only()),
+            ];
+            if caller.role == Role::Admin {
+                v.push(def("up__delete", Annotations::destructive(false)));
+            }
+            v
+        }
+    }
+    impl ToolSource for Upstream {
+        fn list(&self, caller: &Caller) -> BoxFuture<'_, Vec<ToolDef>> {
+            let v = Self::visible(caller);
+            Box::pin(async move { v })
+        }
+        fn resolve(&self, caller: &Caller, name: &str) -> BoxFuture<'_, Option<(ToolDef, Handler)>> {
+            let found = Self::visible(caller).into_iter().find(|d| d.name == name);
+            Box::pin(async move {
+                let d = found?;
+                let n = d.name.clone();
+                let h: Handler = Arc::new(move |args, _ctx| {
+                    let n = n.clone();
+                    Box::pin(async move {
+                        if n == "up__hang" {
+                            tokio::time::sleep(Duration::from_secs(30)).await;
+                        }
+                        ToolResponse::text(format!("{n} called with {args}"))
+                    })
+                });
+                Some((d, h))
+            })
+        }
+    }
+    let server = crate::echo_server_builder().authenticator(Arc::new(Keys)).tool_source(Arc::new(Upstream)).build();
+    let s = TestServer::start(server).await;
+    let as_role = |key: &'static str| {
+        let raw = s.raw();
+        async move {
+            let list = raw.request("tools/list", json!({}), json!({}), &[("x-api-key", key)]).await;
+            let names: Vec<String> = list.result()["tools"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["name"].as_str().unwrap().to_owned())
+                .collect();
+            names
+        }
+    };
+    let viewer = as_role("viewer").await;
+    let admin = as_role("admin").await;
+    assert!(viewer.contains(&"up__read".to_owned()) && !viewer.contains(&"up__delete".to_owned()), "{viewer:?}");
+    assert!(admin.contains(&"up__delete".to_owned()), "{admin:?}");
+    assert_eq!(viewer.iter().filter(|n| *n == "echo").count(), 1, "the program's own echo wins: {viewer:?}");
+    let call = |key: &'static str, name: &'static str| {
+        let raw = s.raw();
+        async move {
+            raw.request("tools/call", json!({"name": name, "arguments": {"x": 1}}), json!({}), &[("x-api-key", key)])
+                .await
+        }
+    };
+    let r = call("viewer", "up__read").await;
+    assert_eq!(r.result()["content"][0]["text"], "up__read called with {\"x\":1}", "{}", r.text);
+    // Hidden from the viewer: not callable either, the same answer as a tool that does not exist.
+    let r = call("viewer", "up__delete").await;
+    assert_eq!(r.body["error"]["code"], -32602, "{}", r.text);
+    let r = call("admin", "up__delete").await;
+    assert_eq!(r.result()["isError"], false, "{}", r.text);
+    // The program's own tool, not the source's, answers to its name.
+    let r = s
+        .raw()
+        .request(
+            "tools/call",
+            json!({"name": "echo", "arguments": {"text": "own"}}),
+            json!({}),
+            &[("x-api-key", "viewer")],
+        )
+        .await;
+    assert_eq!(r.result()["structuredContent"]["text"], "own", "{}", r.text);
+    // The source's tools get the server's limits: its 300 ms timeout ends a hanging call.
+    let t = Instant::now();
+    let r = call("viewer", "up__hang").await;
+    assert!(t.elapsed() < Duration::from_secs(5));
+    assert!(r.result()["content"][0]["text"].as_str().unwrap().contains("timed out"), "{}", r.text);
+}

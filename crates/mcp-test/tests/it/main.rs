@@ -42,6 +42,11 @@ pub struct EchoOut {
 
 /// A small compliant server built only from mcp-core.
 pub fn echo_server() -> Server {
+    echo_server_builder().build()
+}
+
+/// The echo server's builder, for tests that add to it.
+pub fn echo_server_builder() -> mcp_core::ServerBuilder<()> {
     Server::builder("mcp-server-echo", "0.0.1", Arc::new(()))
         .tool(Tool::new(
             "echo",
@@ -88,5 +93,4 @@ pub fn echo_server() -> Server {
             Annotations::read_only(),
             |_s: Arc<()>, a: SleepArgs, _c: Ctx| async move { Ok(ToolResponse::text("x".repeat(a.ms as usize))) },
         ))
-        .build()
 }
