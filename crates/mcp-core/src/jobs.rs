@@ -38,7 +38,7 @@ use tokio::process::{Child, ChildStdin, Command};
 use tokio::sync::watch;
 
 pub use capture::{Capture, Page};
-pub use runner::{Finished, Run, Runner, RunnerConfig, Scratch};
+pub use runner::{Finished, Run, Runner, RunnerConfig, Scratch, dir_in_roots};
 
 /// How a pipeline joins the next one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -211,33 +211,9 @@ impl Runner {
     }
 
     /// A project directory: `input` relative to the first root (or absolute),
-    /// canonical, inside a root, a directory.
+    /// canonical, inside a root, a directory (see [`dir_in_roots`]).
     pub fn project(&self, input: &str) -> Result<PathBuf, ToolError> {
-        let root = &self.config.roots[0];
-        if input.contains('\0') {
-            return Err(ToolError::invalid("path contains a NUL byte"));
-        }
-        let p = Path::new(input);
-        let p = if input.is_empty() {
-            root.clone()
-        } else if p.is_absolute() {
-            p.to_path_buf()
-        } else {
-            root.join(p)
-        };
-        let c =
-            std::fs::canonicalize(&p).map_err(|_| ToolError::not_found(format!("project {input} does not exist")))?;
-        if !self.config.roots.iter().any(|r| c.starts_with(r)) {
-            return Err(ToolError::denied(format!(
-                "{input} resolves to {}, outside the allowed roots ({})",
-                c.display(),
-                self.config.roots.iter().map(|r| r.display().to_string()).collect::<Vec<_>>().join(", ")
-            )));
-        }
-        if !c.is_dir() {
-            return Err(ToolError::invalid(format!("{input} is not a directory")));
-        }
-        Ok(c)
+        dir_in_roots(&self.config.roots, input, "project")
     }
 
     /// A program on the runner's `PATH`, canonical.
@@ -383,6 +359,35 @@ impl Runner {
         let timed_out = killed.as_deref().is_some_and(|k| k.contains("time limit"));
         Ok(Finished { exit_code, signal, killed, timed_out, duration: job.elapsed(), stdout, stderr, output_cut, job })
     }
+}
+
+/// A directory under `roots`: `input` relative to the first root (the root
+/// itself when empty) or absolute, canonical, inside a root once symlinks
+/// are resolved, and a directory. `what` names it in the errors (`project`,
+/// `working directory`). The one check of every program that runs things in
+/// caller-named directories (shell, lint, test).
+pub fn dir_in_roots(roots: &[PathBuf], input: &str, what: &str) -> Result<PathBuf, ToolError> {
+    let Some(root) = roots.first() else { return Err(ToolError::internal("no roots configured")) };
+    if input.contains('\0') {
+        return Err(ToolError::invalid(format!("{what} contains a NUL byte")));
+    }
+    if input.is_empty() {
+        return Ok(root.clone());
+    }
+    let p = Path::new(input);
+    let p = if p.is_absolute() { p.to_path_buf() } else { root.join(p) };
+    let c = std::fs::canonicalize(&p).map_err(|_| ToolError::not_found(format!("{what} {input} does not exist")))?;
+    if !roots.iter().any(|r| c.starts_with(r)) {
+        return Err(ToolError::denied(format!(
+            "{what} {input} resolves to {}, outside the allowed roots ({})",
+            c.display(),
+            roots.iter().map(|r| r.display().to_string()).collect::<Vec<_>>().join(", ")
+        )));
+    }
+    if !c.is_dir() {
+        return Err(ToolError::invalid(format!("{input} is not a directory")));
+    }
+    Ok(c)
 }
 
 fn is_executable(p: &Path) -> bool {

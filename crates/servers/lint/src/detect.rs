@@ -75,7 +75,7 @@ pub struct Files {
 }
 
 /// Directories never walked: dependencies, build output, caches, VCS.
-const SKIP: &[&str] = &[
+pub(crate) const SKIP: &[&str] = &[
     ".git",
     ".venv",
     "venv",

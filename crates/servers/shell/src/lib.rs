@@ -24,7 +24,7 @@ pub mod policy;
 pub mod redact;
 pub mod tools;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -219,26 +219,7 @@ impl Shell {
 
     /// Resolve a working directory: inside a root, canonical, a directory.
     pub fn cwd(&self, input: Option<&str>) -> Result<PathBuf, ToolError> {
-        let root = &self.roots[0];
-        let Some(input) = input.filter(|s| !s.is_empty()) else { return Ok(root.clone()) };
-        if input.contains('\0') {
-            return Err(ToolError::invalid("cwd contains a NUL byte"));
-        }
-        let p = Path::new(input);
-        let p = if p.is_absolute() { p.to_path_buf() } else { root.join(p) };
-        let c = std::fs::canonicalize(&p)
-            .map_err(|_| ToolError::not_found(format!("working directory {input} does not exist")))?;
-        if !self.roots.iter().any(|r| c.starts_with(r)) {
-            return Err(ToolError::denied(format!(
-                "working directory {input} resolves to {}, outside the allowed roots ({})",
-                c.display(),
-                self.roots.iter().map(|r| r.display().to_string()).collect::<Vec<_>>().join(", ")
-            )));
-        }
-        if !c.is_dir() {
-            return Err(ToolError::invalid(format!("{input} is not a directory")));
-        }
-        Ok(c)
+        jobs::dir_in_roots(&self.roots, input.unwrap_or(""), "working directory")
     }
 
     /// The children's whole environment: fixed variables plus allowed ones.

@@ -77,19 +77,9 @@ fn snapshot(project: &Path) -> BTreeMap<String, String> {
             let Ok(ft) = e.file_type() else { continue };
             let name = e.file_name().to_string_lossy().into_owned();
             if ft.is_dir() {
-                if ![
-                    ".git",
-                    ".venv",
-                    "venv",
-                    "target",
-                    "node_modules",
-                    "__pycache__",
-                    ".tox",
-                    ".mypy_cache",
-                    ".ruff_cache",
-                ]
-                .contains(&name.as_str())
-                {
+                // The directories detection never walks: no formatter writes the project's
+                // sources there.
+                if !crate::detect::SKIP.contains(&name.as_str()) {
                     stack.push(e.path());
                 }
             } else if ft.is_file()
