@@ -91,12 +91,31 @@ impl From<Refusal> for Rejection {
     }
 }
 
+/// A caller over its request budget: the guard answers 429 with
+/// `Retry-After` and the `RateLimit` headers (a JSON-RPC error body on
+/// `/mcp`), before the request reaches a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Throttled {
+    /// When the next request will be admitted.
+    pub retry_after: std::time::Duration,
+    /// Requests allowed per window (the `RateLimit-Limit` header).
+    pub limit: u32,
+    /// The window in seconds (the `RateLimit-Policy` header's `w`).
+    pub window_secs: u32,
+}
+
 /// Turns a request's headers into a caller. Runs on every guarded request,
 /// so it must be quick and must not block (a key store behind it keeps its
 /// keys in memory).
 pub trait Authenticator: Send + Sync + 'static {
     /// The caller, or why not.
     fn authenticate(&self, headers: &HeaderMap) -> Result<Caller, Refusal>;
+
+    /// Whether this authenticated caller may make a request now (per-caller
+    /// rate limits at the edge). Admits everyone by default.
+    fn admit(&self, _caller: &Caller) -> Result<(), Throttled> {
+        Ok(())
+    }
 }
 
 /// The fleet's one bearer token (`MCP_AUTH_TOKEN`); none configured means

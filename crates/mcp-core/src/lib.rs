@@ -54,7 +54,7 @@ pub use error::{ErrorKind, Problem};
 #[cfg(feature = "sandbox")]
 pub use serve::run_confined;
 pub use serve::{Program, StartError, run, serve};
-pub use server::{Server, ServerBuilder};
+pub use server::{Server, ServerBuilder, Sessions};
 pub use tool::{Annotations, Content, Ctx, Out, Tool, ToolError, ToolResponse, ToolSource};
 
 pub use tls::install_crypto_provider;

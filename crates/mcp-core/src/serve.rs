@@ -48,6 +48,7 @@ struct AppState {
     allowed_origins: Arc<[String]>,
     max_body: usize,
     draining: Arc<AtomicBool>,
+    public: Arc<[String]>,
 }
 
 /// Handles returned with a router, to drive shutdown from outside.
@@ -79,6 +80,7 @@ pub fn router(server: Server, core: &CoreConfig) -> (Router, Control) {
         allowed_origins: core.allowed_origins.clone().into(),
         max_body: core.max_body_bytes,
         draining: draining.clone(),
+        public: server.public_paths().into(),
     };
     let limits = Limits { call_timeout: core.call_timeout, max_output_bytes: core.max_output_bytes };
     let handler = McpHandler { server: server.clone(), limits };
@@ -113,6 +115,7 @@ pub fn guard(routes: Router, server: &Server, core: &CoreConfig) -> Router {
         allowed_origins: core.allowed_origins.clone().into(),
         max_body: core.max_body_bytes,
         draining: Arc::new(AtomicBool::new(false)),
+        public: server.public_paths().into(),
     };
     routes.layer(middleware::from_fn_with_state(state, guard_mw))
 }
@@ -146,6 +149,36 @@ fn reject(state: &AppState, r: Rejection) -> Response {
                 .into_response()
         }
     }
+}
+
+/// 429 for a caller over its budget: `Retry-After` in whole seconds (at
+/// least 1), the IETF `RateLimit`/`RateLimit-Policy` headers, and a body in
+/// the route's language (a JSON-RPC error on `/mcp`, a problem elsewhere).
+fn throttled(state: &AppState, t: crate::auth::Throttled, is_mcp: bool) -> Response {
+    state.server.metrics().reject("rate_limited");
+    let secs = t.retry_after.as_secs_f64().ceil().max(1.0) as u64;
+    let message = format!("rate limit: {} requests per {} s; retry after {secs} s", t.limit, t.window_secs);
+    let body = if is_mcp {
+        json!({"jsonrpc": "2.0", "id": Value::Null, "error": {"code": -32029, "message": message,
+            "data": {"errorKind": "rate_limited", "retryAfterSeconds": secs}}})
+    } else {
+        json!({"type": "about:blank", "title": "Too Many Requests", "status": 429, "detail": message,
+            "kind": "rate_limited"})
+    };
+    let mut resp = (StatusCode::TOO_MANY_REQUESTS, axum::Json(body)).into_response();
+    let h = resp.headers_mut();
+    if !is_mcp {
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+    }
+    let set = |h: &mut http::HeaderMap, k: &'static str, v: String| {
+        if let Ok(v) = HeaderValue::from_str(&v) {
+            h.insert(k, v);
+        }
+    };
+    set(h, "retry-after", secs.to_string());
+    set(h, "ratelimit-policy", format!("\"default\";q={};w={}", t.limit, t.window_secs));
+    set(h, "ratelimit", format!("\"default\";r=0;t={secs}"));
+    resp
 }
 
 fn jsonrpc_error(
@@ -202,8 +235,22 @@ async fn guard_mw(State(state): State<AppState>, mut req: Request, next: Next) -
     if let Err(r) = security::check_origin(req.headers(), &state.allowed_origins) {
         return reject(&state, r);
     }
+    // A program's public paths (the gateway's sign-in form and the static
+    // files it needs) pass without a caller; nothing else does.
+    let path = req.uri().path();
+    if state
+        .public
+        .iter()
+        .any(|p| path == p.trim_end_matches('/') || (p.ends_with('/') && path.starts_with(p.as_str())))
+    {
+        return next.run(req).await;
+    }
     match state.authenticator.authenticate(req.headers()) {
         Ok(caller) => {
+            if let Err(t) = state.authenticator.admit(&caller) {
+                let is_mcp = req.method() == http::Method::POST && req.uri().path().starts_with("/mcp");
+                return throttled(&state, t, is_mcp);
+            }
             state.server.metrics().caller(caller.role.as_str());
             req.extensions_mut().insert(caller);
         }

@@ -49,6 +49,57 @@ pub(crate) struct Inner {
     pub(crate) metrics: Metrics,
     pub(crate) authenticator: Option<Arc<dyn Authenticator>>,
     source: Option<Arc<dyn ToolSource>>,
+    sessions: Sessions,
+    public: Vec<String>,
+}
+
+/// The session-style (2025-11-25) callers of one server, so it can tell them
+/// when its tool list changed (`notifications/tools/list_changed`). Only a
+/// server with a [`ToolSource`] has a list that changes; it hands a handle
+/// to [`ServerBuilder::sessions`] and calls
+/// [`Sessions::notify_tools_changed`] from its refresher. Stateless
+/// (2026-07-28) callers have no channel to push to: they list again.
+#[derive(Clone, Default)]
+pub struct Sessions(Arc<std::sync::Mutex<Vec<rmcp::Peer<RoleServer>>>>);
+
+impl Sessions {
+    fn add(&self, peer: rmcp::Peer<RoleServer>) {
+        if let Ok(mut v) = self.0.lock() {
+            v.retain(|p| !p.is_transport_closed());
+            v.push(peer);
+        }
+    }
+
+    /// Open sessions now (closed ones are forgotten first).
+    pub fn open(&self) -> usize {
+        self.0
+            .lock()
+            .map(|mut v| {
+                v.retain(|p| !p.is_transport_closed());
+                v.len()
+            })
+            .unwrap_or(0)
+    }
+
+    /// Send `notifications/tools/list_changed` to every open session; the
+    /// number of sessions told. A session whose stream is gone is dropped.
+    pub async fn notify_tools_changed(&self) -> usize {
+        let peers: Vec<_> = self
+            .0
+            .lock()
+            .map(|mut v| {
+                v.retain(|p| !p.is_transport_closed());
+                v.clone()
+            })
+            .unwrap_or_default();
+        let mut told = 0;
+        for p in peers {
+            if p.notify_tool_list_changed().await.is_ok() {
+                told += 1;
+            }
+        }
+        told
+    }
 }
 
 /// A built server, cheap to clone.
@@ -72,6 +123,8 @@ impl Server {
             ready: Vec::new(),
             authenticator: None,
             source: None,
+            sessions: Sessions::default(),
+            public: Vec::new(),
         }
     }
 
@@ -79,6 +132,11 @@ impl Server {
     /// fleet token).
     pub fn authenticator(&self) -> Option<Arc<dyn Authenticator>> {
         self.inner.authenticator.clone()
+    }
+
+    /// Paths served without a caller (see [`ServerBuilder::public_path`]).
+    pub fn public_paths(&self) -> Vec<String> {
+        self.inner.public.clone()
     }
 
     /// The program name.
@@ -119,9 +177,39 @@ pub struct ServerBuilder<S> {
     ready: Vec<(String, ReadyFn)>,
     authenticator: Option<Arc<dyn Authenticator>>,
     source: Option<Arc<dyn ToolSource>>,
+    sessions: Sessions,
+    public: Vec<String>,
 }
 
 impl<S: Send + Sync + 'static> ServerBuilder<S> {
+    /// Serve `path` of the program's own routes without a caller: one exact
+    /// path, or every path under a prefix ending in `/`. Only what a person
+    /// needs before they have a credential (the gateway's sign-in form and
+    /// its static files); Host and Origin are still checked. Fixed when the
+    /// program is built.
+    ///
+    /// # Panics
+    /// On `/mcp`, `/ready`, `/metrics` or a prefix of them (a programming
+    /// error: those always need a caller).
+    pub fn public_path(mut self, path: &str) -> Self {
+        assert!(
+            path.starts_with('/')
+                && path.len() > 1
+                && !["/mcp", "/ready", "/metrics"].iter().any(|p| p.starts_with(path) || path.starts_with(p)),
+            "{path} cannot be public"
+        );
+        self.public.push(path.to_owned());
+        self
+    }
+
+    /// Record this server's session callers in `sessions`, a handle the
+    /// program keeps to tell them when its tool list changes (see
+    /// [`Sessions`]).
+    pub fn sessions(mut self, sessions: Sessions) -> Self {
+        self.sessions = sessions;
+        self
+    }
+
     /// Also serve the tools of `source`, listed and resolved per caller (see
     /// [`ToolSource`]).
     pub fn tool_source(mut self, source: Arc<dyn ToolSource>) -> Self {
@@ -206,6 +294,8 @@ impl<S: Send + Sync + 'static> ServerBuilder<S> {
                 metrics,
                 authenticator: self.authenticator,
                 source: self.source,
+                sessions: self.sessions,
+                public: self.public,
             }),
         }
     }
@@ -540,12 +630,25 @@ fn resource_error(e: ToolError) -> McpError {
 impl ServerHandler for McpHandler {
     fn get_info(&self) -> m::ServerConfig {
         let inner = &self.server.inner;
-        let caps = m::ServerCapabilities::builder().enable_tools();
+        // A tool source's list changes while the server runs: say so, and
+        // tell session callers when it does (`Sessions`).
+        let caps = if inner.source.is_some() {
+            m::ServerCapabilities::builder().enable_tools().enable_tool_list_changed()
+        } else {
+            m::ServerCapabilities::builder().enable_tools()
+        };
         let caps = if inner.resources.is_some() { caps.enable_resources().build() } else { caps.build() };
         let mut info = m::ServerConfig::new(caps);
         info.server_info = m::Implementation::new(inner.name.clone(), inner.version.clone());
         info.instructions = inner.instructions.clone();
         info
+    }
+
+    async fn on_initialized(&self, ctx: rmcp::service::NotificationContext<RoleServer>) {
+        // Only a server whose list can change needs to reach its sessions.
+        if self.server.inner.source.is_some() {
+            self.server.inner.sessions.add(ctx.peer);
+        }
     }
 
     async fn list_tools(

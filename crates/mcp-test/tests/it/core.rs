@@ -444,3 +444,97 @@ async fn a_tool_source_lists_and_calls_per_caller() {
     assert!(t.elapsed() < Duration::from_secs(5));
     assert!(r.result()["content"][0]["text"].as_str().unwrap().contains("timed out"), "{}", r.text);
 }
+
+/// The edge rate limit of a program's authenticator (`admit`): a caller
+/// over its budget gets 429 with `Retry-After` and the RateLimit headers —
+/// a JSON-RPC error on `/mcp`, a problem elsewhere — before any tool runs.
+/// Public paths pass without a caller; everything else still needs one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttled_callers_get_429_and_public_paths_need_no_caller() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use mcp_core::auth::{Authenticator, Caller, HeaderMap, Refusal, Role, Throttled};
+
+    struct OneCall(AtomicU32);
+    impl Authenticator for OneCall {
+        fn authenticate(&self, headers: &HeaderMap) -> Result<Caller, Refusal> {
+            headers.get("x-api-key").ok_or(Refusal::Missing)?;
+            Ok(Caller { subject: "alice".into(), role: Role::Viewer, key_id: Some("k1".into()) })
+        }
+        fn admit(&self, _caller: &Caller) -> Result<(), Throttled> {
+            if self.0.fetch_add(1, Ordering::SeqCst) == 0 {
+                Ok(())
+            } else {
+                Err(Throttled { retry_after: Duration::from_millis(1500), limit: 1, window_secs: 60 })
+            }
+        }
+    }
+    let server = crate::echo_server_builder()
+        .authenticator(Arc::new(OneCall(AtomicU32::new(0))))
+        .public_path("/signin")
+        .public_path("/assets/")
+        .build();
+    let routes = axum::Router::new()
+        .route("/signin", axum::routing::get(|| async { "sign in here" }))
+        .route("/assets/app.css", axum::routing::get(|| async { "body{}" }))
+        .route("/private", axum::routing::get(|| async { "secret page" }));
+    let s = TestServer::start_program(mcp_core::Program { server, routes: Some(routes), background: None }).await;
+    let key = [("x-api-key", "k")];
+    let first =
+        s.raw().request("tools/call", json!({"name": "echo", "arguments": {"text": "a"}}), json!({}), &key).await;
+    assert_eq!(first.status, 200, "{}", first.text);
+    let second =
+        s.raw().request("tools/call", json!({"name": "echo", "arguments": {"text": "a"}}), json!({}), &key).await;
+    assert_eq!(second.status, 429, "{}", second.text);
+    assert_eq!(second.headers["retry-after"], "2", "whole seconds, rounded up");
+    assert!(second.headers.contains_key("ratelimit-policy") && second.headers.contains_key("ratelimit"));
+    assert_eq!(second.body["error"]["data"]["errorKind"], "rate_limited", "{}", second.text);
+    let anon = s.raw().with_token(None);
+    assert_eq!(anon.get("/signin").await.status, 200);
+    assert_eq!(anon.get("/assets/app.css").await.status, 200);
+    assert_eq!(anon.get("/private").await.status, 401, "a path next to a public one is not public");
+    assert_eq!(anon.get("/signin/../private").await.status, 401);
+}
+
+/// A server with a tool source says its list changes and reaches its
+/// session callers (`notifications/tools/list_changed`); stateless callers
+/// are not sessions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tool_source_server_tells_its_sessions_when_tools_change() {
+    use std::sync::Arc;
+
+    use mcp_core::Sessions;
+    use mcp_core::auth::Caller;
+    use mcp_core::tool::{BoxFuture, Handler, ToolDef};
+
+    struct Nothing;
+    impl mcp_core::ToolSource for Nothing {
+        fn list(&self, _: &Caller) -> BoxFuture<'_, Vec<ToolDef>> {
+            Box::pin(async { Vec::new() })
+        }
+        fn resolve(&self, _: &Caller, _: &str) -> BoxFuture<'_, Option<(ToolDef, Handler)>> {
+            Box::pin(async { None })
+        }
+    }
+    let sessions = Sessions::default();
+    let server = crate::echo_server_builder().tool_source(Arc::new(Nothing)).sessions(sessions.clone()).build();
+    let s = TestServer::start(server).await;
+    let _ = s.raw().list_tools().await;
+    assert_eq!(sessions.open(), 0, "a stateless request is not a session");
+    let mut c = s.raw();
+    let init = c.open_session().await;
+    assert_eq!(init.result()["capabilities"]["tools"]["listChanged"], true, "{}", init.text);
+    // `initialized` is handled asynchronously by the session's task.
+    let t = Instant::now();
+    while sessions.open() == 0 && t.elapsed() < Duration::from_secs(5) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(sessions.open(), 1);
+    assert_eq!(sessions.notify_tools_changed().await, 1);
+    // A server without a source does not claim a changing list.
+    let plain = TestServer::start(crate::echo_server()).await;
+    let mut c = plain.raw();
+    let init = c.open_session().await;
+    assert!(init.result()["capabilities"]["tools"].get("listChanged").is_none_or(|v| v != true), "{}", init.text);
+}
