@@ -17,7 +17,9 @@
 //! - [`plan`]: the planner's run and step states, `plan_start`, templates.
 //! - [`request`]: the agent's request states and decisions.
 //! - [`peer`]: the results the clients read from fs, git, shell, email and sql.
+//! - [`approval`]: the planner's human approval gates (`approvals_list`, `approval_get`, `approval_decide`).
 
+pub mod approval;
 pub mod peer;
 pub mod plan;
 pub mod request;

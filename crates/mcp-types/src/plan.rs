@@ -40,6 +40,8 @@ text_enum! {
         Pending = "pending",
         /// An attempt is under way (or was, when the planner died).
         Running = "running",
+        /// Waiting for a person's approval (`approvals_list`) before its first attempt.
+        AwaitingApproval = "awaiting_approval",
         /// Done; its result is recorded.
         Succeeded = "succeeded",
         /// Failed for good.

@@ -52,6 +52,10 @@ text_enum! {
         Cancelled = "cancelled",
         /// A failed project started again, as a new run of the same project.
         Retried = "retried",
+        /// An approver's emailed answer approved a waiting plan step.
+        Approved = "approved",
+        /// An approver's emailed answer denied a waiting plan step.
+        Denied = "denied",
     }
 }
 

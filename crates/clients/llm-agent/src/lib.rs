@@ -10,7 +10,13 @@
 //! deterministic check ([`spec`]) decides completeness and writes the
 //! questions. With a model, the agent also offers the planner its LLM
 //! steps ([`coder`]): `llm_implement` and `llm_fix`.
+//!
+//! It also relays approvers' emailed answers to the planner's approval
+//! gates ([`approval`]), and offers the gateway `request_cancel` and
+//! `request_retry`, the same actions as the "never mind" and "please try
+//! again" emails.
 
+pub mod approval;
 pub mod coder;
 pub mod config;
 pub mod intake;
@@ -45,6 +51,8 @@ pub struct EmailSet {
     pub refused: String,
     /// The confirmation of a cancelled request.
     pub cancelled: String,
+    /// The short answer to an approver's emailed answer (`approval`).
+    pub approval_answer: String,
 }
 
 /// The emails the agent writes: `templates/email/` in English and
@@ -69,6 +77,7 @@ impl Emails {
                 follow_up: read("follow_up.txt")?,
                 refused: read("refused.txt")?,
                 cancelled: read("cancelled.txt")?,
+                approval_answer: read("approval_answer.txt")?,
             })
         };
         Ok(Self { en: set("")?, pl: set("pl")? })
@@ -169,14 +178,20 @@ pub fn server(a: Arc<Agent>) -> Server {
     let mut b = Server::builder(NAME, VERSION, a)
         .instructions(
             "The fleet's front desk: submit_request takes a project request (or the answer to questions) and \
-             returns the decision; request_status and request_list show requests. With a model configured, \
+             returns the decision; request_status and request_list show requests; request_cancel and \
+             request_retry call a request off or build its failed project again. With a model configured, \
              llm_implement and llm_fix are the planner's LLM steps.",
         )
         .ready_check("database", |a: Arc<Agent>| async move { a.store.db().ping().await });
     if coder {
         b = b.tool(tools::llm_fix::tool()).tool(tools::llm_implement::tool());
     }
-    b.tool(tools::request_list::tool()).tool(tools::request_status::tool()).tool(tools::submit_request::tool()).build()
+    b.tool(tools::request_cancel::tool())
+        .tool(tools::request_list::tool())
+        .tool(tools::request_retry::tool())
+        .tool(tools::request_status::tool())
+        .tool(tools::submit_request::tool())
+        .build()
 }
 
 /// The whole program (the fleet's one entry-point shape): the server, and the email intake when configured.

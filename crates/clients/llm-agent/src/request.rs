@@ -135,7 +135,7 @@ pub fn request_id_for(message_id: &str) -> String {
 /// An idempotency key for a record about `what` (a Message-ID and more):
 /// hashed, because Message-IDs can be longer than a key may be, and
 /// namespaced, because the sql server's keys are shared by every caller.
-fn key(kind: &str, what: &str) -> String {
+pub(crate) fn key(kind: &str, what: &str) -> String {
     let h = Sha256::digest(what.as_bytes());
     let hex: String = h.iter().take(16).map(|b| format!("{b:02x}")).collect();
     format!("{}/{kind}/{hex}", crate::NAME)
@@ -144,6 +144,19 @@ fn key(kind: &str, what: &str) -> String {
 impl Agent {
     /// Process one message (see the module docs).
     pub async fn handle(&self, m: &Incoming) -> Result<Outcome, HandleError> {
+        self.handle_as(m, None).await
+    }
+
+    /// Process an explicit action on an existing request — `request_cancel`
+    /// and `request_retry` — down the same path as the email intent it
+    /// stands for ("never mind", "please try again"), idempotent on the
+    /// message id like any message. An action the request's state does not
+    /// allow is noted and changes nothing.
+    pub async fn act(&self, m: &Incoming, intent: Intent) -> Result<Outcome, HandleError> {
+        self.handle_as(m, Some(intent)).await
+    }
+
+    async fn handle_as(&self, m: &Incoming, forced: Option<Intent>) -> Result<Outcome, HandleError> {
         if let Some((_, outcome)) = self.store.processed(&m.message_id).await? {
             let mut o: Outcome =
                 serde_json::from_str(&outcome).map_err(|e| StoreError::Corrupt("outcome", e.to_string()))?;
@@ -152,6 +165,12 @@ impl Agent {
         }
         if !m.trusted {
             return self.ignore(m).await;
+        }
+        // An answer to an approval email: its verified reply token names the planner's approval, not a request.
+        if let (Channel::Email { .. }, Some(id)) = (&m.channel, &m.request_id)
+            && crate::approval::is_approval_id(id)
+        {
+            return self.approval_answer(m, id).await;
         }
         let existing = match &m.request_id {
             // A reply to a retried run's report names that run's key.
@@ -219,7 +238,7 @@ impl Agent {
             message.id = %m.message_id,
         );
         mcp_core::trace::resume(&span, Some(&request.traceparent));
-        self.decide(m, request).instrument(span).await
+        self.decide(m, request, forced).instrument(span).await
     }
 
     /// The request a reply without a (valid) token continues: its
@@ -260,7 +279,7 @@ impl Agent {
         Ok(o)
     }
 
-    async fn decide(&self, m: &Incoming, mut r: Request) -> Result<Outcome, HandleError> {
+    async fn decide(&self, m: &Incoming, mut r: Request, forced: Option<Intent>) -> Result<Outcome, HandleError> {
         let mut o = Outcome {
             // Every path below decides; this is only the starting value.
             decision: Decision::Noted,
@@ -278,16 +297,27 @@ impl Agent {
         }
         self.record_message(&r, "in", m.from.as_deref(), None, &m.subject, &m.text, Some(&m.message_id)).await;
         self.store.add_to_thread(&m.message_id, &r.id).await?;
-        let intent = crate::llm::rules::intent(&m.text);
+        let intent = forced.or_else(|| crate::llm::rules::intent(&m.text));
         match (r.state, intent) {
             // A project that failed is built again on request, as a new run of the same project.
             (RequestState::Planned, Some(Intent::Retry)) => return self.retry(m, r, o).await,
             (RequestState::Planned, Some(Intent::Cancel)) => return self.cancel_run(m, r, o).await,
-            // Asking, or the planner could not take the spec: "never mind" closes it.
+            // Asking, or the planner could not take the spec: "never mind" closes it. (A first message that
+            // says only "cancel" is a request of its own; an explicit action always means the request.)
             (RequestState::Asking | RequestState::Failed | RequestState::New, Some(Intent::Cancel))
-                if r.rounds > 0 || r.state == RequestState::Failed =>
+                if forced.is_some() || r.rounds > 0 || r.state == RequestState::Failed =>
             {
                 return self.cancel(m, r, o).await;
+            }
+            // An explicit action the request's state does not allow (retry before a run, cancel a closed
+            // request): noted, nothing done; the tool turns it into a conflict.
+            (state, Some(i)) if forced.is_some() => {
+                o.decision = Decision::Noted;
+                o.run_id = r.run_id.clone();
+                let what = if i == Intent::Retry { "retry" } else { "cancel" };
+                o.reason = Some(format!("request {} is {state}: nothing to {what}", r.id));
+                self.store.mark_processed(&m.message_id, Some(&r.id), &json!(o).to_string()).await?;
+                return Ok(o);
             }
             // The planner refused the spec (a name in use): the thread stays open for a correction or a retry,
             // tried as the next attempt so its keys (plan, reply) are new.
@@ -406,7 +436,11 @@ impl Agent {
     async fn cancel(&self, m: &Incoming, mut r: Request, mut o: Outcome) -> Result<Outcome, HandleError> {
         r.state = RequestState::Cancelled;
         r.asked.clear();
-        r.reason = Some("cancelled by the requester".into());
+        r.reason = Some(match (&m.channel, m.text.trim()) {
+            (Channel::Mcp, "") => "cancelled through the API".into(),
+            (Channel::Mcp, why) => format!("cancelled through the API: {}", crate::one_line(why, 300)),
+            _ => "cancelled by the requester".into(),
+        });
         let text = render(
             &self.emails.for_lang(r.lang).cancelled,
             &BTreeMap::from([
@@ -657,7 +691,7 @@ impl Agent {
     }
 
     /// The decision log, once per (request, decision, message).
-    async fn record_decision(
+    pub(crate) async fn record_decision(
         &self,
         r: Option<&Request>,
         decision: Decision,

@@ -27,6 +27,18 @@ pub const PLANNER_MAX_TOKENS: &str = "PLANNER_MAX_TOKENS";
 pub const PLANNER_FIX_ROUNDS: &str = "PLANNER_FIX_ROUNDS";
 /// Timeout of one build, lint or test command, seconds (default 600).
 pub const PLANNER_COMMAND_TIMEOUT_SECS: &str = "PLANNER_COMMAND_TIMEOUT_SECS";
+/// Plan steps that wait for a person's approval before they run: a comma list of step keys (`tag`,
+/// `commit_work`) or action kinds (`tag`, `commit`, `command`) (default empty: no step waits). The approvers get
+/// an email to answer "approve" or "deny <reason>"; the gateway's UI, REST API and CLI decide too. `report`
+/// cannot wait: the requester always hears back.
+pub const PLANNER_APPROVAL_STEPS: &str = "PLANNER_APPROVAL_STEPS";
+/// How long an approval waits for a decision: `90s`, `30m`, `24h`, `7d` or plain seconds (default `24h`).
+/// Past it the approval is `expired`, which counts as a denial. Time spent waiting does not count against
+/// `PLANNER_MAX_WALL_SECS`, which bounds the planner's own work.
+pub const PLANNER_APPROVAL_TIMEOUT: &str = "PLANNER_APPROVAL_TIMEOUT";
+/// Who may approve by email: a comma list of addresses (default: the request's requester). Each must be on
+/// the email server's recipient allow-list to get the approval email.
+pub const PLANNER_APPROVERS: &str = "PLANNER_APPROVERS";
 /// The planner's settings.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -46,8 +58,81 @@ pub struct Config {
     pub fix_rounds: u32,
     /// Command timeout.
     pub command_timeout: Duration,
+    /// Human approval gates.
+    pub approval: Approval,
     /// Peers.
     pub peers: Peers,
+}
+
+/// Which steps wait for a person, how long, and who may answer by email.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Approval {
+    /// Step keys or action kinds that wait (empty: none).
+    pub steps: Vec<String>,
+    /// How long an approval waits before it expires.
+    pub timeout: Duration,
+    /// Email approvers (empty: the request's requester).
+    pub approvers: Vec<String>,
+}
+
+impl Approval {
+    /// Nothing waits (the default).
+    pub fn none() -> Self {
+        Self { steps: Vec::new(), timeout: Duration::from_secs(24 * 3600), approvers: Vec::new() }
+    }
+
+    /// Whether a step with this key and action kind waits for approval.
+    pub fn needed(&self, key: &str, kind: &str) -> bool {
+        self.steps.iter().any(|s| s == key || s == kind)
+    }
+
+    fn read(r: &mut Reader<'_>) -> Self {
+        let steps: Vec<String> = r.list(PLANNER_APPROVAL_STEPS).into_iter().map(|s| s.to_ascii_lowercase()).collect();
+        for s in &steps {
+            if s == "report" {
+                r.error(format!(
+                    "{PLANNER_APPROVAL_STEPS}: the report cannot wait for approval (the requester always hears back)"
+                ));
+            } else if !s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+                r.error(format!(
+                    "{PLANNER_APPROVAL_STEPS}: {s:?} is not a step key or action kind (letters, digits, _)"
+                ));
+            }
+        }
+        let timeout = match r.raw(PLANNER_APPROVAL_TIMEOUT) {
+            None => Duration::from_secs(24 * 3600),
+            Some(v) => match span(&v) {
+                Some(d) => d,
+                None => {
+                    r.error(format!("{PLANNER_APPROVAL_TIMEOUT}={v:?}: expected a span such as 90s, 30m, 24h or 7d"));
+                    Duration::from_secs(24 * 3600)
+                }
+            },
+        };
+        let approvers: Vec<String> = r.list(PLANNER_APPROVERS).into_iter().map(|a| a.to_ascii_lowercase()).collect();
+        for a in &approvers {
+            if a.len() > 254 || a.matches('@').count() != 1 || a.starts_with('@') || a.ends_with('@') {
+                r.error(format!("{PLANNER_APPROVERS}: {a:?} is not an email address"));
+            }
+        }
+        Self { steps, timeout, approvers }
+    }
+}
+
+/// `90s`, `30m`, `24h`, `7d`, or plain seconds: at least a second, at most a year.
+fn span(v: &str) -> Option<Duration> {
+    let v = v.trim();
+    let split = v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len());
+    let (num, unit) = v.split_at(split);
+    let n: u64 = num.parse().ok()?;
+    let secs = n.checked_mul(match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return None,
+    })?;
+    (1..=366 * 86_400).contains(&secs).then(|| Duration::from_secs(secs))
 }
 
 /// Where the other programs are.
@@ -121,6 +206,7 @@ impl Config {
             budget,
             fix_rounds: r.parse(PLANNER_FIX_ROUNDS, 3),
             command_timeout: r.secs(PLANNER_COMMAND_TIMEOUT_SECS, Duration::from_secs(600)),
+            approval: Approval::read(r),
             peers,
         }
     }
@@ -136,7 +222,45 @@ impl Config {
             budget: Budget { max_steps: 60, max_wall_secs: 900, max_tokens: 200_000 },
             fix_rounds: 2,
             command_timeout: Duration::from_secs(300),
+            approval: Approval::none(),
             peers,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(vars: &[(&str, &str)]) -> Result<Config, String> {
+        mcp_core::config::read_vars(vars, Config::read).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn approval_settings() {
+        let c = read(&[]).unwrap();
+        assert_eq!(c.approval, Approval::none());
+        assert!(!c.approval.needed("tag", "tag"));
+        let c = read(&[
+            ("PLANNER_APPROVAL_STEPS", "tag, Command"),
+            ("PLANNER_APPROVAL_TIMEOUT", "30m"),
+            ("PLANNER_APPROVERS", "Ops@Example.test,bob@example.test"),
+        ])
+        .unwrap();
+        assert!(c.approval.needed("tag", "tag") && c.approval.needed("lint", "command"));
+        assert!(!c.approval.needed("commit_work", "commit"));
+        assert_eq!(c.approval.timeout, Duration::from_secs(1800));
+        assert_eq!(c.approval.approvers, ["ops@example.test", "bob@example.test"]);
+        let e = read(&[
+            ("PLANNER_APPROVAL_STEPS", "report,de ploy"),
+            ("PLANNER_APPROVAL_TIMEOUT", "soon"),
+            ("PLANNER_APPROVERS", "nobody"),
+        ])
+        .unwrap_err();
+        for needle in ["report cannot wait", "\"de ploy\"", "soon", "\"nobody\""] {
+            assert!(e.contains(needle), "{needle} missing from {e}");
+        }
+        assert_eq!(span("90"), Some(Duration::from_secs(90)));
+        assert_eq!(span("0s"), None);
     }
 }

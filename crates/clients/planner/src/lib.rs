@@ -16,8 +16,14 @@
 //! and was not done. Runs are claimed with a lease, so several planners can
 //! share one PostgreSQL database.
 //!
+//! Steps named in `PLANNER_APPROVAL_STEPS` wait for a person: an approval
+//! is recorded and mailed to the approvers, and the step runs once it is
+//! approved (`approval_decide`, or an emailed "approve" the agent relays);
+//! denied or expired, the run ends and the report says so.
+//!
 //! It is also an MCP server: `plan_start`, `plan_status`, `plan_wait` (with
-//! progress notifications), `plan_list`, `plan_cancel`, `templates_list`.
+//! progress notifications), `plan_list`, `plan_cancel`, `templates_list`,
+//! and the approval queue: `approvals_list`, `approval_get`, `approval_decide`.
 
 mod actions;
 pub mod config;
@@ -74,6 +80,7 @@ impl Planner {
             templates = templates.projects.len(),
             llm_agent = config.peers.agent.is_some(),
             email = config.peers.email.is_some(),
+            approval_steps = %config.approval.steps.join(","),
             "planner ready"
         );
         let (events, _) = broadcast::channel(256);
@@ -121,9 +128,13 @@ pub fn server(p: Arc<Planner>) -> Server {
     Server::builder(NAME, VERSION, p)
         .instructions(
             "Builds projects from complete specs: plan_start (one run per request id; idempotent), plan_wait \
-             (progress until done), plan_status, plan_list, plan_cancel, templates_list (what can be built).",
+             (progress until done), plan_status, plan_list, plan_cancel, templates_list (what can be built); \
+             approvals_list, approval_get and approval_decide for steps that wait for a person's approval.",
         )
         .ready_check("database", |p: Arc<Planner>| async move { p.store.db().ping().await })
+        .tool(tools::approval_decide::tool())
+        .tool(tools::approval_get::tool())
+        .tool(tools::approvals_list::tool())
         .tool(tools::plan_cancel::tool())
         .tool(tools::plan_list::tool())
         .tool(tools::plan_start::tool())

@@ -56,6 +56,23 @@ pub enum Action {
     Report,
 }
 
+impl Action {
+    /// The action's kind, as its `type` tag (`commit`, `command`, `tag`...):
+    /// what `PLANNER_APPROVAL_STEPS` may name besides a step key.
+    pub const fn kind(&self) -> &'static str {
+        match self {
+            Self::Scaffold => "scaffold",
+            Self::GitInit => "git_init",
+            Self::Commit { .. } => "commit",
+            Self::Command { .. } => "command",
+            Self::Implement => "implement",
+            Self::Fix { .. } => "fix",
+            Self::Tag { .. } => "tag",
+            Self::Report => "report",
+        }
+    }
+}
+
 /// When to retry a failed attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Retry {
@@ -255,6 +272,10 @@ mod tests {
             check(&p).unwrap();
             assert_eq!(p.iter().any(|s| s.action == Action::Implement), llm);
             assert_eq!(p.last().unwrap().action, Action::Report);
+            // The kind is the serde tag, which is what a person reads in plan_status.
+            for s in &p {
+                assert_eq!(serde_json::to_value(&s.action).unwrap()["type"], s.action.kind());
+            }
         }
         let mut bad = default_plan(&spec(), "x", tpl, Shape { llm: false, fix_rounds: 0, command_secs: 1 });
         bad.swap(0, 1);

@@ -2,7 +2,11 @@
 //! written before the planner acts on it, so a planner killed at any point
 //! finds, on restart, each step either done (with its result), not started,
 //! or marked running (interrupted: run again, and idempotent by design).
+//! Approvals, which steps wait for, are in [`approvals`].
 
+mod approvals;
+
+pub use approvals::{ApprovalRow, Decided, NewApproval, approval_id};
 use mcp_core::ErrorKind;
 use mcp_core::db::sqlx::any::AnyRow;
 use mcp_core::db::sqlx::{self, Row};
@@ -81,6 +85,10 @@ pub struct Step {
     pub error: Option<String>,
     /// Why it failed, as data.
     pub error_kind: Option<ErrorKind>,
+    /// While it is `awaiting_approval`: the pending approval's id, for `approval_decide` (not stored; `plan_status`
+    /// fills it in).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval_id: Option<String>,
 }
 
 /// The store.
@@ -126,6 +134,7 @@ fn step_from(r: &AnyRow) -> Result<Step, StoreError> {
         result: result.map(|s| decode("step result", &s)).transpose()?,
         error: r.get(7),
         error_kind: r.get::<Option<String>, _>(8).as_deref().and_then(ErrorKind::parse),
+        approval_id: None,
     })
 }
 
@@ -415,6 +424,17 @@ impl Store {
             .bind(error.map(str::to_owned))
             .bind(error_kind.map(|k| k.as_str().to_owned()))
             .bind(mcp_core::clock::now_ms())
+            .bind(run_id.to_owned())
+            .bind(idx)
+            .execute(self.db.writer())
+            .await?;
+        Ok(())
+    }
+
+    /// Mark a step as waiting for approval (before its first attempt; `begin_attempt` moves it on).
+    pub async fn await_approval(&self, run_id: &str, idx: i64) -> Result<(), StoreError> {
+        self.db
+            .query("UPDATE planner_steps SET state = 'awaiting_approval' WHERE run_id = $1 AND idx = $2")
             .bind(run_id.to_owned())
             .bind(idx)
             .execute(self.db.writer())

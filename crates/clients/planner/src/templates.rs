@@ -44,7 +44,7 @@ pub struct Templates {
     pub projects: BTreeMap<String, Template>,
     /// `SPEC.md.tmpl`.
     pub spec: String,
-    /// Email templates by file stem (`questions`, `completed`, ...).
+    /// Email templates by file stem (`completed`, `failed`, `approval`, and `pl/...`).
     pub email: BTreeMap<String, String>,
 }
 
@@ -147,7 +147,7 @@ impl Templates {
         let spec = read(&dir.join("SPEC.md.tmpl"))?;
         check_placeholders(&spec).map_err(|e| format!("SPEC.md.tmpl: {e}"))?;
         let mut email = BTreeMap::new();
-        for stem in ["completed", "failed"] {
+        for stem in ["completed", "failed", "approval"] {
             for (key, path) in
                 [(stem.to_owned(), format!("{stem}.txt")), (format!("pl/{stem}"), format!("pl/{stem}.txt"))]
             {
@@ -156,8 +156,8 @@ impl Templates {
                 }
             }
         }
-        // Every report in English and Polish (the requester's language).
-        for needed in ["completed", "failed", "pl/completed", "pl/failed"] {
+        // Every report and approval request in English and Polish (the requester's language).
+        for needed in ["completed", "failed", "approval", "pl/completed", "pl/failed", "pl/approval"] {
             if !email.contains_key(needed) {
                 return Err(format!("{}/email/{needed}.txt is missing", dir.display()));
             }

@@ -8,7 +8,7 @@
 
 use std::path::PathBuf;
 
-use mcp_types::{peer, plan};
+use mcp_types::{approval, peer, plan};
 use schemars::JsonSchema;
 use serde_json::Value;
 
@@ -156,6 +156,12 @@ fn every_contract_matches_its_callee() {
     contract::<plan::RunRef>("clients/planner", "plan_start", Dir::Reads, &mut e);
     contract::<plan::RunRef>("clients/planner", "plan_status", Dir::Reads, &mut e);
     contract::<plan::TemplatesList>("clients/planner", "templates_list", Dir::Reads, &mut e);
+    // The approval queue: what the gateway and the agent send and read.
+    contract::<approval::ApprovalsList>("clients/planner", "approvals_list", Dir::Reads, &mut e);
+    contract::<approval::ApprovalDetail>("clients/planner", "approval_get", Dir::Reads, &mut e);
+    contract::<approval::Approval>("clients/planner", "approval_get", Dir::Reads, &mut e);
+    contract::<approval::ApprovalDecide>("clients/planner", "approval_decide", Dir::Sends, &mut e);
+    contract::<approval::Approval>("clients/planner", "approval_decide", Dir::Reads, &mut e);
     assert!(
         e.is_empty(),
         "contracts that no longer match their callee (fix the server, or the type in mcp-types and its callers, \

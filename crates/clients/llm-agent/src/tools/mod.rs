@@ -1,12 +1,20 @@
 //! The agent's MCP tools, one per file: `submit_request` (the gateway's way
-//! in), `request_status`, `request_list`, and — only with a provider that
-//! can write code — `llm_implement` and `llm_fix` for the planner.
+//! in), `request_status`, `request_list`, `request_cancel`, `request_retry`,
+//! and — only with a provider that can write code — `llm_implement` and
+//! `llm_fix` for the planner. The registry is the list in `lib.rs`'s `server`.
 
 pub mod llm_fix;
 pub mod llm_implement;
+pub mod request_cancel;
 pub mod request_list;
+pub mod request_retry;
 pub mod request_status;
 pub mod submit_request;
+
+use crate::Agent;
+use crate::llm::rules::Intent;
+use crate::request::{Channel, Incoming, Outcome};
+use crate::store::Request;
 
 use mcp_core::ToolError;
 
@@ -33,4 +41,32 @@ pub fn coder_err(e: crate::coder::CoderError) -> ToolError {
         crate::coder::CoderError::Llm(crate::llm::LlmError::Unavailable(m)) => ToolError::Unavailable(m),
         other => ToolError::failed(other.to_string()),
     }
+}
+
+/// Act on an existing request as its email intent would (`request_cancel`,
+/// `request_retry`): one message through the same path. Each call is a
+/// message of its own (a fresh id): an action that did not apply must not
+/// be answered from the record once it would (a retry refused while the run
+/// was going, asked again after it failed). Repeats are safe all the same:
+/// the state decides — a cancelled request is not cancelled twice, and a
+/// retry is a planner run keyed `<request>-retry<n>`, so two calls at once
+/// start one run.
+pub async fn act(s: &Agent, request_id: &str, intent: Intent, text: String) -> Result<(Request, Outcome), ToolError> {
+    let r = s.store.get(request_id).await.map_err(store_err)?;
+    let r = r.ok_or_else(|| ToolError::not_found(format!("request {request_id}")))?;
+    let action = if intent == Intent::Cancel { "cancel" } else { "retry" };
+    let m = Incoming {
+        channel: Channel::Mcp,
+        message_id: format!("mcp-{action}-{}-{}-{:016x}", r.id, r.attempt, rand::random::<u64>()),
+        from: None,
+        subject: r.subject.clone(),
+        text,
+        request_id: Some(r.id.clone()),
+        thread: Vec::new(),
+        received_at: Some(mcp_core::clock::now_rfc3339()),
+        trusted: true,
+        trust_reason: "authenticated MCP caller".into(),
+    };
+    let o = s.act(&m, intent).await.map_err(handle_err)?;
+    Ok((r, o))
 }

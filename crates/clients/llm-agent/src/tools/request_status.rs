@@ -46,8 +46,14 @@ pub fn tool() -> Tool<Agent> {
 }
 
 async fn run(s: Arc<Agent>, a: Args, _ctx: Ctx) -> Result<Out<Status>, ToolError> {
-    let r = s.store.get(&a.request_id).await.map_err(store_err)?;
-    let r = r.ok_or_else(|| ToolError::not_found(format!("request {}", a.request_id)))?;
+    let (st, text) = status(&s, &a.request_id).await?;
+    Ok(Out::new(st).text(text))
+}
+
+/// A request's status as this tool answers it (`request_cancel` and `request_retry` answer with it too).
+pub async fn status(s: &Agent, request_id: &str) -> Result<(Status, String), ToolError> {
+    let r = s.store.get(request_id).await.map_err(store_err)?;
+    let r = r.ok_or_else(|| ToolError::not_found(format!("request {request_id}")))?;
     let (mut run_state, mut run_reason, mut run_unknown) = (None, None, None);
     if let (Some(run_id), Some(planner)) = (&r.run_id, &s.peers.planner) {
         match planner.call_as::<RunRef>("plan_status", json!({"run_id": run_id})).await {
@@ -60,5 +66,5 @@ async fn run(s: Arc<Agent>, a: Args, _ctx: Ctx) -> Result<Out<Status>, ToolError
     }
     let run_text = run_state.map(|s| format!(", run {s}")).unwrap_or_default();
     let text = format!("request {}: {}{run_text} (round {}, trace {})", r.id, r.state, r.rounds, r.trace_id);
-    Ok(Out::new(Status { request: r, run_state, run_reason, run_unknown }).text(text))
+    Ok((Status { request: r, run_state, run_reason, run_unknown }, text))
 }

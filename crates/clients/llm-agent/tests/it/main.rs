@@ -12,6 +12,7 @@
 // Test helpers unwrap (a panic is how a test fails) and need no API docs.
 #![allow(clippy::unwrap_used, missing_docs)]
 
+mod actions;
 mod compliance;
 mod corpus;
 mod e2e;

@@ -20,6 +20,7 @@ mod scaffold;
 mod tag;
 mod vars;
 
+pub(crate) use report::polish_title;
 use serde_json::Value;
 
 use crate::exec::Ctx;

@@ -284,7 +284,7 @@ fn results(cx: &Ctx<'_>, pl: bool) -> String {
 
 /// A step's title in Polish, by its key (the titles are made in English by
 /// the plan; the key is stable).
-fn polish_title(key: &str, english: &str) -> String {
+pub(crate) fn polish_title(key: &str, english: &str) -> String {
     match key {
         "scaffold" => "Utworzenie projektu z szablonu i SPEC.md",
         "git_init" => "Inicjalizacja repozytorium git",

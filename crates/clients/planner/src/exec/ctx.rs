@@ -19,6 +19,9 @@ pub(crate) struct Ctx<'a> {
     pub steps: Vec<Step>,
     /// When this planner took the run up (for the log line at the end).
     pub started: Instant,
+    /// Milliseconds the run has spent waiting for people (approvals): the
+    /// wall-time budget bounds the planner's work, not a person's answer.
+    pub waited_ms: i64,
 }
 
 impl Ctx<'_> {
@@ -66,7 +69,7 @@ impl Ctx<'_> {
         if self.run.steps_used >= i64::from(b.max_steps) {
             return Err(format!("the step budget ({} attempts) is used up", b.max_steps));
         }
-        let wall = (mcp_core::clock::now_ms() - self.run.created_ms).max(0) as u64 / 1000;
+        let wall = (mcp_core::clock::now_ms() - self.run.created_ms - self.waited_ms).max(0) as u64 / 1000;
         if wall >= b.max_wall_secs {
             return Err(format!("the time budget ({} s) is used up", b.max_wall_secs));
         }

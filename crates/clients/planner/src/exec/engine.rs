@@ -1,6 +1,7 @@
 //! The step engine: walks a claimed run's steps in order, checkpoints every
 //! attempt, retries what is worth retrying, enforces budgets, honours
-//! cancellation, and always ends with the report.
+//! cancellation, waits at approval gates (`gate`), and always ends with the
+//! report.
 //!
 //! The engine knows the plan's rules (dependencies, the report that always
 //! runs, tag only after passing checks, fix only after failing ones) but not
@@ -13,7 +14,7 @@ use mcp_core::ErrorKind;
 use mcp_core::tracing::{self, Instrument, info, warn};
 use serde_json::{Value, json};
 
-use super::{Ctx, Event, RunError};
+use super::{Ctx, Event, RunError, gate};
 use crate::Planner;
 use crate::peers::StepError;
 use crate::plan::{Action, StepDef};
@@ -25,7 +26,8 @@ pub(super) async fn execute(p: &Arc<Planner>, run: Run) -> Result<(), RunError> 
     let total = steps.len();
     info!(run_id = %run.id, steps = total, state = %run.state, "run claimed");
     task(p, &run, "task_start", json!({"name": "plan", "project": run.slug, "detail": "started"})).await;
-    let mut cx = Ctx { p, run, steps, started: Instant::now() };
+    let waited_ms = p.store.approval_wait_ms(&run.id, mcp_core::clock::now_ms()).await?;
+    let mut cx = Ctx { p, run, steps, started: Instant::now(), waited_ms };
     let mut stop_reason: Option<(RunState, String)> = None; // (final state, why)
     for i in 0..cx.steps.len() {
         let step = cx.steps[i].clone();
@@ -57,6 +59,14 @@ pub(super) async fn execute(p: &Arc<Planner>, run: Run) -> Result<(), RunError> 
             }
             if let Some(why) = blocked(&cx, &step.def) {
                 skip(&mut cx, i, &why, None).await?;
+                continue;
+            }
+            // A step that needs a person waits here; not approved, it is stopped and the run ends.
+            if p.config.approval.needed(&step.def.key, step.def.action.kind())
+                && let gate::Gate::Stop { state, run_why, step_why, kind } = gate::wait(&mut cx, i).await?
+            {
+                skip(&mut cx, i, &step_why, Some(kind)).await?;
+                stop_reason = Some((state, run_why));
                 continue;
             }
         } else {
@@ -103,6 +113,12 @@ fn outcome(cx: &Ctx<'_>, stop: Option<&(RunState, String)>) -> (RunState, String
     // After a restart the stop is known from what it left behind.
     if cx.run.cancel_requested {
         return (RunState::Cancelled, "cancelled on request".into());
+    }
+    // A step a person did not approve (its error says by whom and why) ended the run.
+    if let Some(s) =
+        cx.steps.iter().find(|s| s.state == StepState::Skipped && s.error_kind == Some(ErrorKind::Forbidden))
+    {
+        return (RunState::Cancelled, gate::run_reason(&s.def.title, s.error.as_deref().unwrap_or("not approved")));
     }
     if let Some(s) = cx.steps.iter().find(|s| s.error_kind == Some(ErrorKind::BudgetExhausted)) {
         return (RunState::BudgetExhausted, s.error.clone().unwrap_or_default());

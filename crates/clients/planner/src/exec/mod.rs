@@ -1,6 +1,7 @@
 //! The executor: claims runs with a lease, hands each to the step engine
 //! (`engine`: attempts, retries, timeouts, budgets, cancellation, the
-//! outcome) and tells `plan_wait` what happened ([`Event`]). What a step
+//! outcome, the approval gate in `gate`) and tells `plan_wait` what
+//! happened ([`Event`]). What a step
 //! *does* is not here but in `actions/`, one module per action.
 //!
 //! A planner killed at any instant leaves every step settled, pending, or
@@ -10,6 +11,7 @@
 
 mod ctx;
 mod engine;
+mod gate;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -9,6 +9,7 @@
 // Test helpers unwrap (a panic is how a test fails) and need no API docs.
 #![allow(clippy::unwrap_used, missing_docs)]
 
+mod approvals;
 mod flows;
 mod resume;
 
