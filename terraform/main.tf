@@ -46,6 +46,7 @@ locals {
   secret_values = {
     mcp_token              = var.mcp_token
     email_token_secret     = var.email_token_secret
+    gateway_key_secret     = var.gateway_key_secret
     mail_password_agent    = var.mail_password_agent
     mail_password_alice    = var.mail_password_alice
     grafana_admin_password = var.grafana_admin_password

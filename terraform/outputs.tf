@@ -14,6 +14,11 @@ output "grafana_url" {
   value       = var.enable_grafana ? "http://${var.bind_addr}:${var.grafana_port}" : null
 }
 
+output "gateway_url" {
+  description = "The api-gateway, on the Docker host: REST API, web UI under /ui, MCP under /mcp."
+  value       = "http://${var.bind_addr}:${var.gateway_port}"
+}
+
 output "mail" {
   description = "The dev mail server's published ports and the fleet's address."
   value = {

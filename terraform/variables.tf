@@ -81,6 +81,12 @@ variable "mail_submission_port" {
   default     = 1587
 }
 
+variable "gateway_port" {
+  description = "Host port of the api-gateway (REST API, web UI under /ui, MCP under /mcp)."
+  type        = number
+  default     = 8203
+}
+
 # --- behaviour -------------------------------------------------------------
 variable "mail_domain" {
   description = "Domain of the dev mail server; the fleet's inbox is agent@ this domain."
@@ -186,6 +192,12 @@ variable "mcp_token" {
 
 variable "email_token_secret" {
   description = "HMAC key of the signed reply addresses (at least 32 bytes)."
+  type        = string
+  sensitive   = true
+}
+
+variable "gateway_key_secret" {
+  description = "Key the api-gateway hashes API keys with (at least 32 bytes; changing it invalidates every key)."
   type        = string
   sensitive   = true
 }

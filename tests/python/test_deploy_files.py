@@ -27,8 +27,10 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
-# The only services with published ports, and the container ports they may publish.
-PUBLISHED = {"prometheus": {9090}, "grafana": {3000}, "mail": {25, 143, 587}}
+# The only services with published ports, and the container ports they may publish: the
+# services people look at, and the api-gateway, the one program people and outside MCP clients
+# reach (fleet.toml's `publish`). Every other program stays on the compose network.
+PUBLISHED = {"prometheus": {9090}, "grafana": {3000}, "mail": {25, 143, 587}, "mcp-client-api-gateway": {8080}}
 # Services that are not fleet programs.
 INFRA = {"postgres", "mail", "prometheus", "grafana", "llm"}
 
@@ -191,13 +193,45 @@ def test_only_allowed_ports_are_published_on_loopback(compose):
     assert {n for n, s in compose["services"].items() if s.get("ports")} <= set(PUBLISHED)
 
 
+def host_ports(service: dict) -> set[int]:
+    """The host ports a service publishes, in either compose version's form."""
+    out = set()
+    for p in service.get("ports", []):
+        if isinstance(p, dict):
+            out.add(int(p["published"]))
+        else:
+            out.add(int(str(p).split("/")[0].split(":")[-2]))
+    return out
+
+
+def test_the_programs_fleet_toml_publishes_are_published_as_it_says(compose):
+    manifest = tomllib.loads((ROOT / "fleet.toml").read_text())
+    programs = manifest["programs"]
+    publishing = {n: p["compose"]["publish"] for n, p in programs.items() if "publish" in p.get("compose", {})}
+    assert set(publishing) == set(PUBLISHED) - INFRA, "fleet.toml's `publish` and PUBLISHED disagree: review both"
+    lines = (ROOT / ".env.example").read_text().splitlines()
+    env = dict(line.split("=", 1) for line in lines if re.match(r"^[A-Z]", line))
+    for name, spec in publishing.items():
+        var, port = spec.split(":")
+        service = compose["services"][name]
+        assert published(service) == [("127.0.0.1", 8080)], f"{name}: {service.get('ports')}"
+        # .env.example documents the variable with fleet.toml's default.
+        assert env.get(var) == port, f".env.example: {var}={env.get(var)}, fleet.toml says {port}"
+        assert host_ports(service) == {int(port)}, f"{name}: {service.get('ports')}"
+
+
 def test_port_checks_catch_a_published_program(compose):
     broken = copy.deepcopy(compose)
     broken["services"]["mcp-server-sql"]["ports"] = ["0.0.0.0:8080:8080/tcp"]
     broken["services"]["prometheus"]["ports"] = [{"host_ip": "0.0.0.0", "target": 9090, "published": "9090"}]
+    gateway = broken["services"]["mcp-client-api-gateway"]
+    gateway["ports"] = ["0.0.0.0:8203:8080/tcp", "127.0.0.1:9100:9100/tcp"]
     found = port_problems(broken)
     assert any("mcp-server-sql" in p for p in found), found
     assert any("prometheus" in p and "0.0.0.0" in p for p in found), found
+    # The gateway may publish its 8080, on loopback only, and nothing else.
+    assert any("mcp-client-api-gateway: port 8080 published on 0.0.0.0" in p for p in found), found
+    assert any("mcp-client-api-gateway: publishes port 9100" in p for p in found), found
 
 
 def test_dockerfile_placeholder_list_matches_its_scratch_targets():
@@ -352,7 +386,8 @@ def test_terraform_parses_and_sensitive_variables_are_marked():
     tf = terraform()
     variables = {k: v for block in tf["variable"] for k, v in block.items()}
     assert "docker_host" in variables
-    for secret in ("fleet_db_password", "mcp_token", "email_token_secret", "mail_password_agent"):
+    secrets = ("fleet_db_password", "mcp_token", "email_token_secret", "gateway_key_secret", "mail_password_agent")
+    for secret in secrets:
         assert variables[secret].get("sensitive") is True, secret
     providers = {k for block in tf["terraform"] for p in block["required_providers"] for k in p}
     assert providers == {"docker"}
@@ -403,6 +438,7 @@ def terraform_problems(compose: dict, tf: dict, fleet: dict | None = None, modul
     defaults = variable_defaults(tf)
     locals_ = {k: v for block in tf["locals"] for k, v in block.items()}
     program_env = list(locals_["program_env"])
+    secret_values = locals_["secret_values"]
     for name, service in compose["services"].items():
         body = found.get(name)
         if body is None:
@@ -434,6 +470,16 @@ def terraform_problems(compose: dict, tf: dict, fleet: dict | None = None, modul
             secrets = [x["source"] if isinstance(x, dict) else x for x in service.get("secrets", [])]
             if sorted(secrets) != sorted(data["secrets"]):
                 problems.append(f"{name}: secrets {data['secrets']} differ from compose {secrets}")
+            for secret in data["secrets"]:
+                if secret not in secret_values:
+                    problems.append(f"{name}: secret {secret} is not in secret_values (terraform/main.tf)")
+            # The container port a program publishes, on bind_addr (compose: FLEET_BIND_ADDR).
+            ports = {port for _, port in published(service)}
+            tf_ports = {p["internal"] for p in data["ports"]}
+            if ports != tf_ports:
+                problems.append(f"{name}: publishes {sorted(tf_ports)} in terraform, {sorted(ports)} in compose")
+            if any(p["ip"] != "${var.bind_addr}" for p in data["ports"]):
+                problems.append(f"{name}: a published port not on var.bind_addr")
     for extra in set(found) - set(compose["services"]):
         problems.append(f"{extra}: a docker_container without a compose service")
     return problems + order_problems(compose, fleet)
@@ -461,8 +507,17 @@ def test_terraform_checks_catch_a_drift(compose):
         assert expected in found, f"{expected!r} not reported: {found}"
     fleet = fleet_tf()
     fleet["module"]["programs_1"]["depends_on"].remove("docker_container.mail")
-    found = "\n".join(terraform_problems(compose, terraform(), fleet))
-    assert "mcp-server-email: terraform does not wait for mail" in found, found
+    fleet["locals"]["programs"]["mcp-client-api-gateway"]["ports"] = []
+    tf = terraform()
+    for block in tf["locals"]:
+        block.get("secret_values", {}).pop("gateway_key_secret", None)
+    found = "\n".join(terraform_problems(compose, tf, fleet))
+    for expected in (
+        "mcp-server-email: terraform does not wait for mail",
+        "mcp-client-api-gateway: publishes [] in terraform, [8080] in compose",
+        "mcp-client-api-gateway: secret gateway_key_secret is not in secret_values",
+    ):
+        assert expected in found, f"{expected!r} not reported: {found}"
 
 
 def misaligned(text: str) -> list[str]:

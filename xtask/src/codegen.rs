@@ -170,6 +170,9 @@ fn in_start_order(m: &Manifest) -> anyhow::Result<Vec<(&str, &Program, usize)>> 
 const PROJECTS_USER: &str = "${FLEET_UID:-10001}:${FLEET_GID:-10001}";
 const PROJECTS_VOLUME: &str = "${FLEET_PROJECTS_DIR:-./projects}:/projects";
 const TEMPLATES_VOLUME: &str = "./templates:/templates:ro";
+/// The host address published ports bind to, as the hand-written services
+/// of docker-compose.yml bind theirs.
+const BIND_ADDR: &str = "${FLEET_BIND_ADDR:-127.0.0.1}";
 
 fn compose_services(m: &Manifest) -> anyhow::Result<String> {
     let mut s = String::new();
@@ -210,6 +213,10 @@ fn compose_services(m: &Manifest) -> anyhow::Result<String> {
             for v in volumes {
                 let _ = writeln!(s, "      - {}", yaml(&v));
             }
+        }
+        if let Some(pb) = &c.publish {
+            // Quoted: a flow sequence cannot hold `{` and `}` unquoted.
+            let _ = writeln!(s, "    ports: [\"{BIND_ADDR}:{}:8080\"]", pb.compose());
         }
         match (p.sink.is_some(), c.depends_on.is_empty()) {
             (false, true) => s.push_str("    depends_on: *after-sinks\n"),
@@ -457,6 +464,20 @@ fn terraform(m: &Manifest) -> anyhow::Result<String> {
         if let Some(d) = &c.data_volume {
             mounts.push(mount(Value::Null, json!(format!("${{docker_volume.data[\"{d}\"].name}}")), "/data", false));
         }
+        // A published port binds to bind_addr, as the services of main.tf do;
+        // its host port is the terraform variable the compose variable maps
+        // to, else the compose default.
+        let ports: Vec<Value> = c
+            .publish
+            .iter()
+            .map(|pb| {
+                let external = match vars.get(&pb.var) {
+                    Some(tf) => json!(format!("${{var.{tf}}}")),
+                    None => json!(pb.port),
+                };
+                json!({"internal": 8080, "external": external, "ip": "${var.bind_addr}"})
+            })
+            .collect();
         let secrets: Vec<&str> = std::iter::once("mcp_token").chain(p.secrets.iter().map(String::as_str)).collect();
         let cpus = tf_value(&plain, name, c.cpus.as_deref().unwrap_or("1.0"))?;
         programs.insert(
@@ -471,6 +492,7 @@ fn terraform(m: &Manifest) -> anyhow::Result<String> {
                 "cpus": cpus,
                 "tmpfs": tmpfs,
                 "mounts": mounts,
+                "ports": ports,
             }),
         );
     }

@@ -16,6 +16,10 @@ use anyhow::{Context, bail};
 use crate::manifest::{self, LocalContext, Manifest, Sink, peer_var};
 use crate::util::{cargo, target_dir, workspace_root};
 
+/// The program people use the fleet through (its web UI, REST API and
+/// `mcp-fleet`, the command line shipped in the same package).
+const GATEWAY: &str = "mcp-client-api-gateway";
+
 /// The crate directory of a program, if it exists in this workspace.
 pub fn crate_dir(root: &Path, name: &str) -> Option<PathBuf> {
     let kind = manifest::Kind::of_name(name)?;
@@ -211,6 +215,17 @@ pub fn up(release: bool) -> anyhow::Result<()> {
         eprintln!("  {name:<24} http://127.0.0.1:{port}/mcp");
     }
     eprintln!("bearer token: in {} (e.g. TOKEN=$(cat .data/token))", data.join("token").display());
+    if let Some((_, port)) = programs.iter().find(|(n, _)| n == GATEWAY) {
+        // The gateway takes the fleet token as its admin credential, which is
+        // how the first API key is made; people then use keys, not the token.
+        eprintln!("web UI: http://127.0.0.1:{port}/ui (the gateway: REST under /api/v1, every tool behind its /mcp)");
+        eprintln!(
+            "an API key for it (printed once): {} --url http://127.0.0.1:{port} --key-file {} keys create \
+             --name me --role admin",
+            bin.join("mcp-fleet").display(),
+            data.join("token").display()
+        );
+    }
     if programs.iter().any(|(n, _)| n == "mcp-client-llm-agent") {
         eprintln!(
             "send a request: save an email from you@localhost as a file in {}, or call the agent's \
@@ -540,5 +555,13 @@ mod tests {
         let secret = Path::new(&email["EMAIL_TOKEN_SECRET_FILE"]);
         assert_eq!(secret, data.path().join("email-token-secret"));
         assert_eq!(std::fs::read_to_string(secret).unwrap().len(), 64);
+        // The gateway: every peer, and a key secret of at least 32 bytes.
+        let gateway = env(GATEWAY);
+        for peer in &m.programs[GATEWAY].peers {
+            assert_eq!(gateway[&peer_var(peer)], format!("http://127.0.0.1:{}/mcp", port(peer)), "{peer}");
+        }
+        let key = Path::new(&gateway["GATEWAY_KEY_SECRET_FILE"]);
+        assert_eq!(key, data.path().join("gateway_key_secret"));
+        assert!(std::fs::read_to_string(key).unwrap().len() >= 32);
     }
 }

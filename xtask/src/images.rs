@@ -384,13 +384,19 @@ pub fn secrets_dir(root: &Path) -> PathBuf {
 /// the host) and the files 0644, because the containers read them as their
 /// own non-root users and compose (outside swarm) bind-mounts them as they are.
 pub fn ensure_secrets(root: &Path) -> anyhow::Result<Vec<String>> {
+    ensure_secrets_in(&secrets_dir(root))
+}
+
+/// [`ensure_secrets`] in a given folder (the tidy tests check in a scratch
+/// one that every secret compose declares is made).
+pub fn ensure_secrets_in(dir: &Path) -> anyhow::Result<Vec<String>> {
     use std::os::unix::fs::PermissionsExt;
-    let dir = secrets_dir(root);
-    std::fs::create_dir_all(&dir)?;
-    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
+    std::fs::create_dir_all(dir)?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
     let mut wanted: Vec<(String, String)> = vec![
         ("mcp_token".into(), random_hex(32)?),
         ("email_token_secret".into(), random_hex(32)?),
+        ("gateway_key_secret".into(), random_hex(32)?),
         ("grafana_admin_password".into(), random_hex(16)?),
         // Only sent with LLM_PROVIDER=openai; Ollama ignores it. Put a hosted
         // API's key here to use one.
@@ -513,6 +519,7 @@ fn scenario(root: &Path, opts: &Options) -> anyhow::Result<()> {
         ("MAIL_SMTP_PORT".into(), port()?.to_string()),
         ("MAIL_SUBMISSION_PORT".into(), port()?.to_string()),
         ("PROMETHEUS_PORT".into(), port()?.to_string()),
+        ("GATEWAY_PORT".into(), port()?.to_string()),
         ("COMPOSE_PROFILES".into(), String::new()),
     ];
     let compose_run = |args: &[&str]| -> anyhow::Result<()> {

@@ -203,6 +203,47 @@ pub struct Compose {
     /// Process limit instead of 256.
     #[serde(default)]
     pub pids_limit: Option<u32>,
+    /// Publish the container's port 8080 on the host (`VAR:PORT`). The
+    /// exception: programs talk over the compose network, and only what
+    /// people reach from outside is published.
+    #[serde(default)]
+    pub publish: Option<Publish>,
+}
+
+/// `publish = "VAR:PORT"`: container port 8080 on the host port the compose
+/// variable `VAR` names (default `PORT`), bound to `FLEET_BIND_ADDR`
+/// (127.0.0.1 unless set), like the services that are not programs.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct Publish {
+    /// The compose variable of the host port (`GATEWAY_PORT`).
+    pub var: String,
+    /// The host port when the variable is unset.
+    pub port: u16,
+}
+
+impl TryFrom<String> for Publish {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Publish, String> {
+        let fix = "write publish = \"VAR:PORT\": the compose variable of the host port (A-Z, 0-9, _) and its default";
+        let Some((var, port)) = s.split_once(':') else { return Err(format!("publish = {s:?}: {fix}")) };
+        if !is_env_name(var) {
+            return Err(format!("publish = {s:?}: {var:?} is not an upper-case variable name; {fix}"));
+        }
+        match port.parse::<u16>() {
+            Ok(port) if port >= 1024 => Ok(Publish { var: var.to_owned(), port }),
+            Ok(_) => Err(format!("publish = {s:?}: {port} is privileged; pick a host port of 1024 or more")),
+            Err(_) => Err(format!("publish = {s:?}: {port:?} is not a port number; {fix}")),
+        }
+    }
+}
+
+impl Publish {
+    /// The host port in compose's syntax: `${VAR:-PORT}`.
+    pub fn compose(&self) -> String {
+        format!("${{{}:-{}}}", self.var, self.port)
+    }
 }
 
 /// A TOML table of strings kept in the order it is written (environment
@@ -373,6 +414,27 @@ impl Manifest {
         for (port, names) in &ports {
             if names.len() > 1 {
                 problems.push(format!("port {port} is used by {}: give each program its own", names.join(" and ")));
+            }
+        }
+        // Two programs on one host port (or one variable) would fail at `up`.
+        let mut published: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        let mut host_ports: BTreeMap<u16, Vec<&str>> = BTreeMap::new();
+        for (name, p) in &self.programs {
+            if let Some(pb) = &p.compose.publish {
+                published.entry(&pb.var).or_default().push(name);
+                host_ports.entry(pb.port).or_default().push(name);
+            }
+        }
+        for (what, names) in published
+            .iter()
+            .map(|(v, n)| (v.to_string(), n))
+            .chain(host_ports.iter().map(|(p, n)| (format!("host port {p}"), n)))
+        {
+            if names.len() > 1 {
+                problems.push(format!(
+                    "publish: {what} is used by {}: give each published program its own",
+                    names.join(" and ")
+                ));
             }
         }
         for sink in [Sink::Otlp, Sink::Logs] {
@@ -635,6 +697,28 @@ image.base = "scratch"
         );
         let found = check(&cycle).join("\n");
         assert!(found.contains("cycle through mcp-server-c, mcp-server-d"), "{found}");
+    }
+
+    #[test]
+    fn publish_is_a_variable_and_a_port() {
+        let with = |v: &str| format!("{TWO}compose.publish = \"{v}\"\n");
+        let m = Manifest::parse(&with("B_PORT:8201")).unwrap();
+        let p = m.programs["mcp-client-b"].compose.publish.clone().unwrap();
+        assert_eq!(p, Publish { var: "B_PORT".into(), port: 8201 });
+        assert_eq!(p.compose(), "${B_PORT:-8201}");
+        for (bad, why) in [
+            ("8201", "VAR:PORT"),
+            ("b_port:8201", "not an upper-case variable name"),
+            ("B_PORT:http", "not a port number"),
+            ("B_PORT:80", "privileged"),
+        ] {
+            let e = Manifest::parse(&with(bad)).unwrap_err().to_string();
+            assert!(e.contains(why), "{bad}: {e}");
+        }
+        // Two programs on one host port.
+        let both = with("B_PORT:8201").replace("sink = \"logs\"", "sink = \"logs\"\ncompose.publish = \"A_PORT:8201\"");
+        let found = check(&both).join("\n");
+        assert!(found.contains("host port 8201 is used by mcp-client-b and mcp-server-a"), "{found}");
     }
 
     #[test]

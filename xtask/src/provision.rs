@@ -38,6 +38,9 @@ const PACKAGES: &[(&str, &str)] = &[
     // `cargo xtask images` makes the fleet's base image with debootstrap
     // (no registry on the project's machines; see images.rs).
     ("/usr/sbin/debootstrap", "debootstrap"),
+    // The gateway's web UI is tested in a real browser: Debian's Chromium,
+    // headless (its screenshots and DOM dumps are what the UI tests assert on).
+    ("chromium", "chromium"),
 ];
 
 /// What the offered project templates build, lint and test with, through

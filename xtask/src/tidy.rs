@@ -173,7 +173,8 @@ pub fn manifest_problems(root: &Path) -> Vec<String> {
                 problems.push(format!(
                     "[programs.{name}] mounts secret {s}: declare it under `secrets:` in docker-compose.yml, add \
                      `{s} = var.{s}` to secret_values in terraform/main.tf with a sensitive variable in \
-                     terraform/variables.tf, and create its file in images::ensure_secrets"
+                     terraform/variables.tf, create its file in images::ensure_secrets, and place it in \
+                     ansible/roles/fleet/tasks/main.yml (with vault_{s} in ansible/vault.example.yml)"
                 ));
             }
         }
@@ -297,6 +298,44 @@ mod tests {
     #[test]
     fn generated_files_are_fresh() {
         assert_none(crate::codegen::stale(&workspace_root()));
+    }
+
+    /// The secrets docker-compose.yml declares (its top-level `secrets:`).
+    fn compose_secrets(compose: &str) -> Vec<String> {
+        compose
+            .lines()
+            .skip_while(|l| *l != "secrets:")
+            .skip(1)
+            .take_while(|l| l.is_empty() || l.starts_with(' '))
+            .filter_map(|l| l.strip_prefix("  ")?.strip_suffix(':'))
+            .filter(|n| !n.starts_with([' ', '#']))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Compose fails to start without a declared secret's file: `cargo xtask
+    /// images` makes the missing ones and the playbook places every one
+    /// (from the vault, else generated), so both must know each secret.
+    #[test]
+    fn every_compose_secret_is_made_by_xtask_and_placed_by_ansible() {
+        let root = workspace_root();
+        let declared = compose_secrets(&read(&root.join("docker-compose.yml")));
+        assert!(declared.iter().any(|s| s == "mcp_token") && declared.len() > 1, "{declared:?}");
+        let dir = tempfile::tempdir().unwrap();
+        crate::images::ensure_secrets_in(dir.path()).unwrap();
+        let ansible = read(&root.join("ansible/roles/fleet/tasks/main.yml"));
+        let vault = read(&root.join("ansible/vault.example.yml"));
+        for s in declared {
+            assert!(
+                dir.path().join(&s).exists(),
+                "docker-compose.yml declares secret {s} but images::ensure_secrets does not make it: add it there"
+            );
+            assert!(
+                ansible.lines().any(|l| l.trim() == format!("- {s}")) && vault.contains(&format!("\nvault_{s}: ")),
+                "docker-compose.yml declares secret {s}: add `- {s}` to the loop of \"Place the secret files\" in \
+                 ansible/roles/fleet/tasks/main.yml and `vault_{s}:` to ansible/vault.example.yml"
+            );
+        }
     }
 
     /// A tree with one program, `crates/servers/scratch`, that has all four

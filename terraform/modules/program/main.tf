@@ -3,8 +3,8 @@
 # by `cargo xtask codegen`) once per start tier, so a tier is created only
 # after the one before it is healthy (compose's depends_on with
 # `condition: service_healthy`). What differs between programs — image,
-# environment, secrets, user, init, limits, tmpfs, mounts — is data in
-# var.programs.
+# environment, secrets, user, init, limits, tmpfs, mounts, a published
+# port — is data in var.programs.
 
 terraform {
   required_providers {
@@ -85,6 +85,17 @@ resource "docker_container" "program" {
   volumes {
     volume_name    = docker_volume.secrets[each.key].name
     container_path = "/run/secrets"
+  }
+
+  # Only a program people reach from outside has one (fleet.toml's
+  # `publish`); the address and host port are the root module's variables.
+  dynamic "ports" {
+    for_each = var.programs[each.key].ports
+    content {
+      internal = ports.value.internal
+      external = ports.value.external
+      ip       = ports.value.ip
+    }
   }
 
   dynamic "upload" {
