@@ -49,6 +49,7 @@ struct AppState {
     max_body: usize,
     draining: Arc<AtomicBool>,
     public: Arc<[String]>,
+    sign_in: Option<Arc<(String, String)>>,
 }
 
 /// Handles returned with a router, to drive shutdown from outside.
@@ -81,6 +82,7 @@ pub fn router(server: Server, core: &CoreConfig) -> (Router, Control) {
         max_body: core.max_body_bytes,
         draining: draining.clone(),
         public: server.public_paths().into(),
+        sign_in: server.sign_in().map(Arc::new),
     };
     let limits = Limits { call_timeout: core.call_timeout, max_output_bytes: core.max_output_bytes };
     let handler = McpHandler { server: server.clone(), limits };
@@ -116,6 +118,7 @@ pub fn guard(routes: Router, server: &Server, core: &CoreConfig) -> Router {
         max_body: core.max_body_bytes,
         draining: Arc::new(AtomicBool::new(false)),
         public: server.public_paths().into(),
+        sign_in: server.sign_in().map(Arc::new),
     };
     routes.layer(middleware::from_fn_with_state(state, guard_mw))
 }
@@ -254,7 +257,25 @@ async fn guard_mw(State(state): State<AppState>, mut req: Request, next: Next) -
             state.server.metrics().caller(caller.role.as_str());
             req.extensions_mut().insert(caller);
         }
-        Err(r) => return reject(&state, r.into()),
+        Err(r) => {
+            if let Some(sign_in) = &state.sign_in
+                && req.method() == http::Method::GET
+                && req.uri().path().starts_with(sign_in.0.as_str())
+                && req
+                    .headers()
+                    .get(header::ACCEPT)
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|a| a.contains("text/html"))
+            {
+                state.server.metrics().reject(Rejection::from(r).label());
+                return (
+                    StatusCode::SEE_OTHER,
+                    [(header::LOCATION, HeaderValue::from_str(&sign_in.1).unwrap_or(HeaderValue::from_static("/")))],
+                )
+                    .into_response();
+            }
+            return reject(&state, r.into());
+        }
     }
     if req.method() != http::Method::POST || !req.uri().path().starts_with("/mcp") {
         return next.run(req).await;

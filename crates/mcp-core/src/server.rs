@@ -51,6 +51,7 @@ pub(crate) struct Inner {
     source: Option<Arc<dyn ToolSource>>,
     sessions: Sessions,
     public: Vec<String>,
+    sign_in: Option<(String, String)>,
 }
 
 /// The session-style (2025-11-25) callers of one server, so it can tell them
@@ -125,6 +126,7 @@ impl Server {
             source: None,
             sessions: Sessions::default(),
             public: Vec::new(),
+            sign_in: None,
         }
     }
 
@@ -137,6 +139,12 @@ impl Server {
     /// Paths served without a caller (see [`ServerBuilder::public_path`]).
     pub fn public_paths(&self) -> Vec<String> {
         self.inner.public.clone()
+    }
+
+    /// Where a browser without a credential is sent (see
+    /// [`ServerBuilder::sign_in_page`]): `(prefix, page)`.
+    pub fn sign_in(&self) -> Option<(String, String)> {
+        self.inner.sign_in.clone()
     }
 
     /// The program name.
@@ -179,9 +187,19 @@ pub struct ServerBuilder<S> {
     source: Option<Arc<dyn ToolSource>>,
     sessions: Sessions,
     public: Vec<String>,
+    sign_in: Option<(String, String)>,
 }
 
 impl<S: Send + Sync + 'static> ServerBuilder<S> {
+    /// A browser asking for a page under `prefix` without a valid credential
+    /// (a `GET` that accepts `text/html`) is sent to `page` (303) instead of
+    /// getting the JSON 401 an API client gets. `page` must be public.
+    pub fn sign_in_page(mut self, prefix: &str, page: &str) -> Self {
+        self = self.public_path(page);
+        self.sign_in = Some((prefix.to_owned(), page.to_owned()));
+        self
+    }
+
     /// Serve `path` of the program's own routes without a caller: one exact
     /// path, or every path under a prefix ending in `/`. Only what a person
     /// needs before they have a credential (the gateway's sign-in form and
@@ -296,6 +314,7 @@ impl<S: Send + Sync + 'static> ServerBuilder<S> {
                 source: self.source,
                 sessions: self.sessions,
                 public: self.public,
+                sign_in: self.sign_in,
             }),
         }
     }

@@ -472,7 +472,7 @@ async fn throttled_callers_get_429_and_public_paths_need_no_caller() {
     }
     let server = crate::echo_server_builder()
         .authenticator(Arc::new(OneCall(AtomicU32::new(0))))
-        .public_path("/signin")
+        .sign_in_page("/private", "/signin")
         .public_path("/assets/")
         .build();
     let routes = axum::Router::new()
@@ -495,6 +495,18 @@ async fn throttled_callers_get_429_and_public_paths_need_no_caller() {
     assert_eq!(anon.get("/assets/app.css").await.status, 200);
     assert_eq!(anon.get("/private").await.status, 401, "a path next to a public one is not public");
     assert_eq!(anon.get("/signin/../private").await.status, 401);
+    // A browser is sent to the sign-in page instead.
+    let page = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(format!("{}/private", s.base()))
+        .header("accept", "text/html,application/xhtml+xml")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 303);
+    assert_eq!(page.headers()["location"], "/signin");
 }
 
 /// A server with a tool source says its list changes and reaches its
