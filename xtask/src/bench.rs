@@ -14,6 +14,10 @@
 //! - `pytest`: a 200-test pytest run through the shell server, with and
 //!   without the kernel sandbox (ratio; timed by the caller, not wrk).
 //! - `git`: `git_status` on a 10 000-file repository and `git_log` of 100 commits.
+//! - `gateway`: the api-gateway's overhead: fs `stat` through the gateway
+//!   (`fs__stat`) and directly to the same fs server in the same run, at
+//!   concurrency 1 (interleaved, three rounds; overhead = p50 difference) and
+//!   with 1000 concurrent connections (0 errors required on both sides).
 //! - `checks`: the lint and test servers' overhead over running the same tool
 //!   directly on the same project: `test_run` of a 5-second pytest suite
 //!   against `python3 -m pytest` run by hand, and `lint_run` with flake8 on
@@ -46,7 +50,8 @@ pub fn run(which: &str, seconds: u32) -> anyhow::Result<()> {
         "git" => git(seconds),
         "pytest" => pytest(),
         "checks" => checks(),
-        other => bail!("unknown benchmark {other:?}; known: fs, shell, git, pytest, checks"),
+        "gateway" => gateway(seconds),
+        other => bail!("unknown benchmark {other:?}; known: fs, shell, git, pytest, checks, gateway"),
     }
 }
 
@@ -502,4 +507,97 @@ fn git(seconds: u32) -> anyhow::Result<()> {
     drop(s);
     let _ = std::fs::remove_dir_all(&dir);
     res
+}
+
+/// The gateway's overhead over calling the server directly: the same
+/// `stat` of a small file, through `mcp-client-api-gateway` (as `fs__stat`,
+/// with the fleet token: no edge limit or quota applies, but the policy
+/// view, the audit row and the metrics do) and straight to the fs server the
+/// gateway forwards to. Concurrency 1 runs alternate direct/gateway three
+/// times so drift hits both alike; the medians give the overhead. Then 1000
+/// connections each way: every call must succeed.
+fn gateway(seconds: u32) -> anyhow::Result<()> {
+    let dir = tempdir("gateway")?;
+    std::fs::create_dir_all(dir.join("root"))?;
+    std::fs::write(dir.join("root/file.txt"), "gateway benchmark\n")?;
+    let fs = start("mcp-server-fs", &[("FS_ROOTS", dir.join("root").display().to_string())])?;
+    let gw = start(
+        "mcp-client-api-gateway",
+        &[
+            ("GATEWAY_UPSTREAMS", "fs".into()),
+            ("MCP_SERVER_FS_URL", format!("http://127.0.0.1:{}/mcp", fs.port)),
+            ("GATEWAY_DATABASE_URL", format!("sqlite:{}", dir.join("gateway.db").display())),
+            ("GATEWAY_KEY_SECRET", "bench-key-secret-0123456789abcdef0123".into()),
+        ],
+    )?;
+    let args = serde_json::json!({"path": "file.txt"});
+    let direct = preflight(fs.port, "stat", &args)?;
+    let via = preflight(gw.port, "fs__stat", &args)?;
+    if direct["structuredContent"] != via["structuredContent"] {
+        bail!("the gateway's answer differs from the server's: {via} vs {direct}");
+    }
+    let d_script = script(&dir, "stat", &args)?;
+    let g_script = script(&dir, "fs__stat", &args)?;
+    // Warm both paths (connections, the gateway's upstream pool).
+    wrk(&d_script, fs.port, 4, 2)?;
+    wrk(&g_script, gw.port, 4, 2)?;
+    let (mut d1, mut g1) = (Vec::new(), Vec::new());
+    for _ in 0..3 {
+        d1.push(wrk(&d_script, fs.port, 1, seconds)?);
+        g1.push(wrk(&g_script, gw.port, 1, seconds)?);
+    }
+    let median = |v: &[WrkResult], f: fn(&WrkResult) -> f64| -> f64 {
+        let mut x: Vec<f64> = v.iter().map(f).collect();
+        x.sort_by(f64::total_cmp);
+        x[x.len() / 2]
+    };
+    let d_hi = wrk(&d_script, fs.port, 1000, seconds)?;
+    let g_hi = wrk(&g_script, gw.port, 1000, seconds)?;
+    let (_, d_bad) = calls(fs.port, "stat")?;
+    let (g_ok, g_bad) = calls(gw.port, "fs__stat")?;
+    let http_errors: u64 = d1.iter().chain(g1.iter()).chain([&d_hi, &g_hi]).map(|r| r.errors).sum();
+    let dropped = crate::util::http_get(gw.port, "/metrics", Some(TOKEN))
+        .and_then(|(_, m)| {
+            m.lines()
+                .find(|l| l.starts_with("gateway_audit_dropped_total "))
+                .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+        })
+        .unwrap_or(f64::NAN);
+    let (dp50, gp50) = (median(&d1, |r| r.p50_us), median(&g1, |r| r.p50_us));
+    println!("\ngateway overhead, fs stat — {}, {seconds} s per run", machine()?);
+    println!("| measure | direct to fs | through the gateway |");
+    println!("|---|---|---|");
+    println!("| p50 latency, concurrency 1 (median of 3) | {dp50:.0} µs | {gp50:.0} µs |");
+    println!(
+        "| p99 latency, concurrency 1 (median of 3) | {:.0} µs | {:.0} µs |",
+        median(&d1, |r| r.p99_us),
+        median(&g1, |r| r.p99_us)
+    );
+    println!(
+        "| throughput, concurrency 1 (median of 3) | {:.0} calls/s | {:.0} calls/s |",
+        median(&d1, |r| r.rps),
+        median(&g1, |r| r.rps)
+    );
+    println!(
+        "| p50 / p99 latency, 1000 connections | {:.1} ms / {:.1} ms | {:.1} ms / {:.1} ms |",
+        d_hi.p50_us / 1e3,
+        d_hi.p99_us / 1e3,
+        g_hi.p50_us / 1e3,
+        g_hi.p99_us / 1e3
+    );
+    println!("| throughput, 1000 connections | {:.0} calls/s | {:.0} calls/s |", d_hi.rps, g_hi.rps);
+    println!(
+        "| failed calls (server metrics) / HTTP errors | {d_bad:.0} / {} | {g_bad:.0} / {} |",
+        d1.iter().chain([&d_hi]).map(|r| r.errors).sum::<u64>(),
+        g1.iter().chain([&g_hi]).map(|r| r.errors).sum::<u64>()
+    );
+    println!("| calls through the gateway / audit rows dropped | | {g_ok:.0} / {dropped} |");
+    println!("\ngateway overhead at p50, concurrency 1: {:.0} µs (target ≤ 500 µs)", gp50 - dp50);
+    drop(gw);
+    drop(fs);
+    let _ = std::fs::remove_dir_all(&dir);
+    if d_bad + g_bad > 0.0 || http_errors > 0 {
+        bail!("errors during the run: {} failed calls, {http_errors} HTTP errors", d_bad + g_bad);
+    }
+    Ok(())
 }

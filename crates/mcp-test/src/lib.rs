@@ -14,6 +14,7 @@
 //! - [`mail`]: a real mail server (Dovecot + Postfix) on loopback.
 //! - [`process`]: a program's real binary on a free port, killed when dropped.
 
+pub mod browser;
 pub mod collector;
 pub mod compliance;
 pub mod golden;

@@ -16,6 +16,7 @@ mod actions;
 mod compliance;
 mod corpus;
 mod e2e;
+mod gateway;
 mod openai;
 
 use std::collections::HashMap;
@@ -26,6 +27,9 @@ use std::time::{Duration, Instant};
 use mcp_test::TEST_TOKEN;
 use mcp_test::mail::{MailServer, free_port};
 use mcp_test::raw::RawClient;
+
+/// The gateway's API-key secret in these tests.
+pub const GATEWAY_KEY_SECRET: &str = "gateway-e2e-key-secret-0123456789abcdef";
 
 /// The email server's token secret in these tests.
 pub const SECRET: &str = "e2e-secret-0123456789-0123456789-0123456789";
@@ -81,6 +85,7 @@ pub const PROGRAMS: &[&str] = &[
     "mcp-server-email",
     "mcp-client-planner",
     "mcp-client-llm-agent",
+    "mcp-client-api-gateway",
 ];
 
 fn peer_var(name: &str) -> String {
@@ -103,6 +108,7 @@ pub struct Fleet {
     pub ports: HashMap<&'static str, u16>,
     children: HashMap<&'static str, Child>,
     agent_env: Vec<(String, String)>,
+    planner_env: Vec<(String, String)>,
 }
 
 impl Drop for Fleet {
@@ -117,6 +123,12 @@ impl Drop for Fleet {
 impl Fleet {
     /// Start everything; `agent_env` is added to the agent's environment.
     pub async fn start(agent_env: &[(&str, String)]) -> Self {
+        Self::start_with(agent_env, &[]).await
+    }
+
+    /// Start everything with `agent_env` and `planner_env` added to those
+    /// programs' environments.
+    pub async fn start_with(agent_env: &[(&str, String)], planner_env: &[(&str, String)]) -> Self {
         let turn = ONE_AT_A_TIME.lock().await;
         mcp_core::install_crypto_provider();
         let mail = MailServer::start();
@@ -131,6 +143,7 @@ impl Fleet {
             ports,
             children: HashMap::new(),
             agent_env: agent_env.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect(),
+            planner_env: planner_env.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect(),
         };
         for p in PROGRAMS {
             f.spawn(p);
@@ -199,6 +212,12 @@ impl Fleet {
                 ("PLANNER_TEMPLATES_DIR", templates().display().to_string()),
                 ("PLANNER_INSTANCE", "e2e".into()),
             ],
+            "mcp-client-api-gateway" => vec![
+                ("GATEWAY_DATABASE_URL", sqlite("gateway")),
+                ("GATEWAY_KEY_SECRET", GATEWAY_KEY_SECRET.into()),
+                // The browser's form posts carry this Origin.
+                ("MCP_ALLOWED_ORIGINS", format!("http://127.0.0.1:{}", self.ports[name])),
+            ],
             "mcp-client-llm-agent" => vec![
                 ("AGENT_DATABASE_URL", sqlite("agent")),
                 ("AGENT_TEMPLATES_DIR", templates().display().to_string()),
@@ -208,6 +227,9 @@ impl Fleet {
         env.extend(more.into_iter().map(|(k, v)| (k.to_owned(), v)));
         if name == mcp_client_llm_agent::NAME {
             env.extend(self.agent_env.iter().cloned());
+        }
+        if name == "mcp-client-planner" {
+            env.extend(self.planner_env.iter().cloned());
         }
         env
     }
