@@ -510,6 +510,7 @@ fn scenario(root: &Path, opts: &Options) -> anyhow::Result<()> {
     // The fs, git and shell containers run as 10001 and write there.
     std::os::unix::fs::chown(&projects, Some(10001), Some(10001))?;
     let port = || -> anyhow::Result<u16> { Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port()) };
+    let gateway_port = port()?;
     let env: Vec<(String, String)> = vec![
         ("COMPOSE_PROJECT_NAME".into(), project.into()),
         ("FLEET_DB_PASSWORD".into(), random_hex(16)?),
@@ -519,7 +520,8 @@ fn scenario(root: &Path, opts: &Options) -> anyhow::Result<()> {
         ("MAIL_SMTP_PORT".into(), port()?.to_string()),
         ("MAIL_SUBMISSION_PORT".into(), port()?.to_string()),
         ("PROMETHEUS_PORT".into(), port()?.to_string()),
-        ("GATEWAY_PORT".into(), port()?.to_string()),
+        ("GATEWAY_PORT".into(), gateway_port.to_string()),
+        ("GATEWAY_ORIGINS".into(), format!("http://127.0.0.1:{gateway_port}")),
         ("COMPOSE_PROFILES".into(), String::new()),
     ];
     let compose_run = |args: &[&str]| -> anyhow::Result<()> {

@@ -32,6 +32,7 @@ use tokio::sync::mpsc;
 use tracing::Instrument;
 
 use crate::error::ErrorKind;
+use crate::resource::{ResourceBody, ResourceInfo, ResourcePage, ResourceTemplateInfo};
 use crate::trace::{self, OpenTelemetrySpanExt};
 
 /// Options for one target server.
@@ -561,6 +562,108 @@ impl McpClient {
                     raw: serde_json::to_value(&t).unwrap_or(Value::Null),
                 })
                 .collect())
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// The server's name and version as it announced them when this client
+    /// connected (connecting first if needed).
+    pub async fn server_info(&self) -> Result<Option<(String, String)>, ClientError> {
+        let svc = self.service().await?;
+        Ok(svc.peer_info().and_then(|i| i.server_info.as_ref().map(|s| (s.name.clone(), s.version.clone()))))
+    }
+
+    /// `resources/list`, one page from `cursor`.
+    pub async fn list_resources(&self, cursor: Option<String>) -> Result<ResourcePage, ClientError> {
+        let span = client_span("resources/list", None, &self.opts.url);
+        async {
+            let svc = self.service().await?;
+            let params = cursor.map(|c| m::PaginatedRequestParams::default().with_cursor(Some(c)));
+            let r = match svc.list_resources(params).await {
+                Ok(r) => r,
+                Err(e) => {
+                    self.drop_service().await;
+                    return Err(self.map_err(e));
+                }
+            };
+            let items = r
+                .resources
+                .into_iter()
+                .map(|x| ResourceInfo {
+                    uri: x.uri.clone(),
+                    name: x.name.clone(),
+                    description: x.description.clone(),
+                    mime_type: x.mime_type.clone(),
+                    size: x.size,
+                })
+                .collect();
+            Ok((items, r.next_cursor))
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// `resources/templates/list`, every page.
+    pub async fn list_resource_templates(&self) -> Result<Vec<ResourceTemplateInfo>, ClientError> {
+        let span = client_span("resources/templates/list", None, &self.opts.url);
+        async {
+            let svc = self.service().await?;
+            let r = match svc.list_all_resource_templates().await {
+                Ok(r) => r,
+                Err(e) => {
+                    self.drop_service().await;
+                    return Err(self.map_err(e));
+                }
+            };
+            Ok(r.into_iter()
+                .map(|t| ResourceTemplateInfo {
+                    uri_template: t.uri_template.clone(),
+                    name: t.name.clone(),
+                    description: t.description.clone(),
+                    mime_type: t.mime_type.clone(),
+                })
+                .collect())
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// `resources/read`.
+    pub async fn read_resource(&self, uri: &str) -> Result<Vec<ResourceBody>, ClientError> {
+        use base64::Engine as _;
+        let span = client_span("resources/read", None, &self.opts.url);
+        async {
+            let svc = self.service().await?;
+            let params: m::ReadResourceRequestParams = serde_json::from_value(serde_json::json!({ "uri": uri }))
+                .map_err(|e| ClientError::Protocol { code: -32602, message: e.to_string() })?;
+            let r = match svc.read_resource(params).await {
+                Ok(r) => r,
+                Err(e) => {
+                    if !matches!(e, ServiceError::McpError(_) | ServiceError::Timeout { .. }) {
+                        self.drop_service().await;
+                    }
+                    return Err(self.map_err(e));
+                }
+            };
+            r.contents
+                .into_iter()
+                .map(|c| match c {
+                    m::ResourceContents::TextResourceContents { uri, mime_type, text, .. } => {
+                        Ok(ResourceBody::Text { uri, mime_type, text })
+                    }
+                    m::ResourceContents::BlobResourceContents { uri, mime_type, blob, .. } => {
+                        let bytes = base64::engine::general_purpose::STANDARD.decode(blob.as_bytes()).map_err(|e| {
+                            ClientError::Protocol { code: -32603, message: format!("blob of {uri}: {e}") }
+                        })?;
+                        Ok(ResourceBody::Blob { uri, mime_type, bytes })
+                    }
+                    other => Err(ClientError::Protocol {
+                        code: -32603,
+                        message: format!("a resource content this client does not know: {other:?}"),
+                    }),
+                })
+                .collect()
         }
         .instrument(span)
         .await

@@ -68,4 +68,28 @@ pub trait Resources: Send + Sync + 'static {
     /// Read one resource. [`ToolError::NotFound`] and [`ToolError::Invalid`]
     /// become the protocol's resource-not-found and invalid-params errors.
     fn read(&self, uri: String) -> BoxFuture<'_, Result<Vec<ResourceBody>, ToolError>>;
+
+    /// [`Resources::list`] for one caller. A server whose resources differ
+    /// per caller (the gateway's, under a key's globs) overrides this and
+    /// the two below; the server always calls these.
+    fn list_for(
+        &self,
+        _caller: &crate::auth::Caller,
+        cursor: Option<String>,
+    ) -> BoxFuture<'_, Result<ResourcePage, ToolError>> {
+        self.list(cursor)
+    }
+    /// [`Resources::templates`] for one caller.
+    fn templates_for(&self, _caller: &crate::auth::Caller) -> Vec<ResourceTemplateInfo> {
+        self.templates()
+    }
+    /// [`Resources::read`] for one caller; a resource the caller may not
+    /// read is [`ToolError::NotFound`], like one that does not exist.
+    fn read_for(
+        &self,
+        _caller: &crate::auth::Caller,
+        uri: String,
+    ) -> BoxFuture<'_, Result<Vec<ResourceBody>, ToolError>> {
+        self.read(uri)
+    }
 }

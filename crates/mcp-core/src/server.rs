@@ -721,9 +721,10 @@ impl ServerHandler for McpHandler {
         ctx: RequestContext<RoleServer>,
     ) -> Result<m::ListResourcesResult, McpError> {
         let res = self.server.inner.resources.clone();
+        let caller = caller_of(&ctx);
         self.observed("resources/list", &ctx, async move {
             let Some(res) = res else { return Ok(m::ListResourcesResult::default()) };
-            let (items, next) = res.list(request.and_then(|r| r.cursor)).await.map_err(resource_error)?;
+            let (items, next) = res.list_for(&caller, request.and_then(|r| r.cursor)).await.map_err(resource_error)?;
             let resources = items
                 .into_iter()
                 .map(|i| {
@@ -751,11 +752,12 @@ impl ServerHandler for McpHandler {
         ctx: RequestContext<RoleServer>,
     ) -> Result<m::ListResourceTemplatesResult, McpError> {
         let res = self.server.inner.resources.clone();
+        let caller = caller_of(&ctx);
         self.observed("resources/templates/list", &ctx, async move {
             let mut resource_templates = Vec::new();
             if let Some(res) = res {
                 resource_templates = res
-                    .templates()
+                    .templates_for(&caller)
                     .into_iter()
                     .map(|t| {
                         let mut x = m::ResourceTemplate::new(t.uri_template, t.name);
@@ -781,11 +783,12 @@ impl ServerHandler for McpHandler {
     ) -> Result<m::ReadResourceResponse, McpError> {
         let res = self.server.inner.resources.clone();
         let max = self.limits.max_output_bytes;
+        let caller = caller_of(&ctx);
         self.observed("resources/read", &ctx, async move {
             let Some(res) = res else {
                 return Err(McpError::resource_not_found(format!("no resource {}", request.uri), None));
             };
-            let bodies = res.read(request.uri.clone()).await.map_err(resource_error)?;
+            let bodies = res.read_for(&caller, request.uri.clone()).await.map_err(resource_error)?;
             let size: usize = bodies
                 .iter()
                 .map(|b| match b {

@@ -8,6 +8,15 @@
 //! the same to the caller ("invalid bearer token"): telling a revoked key
 //! from an unknown one would help whoever holds a stolen one.
 //!
+//! JWTs are checked against the configured JWKS only, and the algorithm is
+//! the key's: the JWK's `alg` when it names a signature algorithm, else the
+//! one its type and curve allow (RSA: RS*/PS*; EC: by curve; OKP: EdDSA).
+//! Symmetric (`oct`) and encryption keys are never used, so neither
+//! `alg: none`, nor an HS256 token "signed" with the public key, nor an HMAC
+//! key published by mistake in the (public) JWKS can make a caller. Without a
+//! key set (the JWKS could not be fetched yet) every JWT is refused;
+//! [`GatewayAuth::jwks_status`] says why in `/ready`.
+//!
 //! [`GatewayAuth::admit`] is the edge rate limit: a keyed GCRA per caller
 //! (governor), answered by mcp-core's guard with 429 and `Retry-After`.
 
@@ -17,8 +26,8 @@ use std::time::Duration;
 
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use jsonwebtoken::jwk::JwkSet;
-use jsonwebtoken::{DecodingKey, Validation, decode, decode_header};
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, JwkSet, KeyAlgorithm, PublicKeyUse};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
 use mcp_core::auth::{Authenticator, Caller, HeaderMap, Refusal, Role, Throttled};
 use subtle::ConstantTimeEq;
 
@@ -28,12 +37,27 @@ use crate::keys::{Keys, PREFIX, parse_role};
 /// The web UI's session cookie (its value is the credential itself).
 pub const SESSION_COOKIE: &str = "mcpf_session";
 
+/// The JWKS as last fetched, and how the last fetch went.
+#[derive(Default)]
+struct JwksSlot {
+    /// The key set, kept when a later fetch fails (an IdP blip must not
+    /// lock out every JWT caller).
+    set: Option<JwkSet>,
+    /// When `set` was fetched, Unix ms.
+    fetched_ms: Option<i64>,
+    /// Why the latest fetch failed, if it did.
+    error: Option<String>,
+}
+
+/// Longest accepted `sub` (it becomes the audit subject and a log field).
+const MAX_SUBJECT: usize = 256;
+
 /// The gateway's authenticator.
 pub struct GatewayAuth {
     fleet_token: Option<Arc<str>>,
     keys: Arc<Keys>,
     jwt: Option<Jwt>,
-    jwks: Arc<RwLock<Option<JwkSet>>>,
+    jwks: RwLock<JwksSlot>,
     limiter: Option<(DefaultKeyedRateLimiter<String>, u32)>,
 }
 
@@ -48,12 +72,49 @@ impl GatewayAuth {
             let burst = NonZeroU32::new((per_minute / 10).max(1)).unwrap_or(NonZeroU32::MIN);
             (RateLimiter::keyed(Quota::per_minute(n).allow_burst(burst)), per_minute)
         });
-        Self { fleet_token: fleet_token.map(Arc::from), keys, jwt, jwks: Arc::default(), limiter }
+        Self { fleet_token: fleet_token.map(Arc::from), keys, jwt, jwks: RwLock::default(), limiter }
     }
 
-    /// The JWKS slot the background refresher fills.
-    pub fn jwks(&self) -> Arc<RwLock<Option<JwkSet>>> {
-        self.jwks.clone()
+    /// A freshly fetched key set, replacing the previous one.
+    pub fn set_jwks(&self, set: JwkSet, now_ms: i64) {
+        if let Ok(mut slot) = self.jwks.write() {
+            *slot = JwksSlot { set: Some(set), fetched_ms: Some(now_ms), error: None };
+        }
+    }
+
+    /// A failed fetch: the previous set (if any) stays in use. `true` when
+    /// there is none, so no JWT can be accepted.
+    pub fn jwks_failed(&self, error: String) -> bool {
+        match self.jwks.write() {
+            Ok(mut slot) => {
+                slot.error = Some(error);
+                slot.set.is_none()
+            }
+            Err(_) => true,
+        }
+    }
+
+    /// The readiness of JWT authentication, for `/ready`: `Err` while no key
+    /// set has been fetched (every JWT is refused; the fleet token and API
+    /// keys still work), `Ok` with the key count and any stale-set warning
+    /// otherwise, and `Ok` when JWTs are not configured.
+    pub fn jwks_status(&self) -> Result<String, String> {
+        let Some(jwt) = &self.jwt else { return Ok("JWTs not accepted (GATEWAY_JWKS_URL unset)".into()) };
+        let slot = self.jwks.read().map_err(|_| "JWKS state unavailable".to_owned())?;
+        match (&slot.set, &slot.error) {
+            (None, e) => Err(format!(
+                "no key set from {}: {}; every JWT is refused until a fetch succeeds (fleet token and API keys work)",
+                jwt.jwks_url,
+                e.as_deref().unwrap_or("not fetched yet")
+            )),
+            (Some(set), None) => Ok(format!("{} keys from {}", set.keys.len(), jwt.jwks_url)),
+            (Some(set), Some(e)) => Ok(format!(
+                "{} keys from {} fetched at {} ms; the latest fetch failed: {e}",
+                set.keys.len(),
+                jwt.jwks_url,
+                slot.fetched_ms.unwrap_or_default()
+            )),
+        }
     }
 
     /// Forget rate-limit state of callers idle for a while (called by the
@@ -86,34 +147,81 @@ impl GatewayAuth {
 
     fn jwt_caller(&self, token: &str) -> Result<Caller, Refusal> {
         let jwt = self.jwt.as_ref().ok_or(Refusal::Invalid)?;
+        // An unknown `alg` (`none` among them) fails here already.
         let header = decode_header(token).map_err(|_| Refusal::Invalid)?;
         let kid = header.kid.ok_or(Refusal::Invalid)?;
-        let guard = self.jwks.read().map_err(|_| Refusal::Invalid)?;
-        let set = guard.as_ref().ok_or(Refusal::Invalid)?;
-        let jwk = set.find(&kid).ok_or(Refusal::Invalid)?;
-        let key = DecodingKey::from_jwk(jwk).map_err(|_| Refusal::Invalid)?;
-        // The algorithm comes from the key, never from the token's header
-        // (an `alg: none` or HS256-with-the-public-key token is refused).
-        let alg = jwk.common.key_algorithm.and_then(|a| a.to_string().parse().ok()).unwrap_or(header.alg);
-        if header.alg != alg {
-            return Err(Refusal::Invalid);
-        }
+        let (key, alg) = {
+            let slot = self.jwks.read().map_err(|_| Refusal::Invalid)?;
+            let jwk = slot.set.as_ref().and_then(|s| s.find(&kid)).ok_or(Refusal::Invalid)?;
+            let alg = key_alg(jwk, header.alg).ok_or(Refusal::Invalid)?;
+            (DecodingKey::from_jwk(jwk).map_err(|_| Refusal::Invalid)?, alg)
+        };
         let mut v = Validation::new(alg);
         v.set_issuer(&[&jwt.issuer]);
         v.set_audience(&[&jwt.audience]);
         v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        v.validate_nbf = true;
+        // Clock skew between the IdP and us; short next to any token's life.
         v.leeway = 30;
         let data = decode::<serde_json::Value>(token, &key, &v).map_err(|_| Refusal::Invalid)?;
-        let sub = data.claims.get("sub").and_then(|s| s.as_str()).filter(|s| !s.is_empty()).ok_or(Refusal::Invalid)?;
-        let role = data
+        let sub = data
             .claims
-            .get(&jwt.role_claim)
-            .and_then(|r| r.as_str())
-            .map(|r| parse_role(r).ok_or(Refusal::Invalid))
-            .transpose()?
-            .unwrap_or(Role::Viewer);
+            .get("sub")
+            .and_then(|s| s.as_str())
+            .filter(|s| !s.is_empty() && s.len() <= MAX_SUBJECT && !s.chars().any(char::is_control))
+            .ok_or(Refusal::Invalid)?;
+        // No role claim: a viewer. A role claim we cannot read (an unknown
+        // name, a list, a number) is refused rather than guessed at: the IdP
+        // meant something, and the least privilege may not be it.
+        let role = match data.claims.get(&jwt.role_claim) {
+            None => Role::Viewer,
+            Some(r) => r.as_str().and_then(parse_role).ok_or(Refusal::Invalid)?,
+        };
         Ok(Caller { subject: format!("jwt:{sub}"), role, key_id: None })
     }
+}
+
+/// The algorithm a token verified with `jwk` must use, given the one its
+/// header names; `None` when the key may not verify that token at all.
+fn key_alg(jwk: &Jwk, header_alg: Algorithm) -> Option<Algorithm> {
+    use Algorithm::*;
+    if matches!(jwk.common.public_key_use, Some(PublicKeyUse::Encryption | PublicKeyUse::Other(_))) {
+        return None;
+    }
+    // What the key's type allows. A JWKS is public: a symmetric key in it is
+    // known to everyone, so it never verifies anything.
+    let family: &[Algorithm] = match &jwk.algorithm {
+        AlgorithmParameters::RSA(_) => &[RS256, RS384, RS512, PS256, PS384, PS512],
+        AlgorithmParameters::EllipticCurve(p) => match p.curve {
+            EllipticCurve::P256 => &[ES256],
+            EllipticCurve::P384 => &[ES384],
+            _ => &[],
+        },
+        AlgorithmParameters::OctetKeyPair(p) if p.curve == EllipticCurve::Ed25519 => &[EdDSA],
+        _ => &[],
+    };
+    // The JWK's own `alg` narrows that to one; an encryption or unknown
+    // `alg` means the key is not for signatures.
+    let alg = match jwk.common.key_algorithm {
+        None => header_alg,
+        Some(a) => signature_alg(a)?,
+    };
+    (alg == header_alg && family.contains(&alg)).then_some(alg)
+}
+
+fn signature_alg(a: KeyAlgorithm) -> Option<Algorithm> {
+    Some(match a {
+        KeyAlgorithm::ES256 => Algorithm::ES256,
+        KeyAlgorithm::ES384 => Algorithm::ES384,
+        KeyAlgorithm::RS256 => Algorithm::RS256,
+        KeyAlgorithm::RS384 => Algorithm::RS384,
+        KeyAlgorithm::RS512 => Algorithm::RS512,
+        KeyAlgorithm::PS256 => Algorithm::PS256,
+        KeyAlgorithm::PS384 => Algorithm::PS384,
+        KeyAlgorithm::PS512 => Algorithm::PS512,
+        KeyAlgorithm::EdDSA => Algorithm::EdDSA,
+        _ => return None,
+    })
 }
 
 impl Authenticator for GatewayAuth {
@@ -147,5 +255,39 @@ impl Authenticator for GatewayAuth {
             limit: *per_minute,
             window_secs: 60,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(jwk: serde_json::Value, header: Algorithm, want: Option<Algorithm>) {
+        let jwk: Jwk = serde_json::from_value(jwk).unwrap();
+        assert_eq!(key_alg(&jwk, header), want, "{:?} with header {header:?}", jwk.common);
+    }
+
+    #[test]
+    fn the_algorithm_is_the_keys() {
+        let rsa = serde_json::json!({"kty": "RSA", "kid": "r", "n": "AQAB", "e": "AQAB"});
+        let with = |k: &str, v: &str| {
+            let mut j = rsa.clone();
+            j[k] = v.into();
+            j
+        };
+        check(rsa.clone(), Algorithm::RS256, Some(Algorithm::RS256));
+        check(rsa.clone(), Algorithm::PS384, Some(Algorithm::PS384));
+        check(rsa.clone(), Algorithm::HS256, None);
+        check(rsa.clone(), Algorithm::ES256, None);
+        check(with("alg", "RS256"), Algorithm::PS256, None);
+        check(with("alg", "RSA-OAEP"), Algorithm::RS256, None);
+        check(with("alg", "XX999"), Algorithm::RS256, None);
+        check(with("use", "enc"), Algorithm::RS256, None);
+        check(with("use", "sig"), Algorithm::RS256, Some(Algorithm::RS256));
+        let ec = serde_json::json!({"kty": "EC", "kid": "e", "crv": "P-384", "x": "AA", "y": "AA"});
+        check(ec.clone(), Algorithm::ES384, Some(Algorithm::ES384));
+        check(ec, Algorithm::ES256, None);
+        let oct = serde_json::json!({"kty": "oct", "kid": "o", "k": "c2VjcmV0", "alg": "HS256"});
+        check(oct, Algorithm::HS256, None);
     }
 }

@@ -21,9 +21,8 @@
 //! a client with the fleet's retries and breaker and a timeout long enough
 //! for the longest tool (see [`FORWARD_TIMEOUT`]).
 //!
-//! **Version.** `McpClient` does not expose the upstream's `serverInfo`
-//! (the discover result stays inside mcp-core's client), so
-//! [`ServerStatus::version`] is always `None` for now.
+//! **Version.** Each refresh reads the upstream's `serverInfo` (its
+//! announced version) from the lister's connection.
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -177,8 +176,7 @@ pub struct ServerStatus {
     pub url: String,
     /// `up`, `down`, or `unknown` before the first refresh.
     pub state: String,
-    /// The program's version (not known yet: mcp-core's client does not
-    /// expose the server's `serverInfo`).
+    /// The program's version, as its `serverInfo` announces it.
     pub version: Option<String>,
     /// Tools it contributes to the catalogue.
     pub tool_count: usize,
@@ -198,6 +196,7 @@ pub struct ServerStatus {
 
 #[derive(Default)]
 struct LinkState {
+    version: Option<String>,
     listed: bool,
     up: bool,
     tools: Vec<Arc<Entry>>,
@@ -266,6 +265,7 @@ impl Link {
             && s.listed
         {
             out.state = if s.up { "up" } else { "down" }.into();
+            out.version = s.version.clone();
             out.tool_count = s.tools.len();
             out.last_error = s.last_error.clone();
             out.refreshed_at = s.refreshed_at_ms.map(mcp_core::clock::rfc3339_ms);
@@ -400,6 +400,12 @@ impl Catalogue {
         &self.links
     }
 
+    /// The configured upstream `name`, listed or not (a route calls its
+    /// fixed tools even while the upstream's list is missing).
+    pub fn link(&self, name: &str) -> Option<Arc<Link>> {
+        self.links.iter().find(|l| l.name == name).cloned()
+    }
+
     /// The series.
     pub fn metrics(&self) -> &GatewayMetrics {
         &self.metrics
@@ -456,6 +462,11 @@ impl Catalogue {
             link.refreshing.lock().await
         };
         let listed = tokio::time::timeout(self.list_timeout, link.lister.list_tools()).await;
+        // The connection the list went over knows the server's own answer.
+        let version = match &listed {
+            Ok(Ok(_)) => link.lister.server_info().await.ok().flatten().map(|(_, v)| v),
+            _ => None,
+        };
         let now_ms = mcp_core::clock::now_ms();
         let result: Result<Vec<ToolInfo>, String> = match listed {
             Ok(Ok(tools)) => Ok(tools),
@@ -475,6 +486,7 @@ impl Catalogue {
                 s.up = true;
                 s.failures = 0;
                 s.last_error = None;
+                s.version = version;
                 s.tools = entries;
                 s.problems = problems;
             }

@@ -27,7 +27,9 @@ pub const GATEWAY_KEY_SECRET_FILE: &str = "GATEWAY_KEY_SECRET_FILE";
 /// default every fleet program the gateway knows). Each one's address is its
 /// peer variable.
 pub const GATEWAY_UPSTREAMS: &str = "GATEWAY_UPSTREAMS";
-/// Seconds between catalogue refreshes (default 30; 1..=3600).
+/// Seconds between background refreshes (default 30; 1..=3600): the
+/// catalogue, the API keys from the table (revocations by other replicas)
+/// and the JWKS.
 pub const GATEWAY_REFRESH_SECS: &str = "GATEWAY_REFRESH_SECS";
 /// Milliseconds an upstream has to answer `tools/list` before it counts as
 /// unavailable for that refresh (default 3000).
@@ -38,7 +40,9 @@ pub const GATEWAY_RATE_PER_MINUTE: &str = "GATEWAY_RATE_PER_MINUTE";
 /// a call is a `rate_limited` tool error the model can act on.
 pub const GATEWAY_TOOL_QUOTA_PER_MINUTE: &str = "GATEWAY_TOOL_QUOTA_PER_MINUTE";
 /// A JWKS URL (`https://.../jwks.json`) whose keys sign accepted bearer JWTs;
-/// unset means no JWTs are accepted.
+/// unset means no JWTs are accepted. Fetched at start and every
+/// `GATEWAY_REFRESH_SECS`; until one fetch succeeds every JWT is refused and
+/// `/ready` fails its `jwks` check (the fleet token and API keys still work).
 pub const GATEWAY_JWKS_URL: &str = "GATEWAY_JWKS_URL";
 /// The `iss` accepted JWTs must carry (required with `GATEWAY_JWKS_URL`).
 pub const GATEWAY_JWT_ISSUER: &str = "GATEWAY_JWT_ISSUER";

@@ -160,6 +160,16 @@ impl Keys {
         self.used.lock().map(|mut u| u.drain().collect()).unwrap_or_default()
     }
 
+    /// Put back last-used times whose write failed (a newer use wins).
+    pub fn restore_used(&self, used: Vec<(String, i64)>) {
+        if let Ok(mut u) = self.used.lock() {
+            for (id, ms) in used {
+                let e = u.entry(id).or_insert(ms);
+                *e = (*e).max(ms);
+            }
+        }
+    }
+
     /// Every key, oldest first.
     pub fn all(&self) -> Vec<KeyInfo> {
         let mut v: Vec<KeyInfo> = self.by_id.read().map(|m| m.values().cloned().collect()).unwrap_or_default();

@@ -27,6 +27,8 @@ pub mod config;
 pub mod keys;
 pub mod limits;
 pub mod policy;
+pub mod resources;
+pub mod route;
 pub mod source;
 pub mod store;
 pub mod tools;
@@ -64,6 +66,8 @@ pub struct Gateway {
     pub quotas: limits::Quotas,
     /// Keys' compiled allow/deny globs.
     pub globs: policy::GlobCache,
+    /// The upstreams' resource templates (`resources`).
+    pub resource_templates: resources::Templates,
 }
 
 // Where `Gateway`'s methods live: the per-caller view of the tools and the
@@ -101,6 +105,7 @@ impl Gateway {
             sessions,
             quotas,
             globs: policy::GlobCache::default(),
+            resource_templates: resources::Templates::default(),
         }))
     }
 
@@ -111,6 +116,7 @@ impl Gateway {
         if changed {
             self.tools_changed().await;
         }
+        self.resource_templates.refresh(self).await;
         changed
     }
 
@@ -136,17 +142,29 @@ impl Gateway {
     }
 
     /// Fetch the JWKS (when JWTs are accepted) into the authenticator,
-    /// keeping the previous set when the fetch fails.
+    /// keeping the previous set when the fetch fails. Without any set every
+    /// JWT is refused: that is logged as an error and `/ready` fails its
+    /// `jwks` check until a fetch succeeds (the fleet token and API keys keep
+    /// working meanwhile).
     pub async fn refresh_jwks(&self) {
         let Some(jwt) = &self.config.jwt else { return };
         match fetch_jwks(&jwt.jwks_url).await {
             Ok(set) => {
-                if let Ok(mut slot) = self.auth.jwks().write() {
-                    *slot = Some(set);
-                }
+                let keys = set.keys.len();
+                self.auth.set_jwks(set, mcp_core::clock::now_ms());
+                mcp_core::tracing::debug!(url = %jwt.jwks_url, keys, "JWKS fetched");
             }
             Err(e) => {
-                mcp_core::tracing::warn!(url = %jwt.jwks_url, error = %e, "JWKS fetch failed; keeping the previous key set")
+                if self.auth.jwks_failed(e.clone()) {
+                    mcp_core::tracing::error!(
+                        url = %jwt.jwks_url,
+                        error = %e,
+                        retry_secs = self.config.refresh.as_secs(),
+                        "JWKS fetch failed and no key set is held: every JWT is refused until it succeeds"
+                    );
+                } else {
+                    mcp_core::tracing::warn!(url = %jwt.jwks_url, error = %e, "JWKS fetch failed; keeping the previous key set");
+                }
             }
         }
     }
@@ -160,6 +178,16 @@ impl Gateway {
                 self.globs.retain(&self.keys);
             }
             Err(e) => mcp_core::tracing::warn!(error = %e, "reloading API keys failed; keeping the loaded set"),
+        }
+    }
+
+    /// Write the keys' last-used times collected since the previous flush,
+    /// in one batch; on failure they are kept for the next one.
+    pub async fn flush_key_use(&self) {
+        let used = self.keys.take_used();
+        if let Err(e) = self.store.touch_keys(&used).await {
+            mcp_core::tracing::warn!(error = %e, keys = used.len(), "recording keys' last use failed; retrying later");
+            self.keys.restore_used(used);
         }
     }
 }
@@ -188,7 +216,9 @@ pub fn server(state: Arc<Gateway>) -> Server {
         .authenticator(state.auth.clone())
         .sessions(state.sessions.clone())
         .tool_source(Arc::new(source::GatewaySource::new(state.clone())))
+        .resources(resources::GatewayResources::new(state.clone()))
         .ready_check("database", |s: Arc<Gateway>| async move { s.store.db().ping().await })
+        .ready_check("jwks", |s: Arc<Gateway>| async move { s.auth.jwks_status() })
         // Only the sign-in form and the files it needs are served without a caller.
         .sign_in_page("/ui", ui::LOGIN_PATH)
         .public_path(ui::STATIC_PREFIX)
@@ -215,7 +245,7 @@ pub async fn start_with_state(config: Config, core: CoreConfig) -> Result<(Progr
     let state = Gateway::open(config, &core, sessions).await?;
     futures::join!(state.refresh(), state.refresh_jwks());
     let server = server(state.clone());
-    let shared = api::ApiState::new(state.clone(), &core).map_err(StartError::other)?;
+    let shared = api::ApiState::new(state.clone());
     let routes = api::routes(shared.clone()).merge(ui::routes(shared));
     Ok((Program { server, routes: Some(routes), background: Some(Box::pin(background(state.clone()))) }, state))
 }
@@ -252,10 +282,7 @@ pub async fn background(state: Arc<Gateway>) {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            let used = state.keys.take_used();
-            if let Err(e) = state.store.touch_keys(&used).await {
-                mcp_core::tracing::warn!(error = %e, keys = used.len(), "recording keys' last use failed");
-            }
+            state.flush_key_use().await;
         }
     };
     futures::join!(refresher, toucher);

@@ -12,12 +12,17 @@
 //! A quota of N per minute allows a burst of N (the minute's whole budget),
 //! then one call every 60/N seconds. The fleet token's holder is exempt: the
 //! planner's steps through the gateway are the fleet's own work.
+//!
+//! A third limit, [`SignInFailures`], guards the web UI's sign-in form: it
+//! is public (there is no caller yet, so neither limit above applies), and
+//! without one it would let anyone try keys as fast as the gateway answers.
 
 use std::num::NonZeroU32;
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
 use mcp_core::auth::Caller;
 
 use crate::policy::is_fleet;
@@ -77,6 +82,65 @@ impl Quotas {
     }
 }
 
+/// Failed sign-ins a minute the web UI's form takes before it refuses to
+/// look at credentials for a while.
+pub const SIGN_IN_FAILURES_PER_MINUTE: u32 = 10;
+
+/// Failed sign-in attempts, limited (GCRA, governor): a burst of the
+/// minute's budget, then one failure every 60/N seconds.
+///
+/// **One limit for the whole gateway, not one per client address.** mcp-core
+/// serves the router without axum's `ConnectInfo` (`serve_router` hands
+/// `axum::serve` the plain router), so a handler cannot see the peer's
+/// address, and `X-Forwarded-For` is whatever the client writes. The cost is
+/// that someone failing on purpose keeps the form shut for everyone for as
+/// long as they keep failing; API clients (bearer header) are not affected,
+/// and the form opens again one failure slot at a time. Keying by address
+/// needs `ConnectInfo` in mcp-core first.
+///
+/// **Only failures count.** A correct credential takes nothing from the
+/// budget. While the budget is spent, no credential is checked at all, a
+/// correct one included: answering a correct guess during the block would
+/// let guessing go on at full speed.
+pub struct SignInFailures {
+    limiter: DefaultDirectRateLimiter,
+    blocked_until: Mutex<Option<Instant>>,
+}
+
+impl SignInFailures {
+    /// `per_minute` failures a minute.
+    pub fn new(per_minute: NonZeroU32) -> Self {
+        Self { limiter: RateLimiter::direct(Quota::per_minute(per_minute)), blocked_until: Mutex::new(None) }
+    }
+
+    /// Before a credential is checked: `Err(wait)` while the budget is spent.
+    pub fn admit(&self) -> Result<(), Duration> {
+        let Ok(blocked) = self.blocked_until.lock() else { return Ok(()) };
+        match *blocked {
+            Some(until) if until > Instant::now() => Err(until - Instant::now()),
+            _ => Ok(()),
+        }
+    }
+
+    /// After a refused credential: `Err(wait)` when this failure was over
+    /// the budget, which then stays closed for `wait`.
+    pub fn failed(&self) -> Result<(), Duration> {
+        self.limiter.check().map_err(|not_until| {
+            let wait = not_until.wait_time_from(DefaultClock::default().now()).max(Duration::from_millis(1));
+            if let Ok(mut blocked) = self.blocked_until.lock() {
+                *blocked = Some(Instant::now() + wait);
+            }
+            wait
+        })
+    }
+}
+
+impl Default for SignInFailures {
+    fn default() -> Self {
+        Self::new(NonZeroU32::new(SIGN_IN_FAILURES_PER_MINUTE).unwrap_or(NonZeroU32::MIN))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,5 +165,22 @@ mod tests {
         for _ in 0..10 {
             assert!(none.check(&a, "fs__stat").is_ok());
         }
+    }
+
+    #[test]
+    fn sign_in_failures_close_the_form_and_successes_do_not_count() {
+        let f = SignInFailures::new(NonZeroU32::new(3).unwrap());
+        for _ in 0..3 {
+            assert!(f.admit().is_ok());
+            assert!(f.failed().is_ok());
+        }
+        // Successes take nothing: `admit` alone is what a success costs.
+        for _ in 0..5 {
+            assert!(f.admit().is_ok());
+        }
+        let wait = f.failed().unwrap_err();
+        assert!(wait > Duration::from_secs(1) && wait <= Duration::from_secs(20), "{wait:?}");
+        let closed = f.admit().unwrap_err();
+        assert!(closed <= wait, "{closed:?} {wait:?}");
     }
 }

@@ -1,6 +1,8 @@
 //! The upstreams' tools as mcp-core's [`ToolSource`], and the one forwarding
-//! path both doors use: `/mcp` (through [`GatewaySource`]) and REST (through
-//! [`Gateway::call_tool`]).
+//! path every door uses: `/mcp` (through [`GatewaySource`]), REST's tool
+//! calls (through [`Gateway::call_tool`]), and the REST and UI routes that
+//! call fixed upstream tools (through `Gateway::call_for_route`, in
+//! `crate::route`, which swaps the per-tool role for the route's own).
 //!
 //! A call goes: policy (a hidden tool is an unknown one) → quota (over it: a
 //! `rate_limited` tool result) → the upstream, statelessly, inside the
@@ -25,7 +27,7 @@ use utoipa::ToSchema;
 
 use crate::Gateway;
 use crate::audit::{args_sha256, shape};
-use crate::catalogue::{CatalogueTool, Entry};
+use crate::catalogue::{CatalogueTool, Link};
 use crate::limits::OverQuota;
 use crate::store::{AuditRow, Decision};
 
@@ -34,7 +36,8 @@ use crate::store::{AuditRow, Decision};
 pub enum Via {
     /// `/mcp`.
     Mcp,
-    /// `/api/v1/tools/{name}/call` (and the web UI, which uses it).
+    /// The REST API (`/api/v1/tools/{name}/call` and the routes that call
+    /// fixed tools) and the web UI, which uses the same functions.
     Rest,
 }
 
@@ -75,6 +78,40 @@ pub struct CallOutcome {
     /// With `rate_limited`: seconds until this tool may be called again (a
     /// REST answer may turn it into `Retry-After`).
     pub retry_after_secs: Option<f64>,
+    /// The upstream gave no tool result (it could not be reached, timed
+    /// out or refused the request): the error is the gateway's, not the
+    /// tool's, and REST answers it as a problem (503, 504...) rather than a
+    /// tool result.
+    pub upstream_failed: bool,
+}
+
+/// How a forwarded call is accounted for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Accounting {
+    /// A call a caller made: it takes its quota and leaves an audit row.
+    Counted,
+    /// A repeat the gateway itself paces (the request event stream's polls
+    /// after its opening one): no quota, no audit row. The caller asked
+    /// once, and that opening call was counted; counting every poll would
+    /// spend a watcher's quota on the gateway's own timer and fill the audit
+    /// with a row a second that says nothing new.
+    Repeat,
+}
+
+/// Where a forwarded call goes: its qualified name (quota, audit,
+/// metrics), the tool's name on its upstream, and the upstream.
+pub(crate) struct Target<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) tool: &'a str,
+    pub(crate) link: &'a Arc<Link>,
+}
+
+/// What [`Gateway::forward`] got: the result, the quota refusal when there
+/// was one, and whether the upstream failed to give a tool result at all.
+pub(crate) struct Forwarded {
+    pub(crate) result: CallResult,
+    pub(crate) over: Option<OverQuota>,
+    pub(crate) upstream_failed: bool,
 }
 
 /// The upstreams' tools, per caller, plus the admin-only own tools (see
@@ -153,8 +190,9 @@ impl Gateway {
             let caller = ctx.caller().cloned().unwrap_or_else(|| resolved_for.clone());
             Box::pin(async move {
                 let trace_id = ctx.trace_id().map(str::to_owned);
-                let (result, _) = state.forward(&caller, &entry, args, trace_id, Via::Mcp, Some(&ctx)).await;
-                to_response(result)
+                let target = Target { name: &entry.info.name, tool: &entry.info.tool, link: &entry.link };
+                let f = state.forward(&caller, target, args, trace_id, Via::Mcp, Some(&ctx), Accounting::Counted).await;
+                to_response(f.result)
             }) as BoxFuture<'static, ToolResponse>
         });
         Some((def, handler))
@@ -181,18 +219,13 @@ impl Gateway {
             self.audit_denied(caller, name, Some(&args), None, via);
             return Err(unknown());
         }
-        let span = tracing::info_span!(
-            "gateway.call",
-            otel.name = %format!("tools/call {name}"),
-            otel.kind = "server",
-            "gen_ai.tool.name" = %name,
-            "gen_ai.operation.name" = "execute_tool",
-            "enduser.id" = %caller.subject,
-            "enduser.role" = caller.role.as_str(),
-        );
+        let span = call_span(name, caller);
         let trace_id = mcp_core::trace::trace_id_of_span(&span);
         let started = Instant::now();
-        let (r, over) = self.forward(caller, &entry, args, trace_id.clone(), via, None).instrument(span).await;
+        let target = Target { name, tool: &entry.info.tool, link: &entry.link };
+        let f =
+            self.forward(caller, target, args, trace_id.clone(), via, None, Accounting::Counted).instrument(span).await;
+        let r = f.result;
         Ok(CallOutcome {
             tool: name.to_owned(),
             is_error: r.is_error(),
@@ -202,23 +235,29 @@ impl Gateway {
             content: r.content,
             duration_ms: started.elapsed().as_secs_f64() * 1e3,
             trace_id,
-            retry_after_secs: over.map(|o| o.retry_after.as_secs_f64()),
+            retry_after_secs: f.over.map(|o| o.retry_after.as_secs_f64()),
+            upstream_failed: f.upstream_failed,
         })
     }
 
-    /// Quota, upstream call, metrics, audit. `ctx` (MCP only) relays the
-    /// upstream's progress notifications to the caller when it asked for them.
-    async fn forward(
+    /// Quota, upstream call, metrics, audit: the one forwarding path of
+    /// `/mcp`, REST's tool calls and the REST and UI routes
+    /// (`crate::route`). `ctx` (MCP only) relays the upstream's progress
+    /// notifications to the caller when it asked for them. `accounting`
+    /// says whether the call takes quota and leaves an audit row.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn forward(
         self: &Arc<Self>,
         caller: &Caller,
-        entry: &Arc<Entry>,
+        target: Target<'_>,
         args: Value,
         trace_id: Option<String>,
         via: Via,
         ctx: Option<&Ctx>,
-    ) -> (CallResult, Option<OverQuota>) {
-        let name = entry.info.name.as_str();
-        let link = &entry.link;
+        accounting: Accounting,
+    ) -> Forwarded {
+        let Target { name, tool, link } = target;
+        let counted = accounting == Accounting::Counted;
         let started = Instant::now();
         let mut row = AuditRow {
             at_ms: mcp_core::clock::now_ms(),
@@ -235,15 +274,18 @@ impl Gateway {
             trace_id,
             via: via.as_str().to_owned(),
         };
-        if let Err(over) = self.quotas.check(caller, name) {
+        if counted && let Err(over) = self.quotas.check(caller, name) {
             self.catalogue.metrics().calls.with_label_values(&[&link.name, "rate_limited"]).inc();
             row.decision = Decision::RateLimited;
             row.error_kind = Some(ErrorKind::RateLimited.as_str().to_owned());
             row.duration_ms = started.elapsed().as_secs_f64() * 1e3;
             self.audit.record(row);
-            return (CallResult::err(ErrorKind::RateLimited, over.message(name)), Some(over));
+            return Forwarded {
+                result: CallResult::err(ErrorKind::RateLimited, over.message(name)),
+                over: Some(over),
+                upstream_failed: false,
+            };
         }
-        let tool = entry.info.tool.as_str();
         let answer = match ctx.filter(|c| c.wants_progress()) {
             Some(ctx) => {
                 let (tx, mut rx) = mpsc::unbounded_channel::<mcp_core::ProgressEvent>();
@@ -263,6 +305,7 @@ impl Gateway {
         link.sample(elapsed);
         let metrics = self.catalogue.metrics();
         metrics.duration.with_label_values(&[&link.name]).observe(elapsed.as_secs_f64());
+        let upstream_failed = answer.is_err();
         let result = match answer {
             Ok(r) => {
                 metrics
@@ -272,7 +315,7 @@ impl Gateway {
                 r
             }
             Err(e) => {
-                let (outcome, result, look_again) = self.upstream_failure(entry, &e);
+                let (outcome, result, look_again) = self.upstream_failure(name, &link.name, &e);
                 metrics.calls.with_label_values(&[&link.name, outcome]).inc();
                 if look_again {
                     let state = self.clone();
@@ -285,14 +328,15 @@ impl Gateway {
         row.outcome = Some(if result.is_error() { "error" } else { "ok" }.to_owned());
         row.error_kind = result.error.map(|k| k.as_str().to_owned());
         row.duration_ms = elapsed.as_secs_f64() * 1e3;
-        self.audit.record(row);
-        (result, None)
+        if counted {
+            self.audit.record(row);
+        }
+        Forwarded { result, over: None, upstream_failed }
     }
 
     /// A call that got no tool result: the outcome label, the result the
     /// caller gets, and whether the upstream should be listed again now.
-    fn upstream_failure(&self, entry: &Entry, e: &ClientError) -> (&'static str, CallResult, bool) {
-        let (name, upstream) = (&entry.info.name, &entry.link.name);
+    fn upstream_failure(&self, name: &str, upstream: &str, e: &ClientError) -> (&'static str, CallResult, bool) {
         match e {
             // mcp-core servers answer an unknown tool with -32602 "Unknown
             // tool: ..."; -32601 is an unknown method. Either way the tool is
@@ -348,7 +392,14 @@ impl Gateway {
     }
 
     /// Record a refused call to a hidden tool.
-    fn audit_denied(&self, caller: &Caller, name: &str, args: Option<&Value>, trace_id: Option<String>, via: Via) {
+    pub(crate) fn audit_denied(
+        &self,
+        caller: &Caller,
+        name: &str,
+        args: Option<&Value>,
+        trace_id: Option<String>,
+        via: Via,
+    ) {
         self.audit.record(AuditRow {
             at_ms: mcp_core::clock::now_ms(),
             subject: caller.subject.clone(),
@@ -378,6 +429,20 @@ impl Gateway {
     pub fn role_of(&self, name: &str) -> Option<Role> {
         self.catalogue.get(name).map(|e| e.role)
     }
+}
+
+/// The span a REST or route call runs in: a child of the current span when
+/// there is one (a REST handler's), so the upstream's span joins that trace.
+pub(crate) fn call_span(name: &str, caller: &Caller) -> tracing::Span {
+    tracing::info_span!(
+        "gateway.call",
+        otel.name = %format!("tools/call {name}"),
+        otel.kind = "server",
+        "gen_ai.tool.name" = %name,
+        "gen_ai.operation.name" = "execute_tool",
+        "enduser.id" = %caller.subject,
+        "enduser.role" = caller.role.as_str(),
+    )
 }
 
 /// An upstream's result as mcp-core's response: the content blocks mcp-core

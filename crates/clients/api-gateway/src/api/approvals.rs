@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
 
 use super::requests::answer;
-use super::{ApiState, Body, ProblemDoc, Shared, Who, check_id, limit, need, upstream};
+use super::{ApiState, Body, ProblemDoc, Shared, Who, check_id, limit, need, route};
 
 /// The states an approval can be in.
 pub const STATES: &[&str] = &["pending", "approved", "denied", "expired"];
@@ -68,7 +68,7 @@ pub async fn list(s: &ApiState, caller: &Caller, q: ListQuery) -> Result<Approva
             format!("state={:?}: expected one of {}", super::excerpt(st, 40), STATES.join(", ")),
         ));
     }
-    let out = upstream::value(s, caller, "planner__approvals_list", json!({"state": state, "limit": n})).await?;
+    let out = route(s, caller, "planner__approvals_list", json!({"state": state, "limit": n})).await?;
     Ok(ApprovalList { approvals: out.get("approvals").and_then(Value::as_array).cloned().unwrap_or_default() })
 }
 
@@ -76,7 +76,7 @@ pub async fn list(s: &ApiState, caller: &Caller, q: ListQuery) -> Result<Approva
 pub async fn get(s: &ApiState, caller: &Caller, id: &str) -> Result<Value, Problem> {
     need(caller, Role::Viewer)?;
     let id = check_id("approval", id)?;
-    let v = upstream::value(s, caller, "planner__approval_get", json!({"id": id})).await?;
+    let v = route(s, caller, "planner__approval_get", json!({"id": id})).await?;
     // The tool may answer `{approval: {...}}` or the approval itself.
     Ok(v.get("approval").cloned().unwrap_or(v))
 }
@@ -104,7 +104,7 @@ pub async fn decide(
         "decided_by": caller.subject,
         "reason": reason,
     });
-    let v = upstream::value(s, caller, "planner__approval_decide", args).await?;
+    let v = route(s, caller, "planner__approval_decide", args).await?;
     Ok(v.get("approval").cloned().unwrap_or(v))
 }
 

@@ -5,7 +5,10 @@
 //! that takes the gateway's state and the [`Caller`] and returns a typed
 //! answer or a [`Problem`]; the web UI (`crate::ui`) calls those same
 //! functions, so a rule (a role check, a bound, an upstream call) lives in
-//! one place whichever door a person comes through.
+//! one place whichever door a person comes through. Upstream calls go
+//! through the gateway's own path: tools through `Gateway::call_tool`, the
+//! routes' fixed tools through `Gateway::call_for_route` (`crate::route`),
+//! with the same quota and audit as `/mcp`.
 //!
 //! Errors are RFC 9457 problems everywhere, including the extractors'
 //! rejections ([`Body`], `ApiQuery`), path ids that do not look like ids,
@@ -16,7 +19,6 @@ pub mod approvals;
 pub mod observe;
 pub mod requests;
 pub mod tools;
-pub mod upstream;
 
 use std::sync::Arc;
 
@@ -26,7 +28,7 @@ use axum::routing::{delete, get, post};
 use http::StatusCode;
 use http::request::Parts;
 use mcp_core::auth::{Caller, Role};
-use mcp_core::{CoreConfig, ErrorKind, Problem};
+use mcp_core::{ErrorKind, Problem};
 use serde::Serialize;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Content, Ref, ResponseBuilder};
@@ -40,23 +42,35 @@ use crate::Gateway;
 /// larger is refused with 413 before it is parsed.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
-/// What every route and page shares: the gateway and the upstream clients.
+/// What every route and page shares: the gateway, whose one forwarding
+/// path (`crate::source`, `crate::route`) is how they reach the upstreams.
 pub struct ApiState {
     /// The gateway.
     pub gw: Arc<Gateway>,
-    /// The upstreams, as REST reaches them.
-    pub up: upstream::Upstreams,
+    /// Failed sign-ins to the web UI (its one public form).
+    pub sign_in: crate::limits::SignInFailures,
 }
 
 /// The shared state as handlers hold it.
 pub type Shared = Arc<ApiState>;
 
 impl ApiState {
-    /// Over the gateway, with the upstream clients built from `core`'s peer token.
-    pub fn new(gw: Arc<Gateway>, core: &CoreConfig) -> Result<Shared, mcp_core::ClientError> {
-        let up = upstream::Upstreams::new(&gw.config, core)?;
-        Ok(Arc::new(Self { gw, up }))
+    /// Over the gateway.
+    pub fn new(gw: Arc<Gateway>) -> Shared {
+        Arc::new(Self { gw, sign_in: crate::limits::SignInFailures::default() })
     }
+}
+
+/// Call a route's fixed upstream tool as `caller`, once the route has
+/// checked the role it needs ([`Gateway::call_for_route`]: the route is the
+/// policy; quota and audit as for any call).
+pub async fn route(
+    s: &ApiState,
+    caller: &Caller,
+    name: &str,
+    args: serde_json::Value,
+) -> Result<serde_json::Value, Problem> {
+    s.gw.call_for_route(caller, name, args, crate::source::Via::Rest).await
 }
 
 /// The authenticated caller, put into the request by mcp-core's guard. A

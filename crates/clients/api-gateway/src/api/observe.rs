@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
 
 use super::requests::answer;
-use super::{ApiState, ProblemDoc, Shared, Who, check_trace_id, limit, need, upstream};
+use super::{ApiState, ProblemDoc, Shared, Who, check_trace_id, limit, need, route};
 
 /// Filters of a trace search.
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
@@ -76,7 +76,7 @@ fn text(what: &str, v: Option<String>, max: usize) -> Result<Option<String>, Pro
 pub async fn trace(s: &ApiState, caller: &Caller, trace_id: &str) -> Result<Value, Problem> {
     need(caller, Role::Viewer)?;
     let trace_id = check_trace_id(trace_id)?;
-    upstream::value(s, caller, "observer__trace_get", json!({"trace_id": trace_id, "attributes": true})).await
+    route(s, caller, "observer__trace_get", json!({"trace_id": trace_id, "attributes": true})).await
 }
 
 /// Trace summaries (viewer).
@@ -89,7 +89,7 @@ pub async fn traces(s: &ApiState, caller: &Caller, q: TraceQuery) -> Result<Trac
         "errors_only": q.errors_only,
         "limit": n,
     });
-    let out = upstream::value(s, caller, "observer__traces_search", args).await?;
+    let out = route(s, caller, "observer__traces_search", args).await?;
     Ok(TraceList { traces: out.get("traces").and_then(Value::as_array).cloned().unwrap_or_default() })
 }
 
@@ -108,7 +108,7 @@ pub async fn logs(s: &ApiState, caller: &Caller, q: LogQuery) -> Result<LogLines
         "since": text("since", q.since, 64)?,
         "limit": n,
     });
-    let out = upstream::value(s, caller, "log__logs_search", args).await?;
+    let out = route(s, caller, "log__logs_search", args).await?;
     Ok(LogLines {
         lines: out.get("lines").and_then(Value::as_array).cloned().unwrap_or_default(),
         truncated: out.get("truncated").and_then(Value::as_bool).unwrap_or(false),

@@ -19,7 +19,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{ApiState, Body, ProblemDoc, Shared, Who, check_id, limit, need, upstream};
+use super::{ApiState, Body, ProblemDoc, Shared, Who, check_id, limit, need, route};
+use crate::source::{Accounting, Via};
 
 /// The most of a request's text accepted (an email body is bounded alike).
 pub const MAX_TEXT_BYTES: usize = 32 * 1024;
@@ -172,13 +173,13 @@ pub async fn submit(
         }
         args["message_id"] = Value::String(format!("rest:{}:{k}", caller.subject));
     }
-    let out = upstream::value(s, caller, "llm_agent__submit_request", args).await?;
+    let out = route(s, caller, "llm_agent__submit_request", args).await?;
     let text = |k: &str| out.get(k).and_then(Value::as_str).map(str::to_owned);
     let decision = text("decision").unwrap_or_default();
     let request_id = text("request_id");
     // The request's own state, when the agent can say; else what the decision implies.
     let state = match &request_id {
-        Some(id) => upstream::value(s, caller, "llm_agent__request_status", json!({"request_id": id}))
+        Some(id) => route(s, caller, "llm_agent__request_status", json!({"request_id": id}))
             .await
             .ok()
             .and_then(|v| v.get("state").and_then(Value::as_str).map(str::to_owned)),
@@ -228,20 +229,32 @@ pub async fn list(s: &ApiState, caller: &Caller, q: ListQuery) -> Result<Request
             super::excerpt(st, 40)
         )));
     }
-    let out = upstream::value(s, caller, "llm_agent__request_list", json!({"state": state, "limit": n})).await?;
+    let out = route(s, caller, "llm_agent__request_list", json!({"state": state, "limit": n})).await?;
     let requests = out.get("requests").and_then(Value::as_array).cloned().unwrap_or_default();
     Ok(RequestList { requests })
 }
 
 /// A request and its run (viewer).
 pub async fn get(s: &ApiState, caller: &Caller, id: &str) -> Result<RequestView, Problem> {
+    get_as(s, caller, id, Accounting::Counted).await
+}
+
+/// [`get`], counted (quota, audit rows) or as one of the event stream's
+/// repeated polls (neither: [`Accounting::Repeat`]).
+async fn get_as(s: &ApiState, caller: &Caller, id: &str, accounting: Accounting) -> Result<RequestView, Problem> {
     need(caller, Role::Viewer)?;
     let id = check_id("request", id)?;
-    let request = upstream::value(s, caller, "llm_agent__request_status", json!({"request_id": id})).await?;
+    let call = |name: &'static str, args: Value| async move {
+        match accounting {
+            Accounting::Counted => route(s, caller, name, args).await,
+            Accounting::Repeat => s.gw.poll_for_route(caller, name, args, Via::Rest).await,
+        }
+    };
+    let request = call("llm_agent__request_status", json!({"request_id": id})).await?;
     let run_id = request.get("run_id").and_then(Value::as_str).filter(|r| !r.is_empty());
     let run = match run_id {
         None => None,
-        Some(run_id) => match upstream::value(s, caller, "planner__plan_status", json!({"run_id": run_id})).await {
+        Some(run_id) => match call("planner__plan_status", json!({"run_id": run_id})).await {
             Ok(v) => Some(v),
             Err(p) if p.kind == ErrorKind::NotFound => None,
             Err(p) => return Err(p),
@@ -258,14 +271,14 @@ pub async fn cancel_request(s: &ApiState, caller: &Caller, id: &str, reason: Opt
     if reason.as_ref().is_some_and(|r| r.chars().count() > 2000) {
         return Err(invalid("reason must be at most 2000 characters"));
     }
-    upstream::value(s, caller, "llm_agent__request_cancel", json!({"request_id": id, "reason": reason})).await
+    route(s, caller, "llm_agent__request_cancel", json!({"request_id": id, "reason": reason})).await
 }
 
 /// Start a failed request's project again (operator).
 pub async fn retry_request(s: &ApiState, caller: &Caller, id: &str) -> Result<Value, Problem> {
     need(caller, Role::Operator)?;
     let id = check_id("request", id)?;
-    upstream::value(s, caller, "llm_agent__request_retry", json!({"request_id": id})).await
+    route(s, caller, "llm_agent__request_retry", json!({"request_id": id})).await
 }
 
 /// Submit a request.
@@ -386,7 +399,10 @@ pub async fn retry_h(State(s): State<Shared>, Who(c): Who, Path(id): Path<String
     ))]
 pub async fn events_h(State(s): State<Shared>, Who(c): Who, Path(id): Path<String>) -> Response {
     // The first snapshot is taken before the stream opens, so an unknown id
-    // or a missing upstream is a problem with its status, not an event.
+    // or a missing upstream is a problem with its status, not an event. It
+    // is the one counted poll of the stream (quota, audit rows); the polls
+    // after it are the gateway's own timer (`Accounting::Repeat`), so a
+    // stream leaves one set of rows, however long it stays open.
     let first = match get(&s, &c, &id).await {
         Ok(v) => v,
         Err(p) => return p.into_response(),
@@ -407,6 +423,18 @@ struct Poll {
     over: bool,
 }
 
+/// Whether `caller`'s credential still holds: its key (if it is one) is
+/// neither revoked nor expired. The fleet token cannot be revoked, and a
+/// JWT's expiry is not known here (its claims are not kept); both hold.
+fn still_valid(s: &ApiState, caller: &Caller) -> bool {
+    key_valid(&s.gw.keys, caller, mcp_core::clock::now_ms())
+}
+
+fn key_valid(keys: &crate::keys::Keys, caller: &Caller, now_ms: i64) -> bool {
+    let Some(id) = caller.key_id.as_deref() else { return true };
+    keys.get(id).is_some_and(|k| k.row.revoked_ms.is_none() && k.row.expires_ms.is_none_or(|e| e > now_ms))
+}
+
 fn event(name: &str, v: &impl Serialize) -> Event {
     Event::default().event(name).json_data(v).unwrap_or_else(|_| Event::default().event(name).data("{}"))
 }
@@ -423,7 +451,17 @@ fn snapshots(s: Shared, c: Caller, id: String, first: RequestView) -> impl futur
                 Some(v) => Ok(v),
                 None => {
                     tokio::time::sleep(POLL).await;
-                    get(&p.s, &p.c, &p.id).await
+                    // The caller was checked when the stream opened; a key
+                    // revoked (or expired) since must not keep reading, so
+                    // each poll looks again and the stream ends within one
+                    // poll period.
+                    if !still_valid(&p.s, &p.c) {
+                        p.over = true;
+                        let gone = Problem::new(ErrorKind::Forbidden, "this key was revoked or has expired")
+                            .http_status(StatusCode::UNAUTHORIZED);
+                        return Some((vec![event("problem", &gone)], p));
+                    }
+                    get_as(&p.s, &p.c, &p.id, Accounting::Repeat).await
                 }
             };
             match now {
@@ -468,6 +506,36 @@ pub fn answer<T: Serialize>(r: Result<T, Problem>) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::KeyRow;
+
+    #[test]
+    fn a_stream_stops_trusting_a_key_once_it_is_revoked_or_expired() {
+        let row = |id: &str, expires_ms: Option<i64>| KeyRow {
+            id: id.into(),
+            name: id.into(),
+            hash: String::new(),
+            role: "viewer".into(),
+            allow: Vec::new(),
+            deny: Vec::new(),
+            created_ms: 0,
+            created_by: "test".into(),
+            expires_ms,
+            revoked_ms: None,
+            last_used_ms: None,
+        };
+        let keys = crate::keys::Keys::new(
+            "0123456789abcdef0123456789abcdef",
+            vec![row("aaaaaaaaaaaa", None), row("bbbbbbbbbbbb", Some(1_000))],
+        );
+        let caller = |id: &str| Caller { subject: id.into(), role: Role::Viewer, key_id: Some(id.into()) };
+        assert!(key_valid(&keys, &caller("aaaaaaaaaaaa"), 500));
+        assert!(key_valid(&keys, &caller("bbbbbbbbbbbb"), 500));
+        assert!(!key_valid(&keys, &caller("bbbbbbbbbbbb"), 1_000), "expired");
+        keys.revoke("aaaaaaaaaaaa", 600);
+        assert!(!key_valid(&keys, &caller("aaaaaaaaaaaa"), 700), "revoked");
+        assert!(!key_valid(&keys, &caller("cccccccccccc"), 700), "a key no longer known");
+        assert!(key_valid(&keys, &Caller::fleet(), 700), "the fleet token is not a key");
+    }
 
     #[test]
     fn emails_are_checked_loosely_but_without_injection() {

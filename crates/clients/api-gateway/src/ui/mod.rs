@@ -10,6 +10,8 @@
 //! gateway's own authenticator and puts it into the `mcpf_session` cookie
 //! (HttpOnly, SameSite=Strict, Path=/), which the authenticator then reads
 //! on every request like a bearer header. Signing out clears the cookie.
+//! Failed sign-ins are limited (`crate::limits::SignInFailures`: 429 with
+//! `Retry-After` once the budget is spent); a successful one does not count.
 //!
 //! **CSRF.** Every form that changes something carries a token, the
 //! HMAC-SHA-256 of the session credential under the key secret
@@ -39,7 +41,7 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
-use crate::api::upstream::{ServerView, role_for};
+use crate::api::tools::ServerView;
 use crate::api::{self, Shared, Who, need};
 use crate::authn::SESSION_COOKIE;
 use crate::store::AuditEntry;
@@ -297,6 +299,11 @@ async fn login(
     if expected.is_empty() || !bool::from(expected.as_bytes().ct_eq(f.csrf.as_bytes())) {
         return login_form(&s, &headers, StatusCode::FORBIDDEN, Some("The sign-in form expired; try again.".into()));
     }
+    // Only now is a credential looked at, so only now does the sign-in
+    // limit apply (a stale form above costs nothing).
+    if let Err(wait) = s.sign_in.admit() {
+        return too_many_sign_ins(&s, &headers, wait);
+    }
     let cred = f.credential.trim();
     let caller =
         cookie_safe(cred).then(|| HeaderValue::from_str(&format!("Bearer {cred}")).ok()).flatten().and_then(|v| {
@@ -305,6 +312,13 @@ async fn login(
             s.gw.auth.authenticate(&h).ok()
         });
     let Some(caller) = caller else {
+        if let Err(wait) = s.sign_in.failed() {
+            mcp_core::tracing::warn!(
+                retry_after_secs = wait.as_secs(),
+                "too many failed sign-ins to the web UI; the form is closed for a while"
+            );
+            return too_many_sign_ins(&s, &headers, wait);
+        }
         return login_form(&s, &headers, StatusCode::UNAUTHORIZED, Some("That key or token is not valid.".into()));
     };
     mcp_core::tracing::info!(subject = %caller.subject, role = caller.role.as_str(), "signed in to the web UI");
@@ -319,6 +333,16 @@ async fn login(
             r.headers_mut().append(header::SET_COOKIE, v);
         }
     }
+    r
+}
+
+/// The sign-in form again, 429 with `Retry-After`: too many failures
+/// (`crate::limits::SignInFailures`).
+fn too_many_sign_ins(s: &Shared, headers: &HeaderMap, wait: std::time::Duration) -> Response {
+    let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+    let error = format!("Too many failed sign-ins; try again in {secs} s.");
+    let mut r = login_form(s, headers, StatusCode::TOO_MANY_REQUESTS, Some(error));
+    r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
     r
 }
 
@@ -471,7 +495,7 @@ async fn live(s: &Shared, c: &Caller, csrf: String, id: &str) -> Result<String, 
         Vec::new()
     } else {
         let args = json!({"state": "pending", "run_id": facts.run_id, "limit": 20});
-        api::upstream::value(s, c, "planner__approvals_list", args)
+        api::route(s, c, "planner__approvals_list", args)
             .await
             .ok()
             .and_then(|v| {
@@ -718,7 +742,7 @@ async fn trace_page(
 
 struct ToolRow {
     name: String,
-    role: &'static str,
+    role: String,
     hints: String,
     description: String,
 }
@@ -755,12 +779,7 @@ async fn fleet_page(State(s): State<Shared>, Who(c): Who, headers: HeaderMap) ->
             .into_iter()
             .flatten()
             .collect();
-            ToolRow {
-                role: role_for(&t.annotations).as_str(),
-                hints: hints.join(", "),
-                name: t.name,
-                description: t.description,
-            }
+            ToolRow { role: t.role, hints: hints.join(", "), name: t.name, description: t.description }
         })
         .collect();
     html(StatusCode::OK, &FleetPage { page: Some(p), servers, tools })

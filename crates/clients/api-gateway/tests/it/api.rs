@@ -9,7 +9,11 @@
 //! 9457 problem (malformed JSON, wrong media type, oversized body, unknown
 //! fields, bad ids, unknown routes, wrong methods, upstream down → 503);
 //! the audit pages backwards with `before`; the UI refuses POSTs without
-//! the CSRF token; and the OpenAPI document names every route.
+//! the CSRF token; and the OpenAPI document names every route. REST tool
+//! calls and the routes' calls go the gateway's own way: audited with the
+//! caller and `via: rest`, a tool over its quota is 429 with `Retry-After`,
+//! the route's role replaces the tool's (a key's globs still apply).
+//! Failed sign-ins to the UI are limited and successful ones do not count.
 //!
 //! The full request and approval flow needs the real agent (an LLM) and
 //! planner; those routes are checked here up to the upstream call (input
@@ -58,6 +62,11 @@ impl Drop for Gw {
 /// Start the fs and log servers and a gateway in front of them (agent,
 /// planner and observer down).
 pub async fn start() -> Result<Gw> {
+    start_with(&[]).await
+}
+
+/// [`start`] with extra gateway variables (`GATEWAY_TOOL_QUOTA_PER_MINUTE`...).
+pub async fn start_with(extra: &[(&str, &str)]) -> Result<Gw> {
     let dir = tempfile::tempdir()?;
     let root = dir.path().join("root");
     std::fs::create_dir_all(&root)?;
@@ -79,20 +88,22 @@ pub async fn start() -> Result<Gw> {
     let addr: SocketAddr = listener.local_addr()?;
     let base = format!("http://{addr}");
     let db_url = format!("sqlite:{}", dir.path().join("gw.db").display());
-    let config = mcp_core::config::read_vars(
-        &[
-            ("GATEWAY_DATABASE_URL", db_url.clone()),
-            ("GATEWAY_KEY_SECRET", "test-key-secret-0123456789abcdef0123456789".into()),
-            ("GATEWAY_UPSTREAMS", "fs,log,llm_agent,planner,observer".into()),
-            ("GATEWAY_REFRESH_SECS", "1".into()),
-            ("MCP_SERVER_FS_URL", fs.url()),
-            ("MCP_SERVER_LOG_URL", log.url()),
-            ("MCP_CLIENT_LLM_AGENT_URL", DOWN.into()),
-            ("MCP_CLIENT_PLANNER_URL", DOWN.into()),
-            ("MCP_CLIENT_OBSERVER_URL", DOWN.into()),
-        ],
-        mcp_client_api_gateway::Config::read,
-    )?;
+    let mut vars: Vec<(&str, String)> = vec![
+        ("GATEWAY_DATABASE_URL", db_url.clone()),
+        ("GATEWAY_KEY_SECRET", "test-key-secret-0123456789abcdef0123456789".into()),
+        ("GATEWAY_UPSTREAMS", "fs,log,llm_agent,planner,observer".into()),
+        ("GATEWAY_REFRESH_SECS", "1".into()),
+        ("MCP_SERVER_FS_URL", fs.url()),
+        ("MCP_SERVER_LOG_URL", log.url()),
+        ("MCP_CLIENT_LLM_AGENT_URL", DOWN.into()),
+        ("MCP_CLIENT_PLANNER_URL", DOWN.into()),
+        ("MCP_CLIENT_OBSERVER_URL", DOWN.into()),
+    ];
+    for (k, v) in extra {
+        vars.retain(|(x, _)| x != k);
+        vars.push((k, (*v).to_owned()));
+    }
+    let config = mcp_core::config::read_vars(&vars, mcp_client_api_gateway::Config::read)?;
     let mut core = CoreConfig::defaults(mcp_client_api_gateway::NAME);
     core.auth_token = Some(FLEET_TOKEN.into());
     core.peer_token = Some(TEST_TOKEN.into());
@@ -404,6 +415,81 @@ async fn roles_inputs_and_upstreams_answer_with_problems() -> Result<()> {
     Ok(())
 }
 
+/// The audit entries matching `query` (`subject=...&tool=...`), once at
+/// least one satisfies `pred` (the writer batches every 200 ms).
+pub async fn audit_until(h: &Http, query: &str, pred: impl Fn(&Value) -> bool) -> Result<Vec<Value>> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let a = h.get(&format!("/api/v1/audit?{query}"), Some(FLEET_TOKEN)).await?;
+        ensure!(a.status == StatusCode::OK, "{}", a.text);
+        let entries = a.json()["entries"].as_array().cloned().unwrap_or_default();
+        if entries.iter().any(&pred) {
+            return Ok(entries);
+        }
+        ensure!(std::time::Instant::now() < deadline, "no audit entry for {query} matches: {entries:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn rest_and_route_calls_take_the_gateways_path_quota_and_audit() -> Result<()> {
+    let gw = start_with(&[("GATEWAY_TOOL_QUOTA_PER_MINUTE", "2")]).await?;
+    let h = Http::new(&gw.base);
+    let (_, viewer) = h.key("viewer", "viewer", json!({})).await?;
+    let (_, operator) = h.key("operator", "operator", json!({})).await?;
+    let (_, narrow) = h.key("narrow", "operator", json!({"deny": ["llm_agent__*"]})).await?;
+    let args = json!({"arguments": {"path": "hello.txt"}});
+
+    // A REST tool call is audited like an MCP one: the caller, the door, the decision.
+    let a = h.post("/api/v1/tools/fs__read_file/call", Some(&viewer), &args).await?;
+    ensure!(a.status == StatusCode::OK, "{}", a.text);
+    let rows = audit_until(&h, "subject=viewer&tool=fs__read_file", |e| e["decision"] == "allowed").await?;
+    let row = &rows[0];
+    ensure!(row["via"] == "rest" && row["role"] == "viewer" && row["outcome"] == "ok", "{row}");
+    ensure!(row["args_shape"] == json!({"path": "string"}), "shapes, never values: {row}");
+
+    // Over the quota (2 a minute per caller and tool): 429 with Retry-After,
+    // audited as rate_limited; another tool still answers.
+    let a = h.post("/api/v1/tools/fs__read_file/call", Some(&viewer), &args).await?;
+    ensure!(a.status == StatusCode::OK, "{}", a.text);
+    let a = h.post("/api/v1/tools/fs__read_file/call", Some(&viewer), &args).await?;
+    a.problem(429, "rate_limited")?;
+    let retry = a.headers.get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    ensure!(retry.is_some_and(|s| (1..=60).contains(&s)), "Retry-After: {:?}", a.headers.get("retry-after"));
+    audit_until(&h, "subject=viewer&tool=fs__read_file&decision=rate_limited", |e| e["via"] == "rest").await?;
+    let a = h.post("/api/v1/tools/fs__stat/call", Some(&viewer), &args).await?;
+    ensure!(a.status == StatusCode::OK, "{}", a.text);
+
+    // A submit through the route is audited with its caller, whatever the
+    // agent answered (down here: 503 naming it).
+    let new = json!({"requester": "dev@example.com", "subject": "A tool", "text": "Build a word counter"});
+    let a = h.post("/api/v1/requests", Some(&operator), &new).await?;
+    a.problem(503, "unavailable")?;
+    ensure!(a.json()["detail"].as_str().is_some_and(|d| d.contains("llm_agent")), "names the upstream: {}", a.text);
+    let rows = audit_until(&h, "subject=operator&tool=llm_agent__submit_request", |e| e["via"] == "rest").await?;
+    ensure!(rows[0]["decision"] == "allowed" && rows[0]["error_kind"] == "unavailable", "{}", rows[0]);
+    // The route is the policy: `request_cancel` needs admin over /mcp, an
+    // operator reaches it through the route (the agent being down is the
+    // only thing in the way), and the call is audited.
+    h.post("/api/v1/requests/r-1/cancel", Some(&operator), &json!({"reason": "not needed"}))
+        .await?
+        .problem(503, "unavailable")?;
+    audit_until(&h, "subject=operator&tool=llm_agent__request_cancel", |e| e["decision"] == "allowed").await?;
+    // A key's deny globs still narrow the routes.
+    h.post("/api/v1/requests", Some(&narrow), &new).await?.problem(403, "forbidden")?;
+    audit_until(&h, "subject=narrow&tool=llm_agent__submit_request", |e| e["decision"] == "denied").await?;
+    // A read through a route whose upstream is up: one row per call.
+    let a = h.get("/api/v1/logs?limit=5", Some(&viewer)).await?;
+    ensure!(a.status == StatusCode::OK, "{}", a.text);
+    audit_until(&h, "subject=viewer&tool=log__logs_search", |e| e["outcome"] == "ok").await?;
+
+    // /servers carries the p95 of the calls that went through (every door).
+    let servers = h.get("/api/v1/servers", Some(&viewer)).await?.json();
+    let fs = servers["servers"].as_array().and_then(|s| s.iter().find(|s| s["name"] == "fs")).cloned();
+    ensure!(fs.as_ref().is_some_and(|f| f["p95_ms"].as_f64().is_some()), "{servers}");
+    Ok(())
+}
+
 #[tokio::test]
 async fn the_audit_pages_backwards_for_admins() -> Result<()> {
     let gw = start().await?;
@@ -578,5 +664,56 @@ async fn ui_posts_need_the_csrf_token_and_the_same_origin() -> Result<()> {
         .await?;
     ensure!(r.status() == StatusCode::FORBIDDEN);
     ensure!(r.headers().get("set-cookie").is_some_and(|c| c.to_str().is_ok_and(|c| c.starts_with("mcpf_login_csrf="))));
+    Ok(())
+}
+
+/// One sign-in through the form: the status and the `Retry-After` header.
+async fn sign_in(client: &reqwest::Client, base: &str, credential: &str) -> Result<(StatusCode, Option<String>)> {
+    let page = client.get(format!("{base}/ui/login")).send().await?;
+    let cookie = page
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| c.split(';').next().filter(|c| c.starts_with("mcpf_login_csrf=")).map(str::to_owned))
+        .context("the sign-in form sets its csrf cookie")?;
+    let token = cookie.trim_start_matches("mcpf_login_csrf=").to_owned();
+    let r = client
+        .post(format!("{base}/ui/login"))
+        .header("cookie", cookie)
+        .header("content-type", FORM)
+        .body(form_body(&[("credential", credential.into()), ("csrf", token)]))
+        .send()
+        .await?;
+    let retry = r.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    Ok((r.status(), retry))
+}
+
+#[tokio::test]
+async fn failed_sign_ins_are_limited_and_successes_do_not_count() -> Result<()> {
+    let gw = start().await?;
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
+    let budget = mcp_client_api_gateway::limits::SIGN_IN_FAILURES_PER_MINUTE;
+    // All but one failure of the minute's budget, then successes: they take nothing.
+    for i in 1..budget {
+        let (status, _) = sign_in(&client, &gw.base, "mcpf_000000000000_wrong").await?;
+        ensure!(status == StatusCode::UNAUTHORIZED, "failure {i}: {status}");
+    }
+    for _ in 0..5 {
+        let (status, _) = sign_in(&client, &gw.base, FLEET_TOKEN).await?;
+        ensure!(status == StatusCode::SEE_OTHER, "a good credential signs in: {status}");
+    }
+    // The last failure of the budget is still a plain refusal; the next is 429.
+    let (status, _) = sign_in(&client, &gw.base, "wrong-token").await?;
+    ensure!(status == StatusCode::UNAUTHORIZED, "failure {budget}: {status}");
+    let (status, retry) = sign_in(&client, &gw.base, "wrong-token").await?;
+    ensure!(status == StatusCode::TOO_MANY_REQUESTS, "over the budget: {status}");
+    ensure!(retry.as_deref().and_then(|r| r.parse::<u64>().ok()).is_some_and(|s| (1..=60).contains(&s)), "{retry:?}");
+    // While the form is closed no credential is checked, a good one included;
+    // API clients with a bearer header are not affected.
+    let (status, retry) = sign_in(&client, &gw.base, FLEET_TOKEN).await?;
+    ensure!(status == StatusCode::TOO_MANY_REQUESTS && retry.is_some(), "closed: {status}");
+    let a = Http::new(&gw.base).get("/api/v1/servers", Some(FLEET_TOKEN)).await?;
+    ensure!(a.status == StatusCode::OK, "{}", a.text);
     Ok(())
 }

@@ -1,28 +1,23 @@
-//! The `mcp-fleet` binary end to end: exit codes, stdout/stderr discipline
-//! and the event stream, against a stub of the REST API on `127.0.0.1:0`.
+//! The `mcp-fleet` binary end to end against the real gateway, started
+//! in-process as `api.rs` starts it (real fs and log upstreams; the agent,
+//! planner and observer down): exit codes, stdout/stderr discipline, JSON
+//! and tables, keys, tools, servers and the audit.
 //!
-//! [`check_against`] holds the checks that need only a gateway's base URL
-//! and a credential, so the same function runs against the real gateway in
-//! the gateway's own integration test; the stub stands in for it here, and
-//! also answers what a real gateway cannot be made to answer on demand (429,
-//! a run that fails).
+//! `request watch` over a real run (lines per change, exit 0 when the run
+//! succeeds, 1 when it fails) is covered by the fleet's end-to-end test in
+//! `crates/clients/llm-agent/tests/it/gateway.rs`, which has an agent and a
+//! planner. What needs a run that this test cannot make — a stream that
+//! drops before `done` and is reopened ("reconnecting") — is not tested
+//! against a gateway: no real gateway can be made to drop a stream on
+//! demand, and the stand-in server that did so here is gone. Here, `watch`
+//! is checked for a request the gateway cannot follow.
 
 use std::process::{Command, Output};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{Context, Result, ensure};
-use axum::Router;
-use axum::extract::Path;
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use serde_json::{Value, json};
 
-/// The stub's one valid credential.
-const TOKEN: &str = "stub-token-7f3a";
-
-/// Streams opened for the request `flaky`.
-static FLAKY_CALLS: AtomicUsize = AtomicUsize::new(0);
+use super::api::{Http, start, start_with};
 
 /// Run `mcp-fleet` against `base` with `key` (environment cleared of our variables).
 pub fn mcp_fleet(base: &str, key: Option<&str>, args: &[&str]) -> Result<Output> {
@@ -46,19 +41,15 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-/// What any gateway must satisfy, given its base URL and a credential that
-/// may read: JSON on stdout with `--json`, tables otherwise, exit 4 without
-/// or with a wrong credential, and the credential never echoed.
+/// What any gateway must satisfy, given its base URL and an admin
+/// credential: JSON on stdout with `--json`, tables otherwise, exit 4
+/// without or with a wrong credential, and the credential never echoed.
 pub async fn check_against(base: &str, token: &str) -> Result<()> {
     let base = base.to_owned();
     let token = token.to_owned();
-    // The binary blocks; keep the test's runtime (and a stub server on it) free.
+    // The binary blocks; keep the test's runtime (and the gateway on it) free.
     tokio::task::spawn_blocking(move || -> Result<()> {
-        for (args, list) in [
-            (&["servers"][..], "servers"),
-            (&["tools", "list"], "tools"),
-            (&["request", "list", "--limit", "5"], "requests"),
-        ] {
+        for (args, list) in [(&["servers"][..], "servers"), (&["tools", "list"], "tools"), (&["audit"], "entries")] {
             let json_args: Vec<&str> = ["--json"].iter().chain(args).copied().collect();
             let o = mcp_fleet(&base, Some(&token), &json_args)?;
             ensure!(code(&o) == 0, "{args:?}: exit {}: {}", code(&o), stderr(&o));
@@ -81,156 +72,106 @@ pub async fn check_against(base: &str, token: &str) -> Result<()> {
 }
 
 #[tokio::test]
-async fn cli_against_a_stub_gateway() -> Result<()> {
-    let base = stub().await?;
-    check_against(&base, TOKEN).await?;
+async fn cli_against_the_real_gateway() -> Result<()> {
+    let gw = start().await?;
+    let (_, admin) = Http::new(&gw.base).key("cli-admin", "admin", json!({})).await?;
+    check_against(&gw.base, &admin).await?;
+    let base = gw.base.clone();
     tokio::task::spawn_blocking(move || -> Result<()> {
         // Cannot connect: a port nobody listens on.
-        let o = mcp_fleet("http://127.0.0.1:9", Some(TOKEN), &["--timeout", "2", "servers"])?;
+        let o = mcp_fleet("http://127.0.0.1:9", Some(&admin), &["--timeout", "2", "servers"])?;
         ensure!(code(&o) == 3, "unreachable: exit {}: {}", code(&o), stderr(&o));
 
-        // Rate limited: exit 5 after saying when to retry.
-        let o = mcp_fleet(&base, Some(TOKEN), &["audit"])?;
-        ensure!(code(&o) == 5, "429: exit {}", code(&o));
-        ensure!(stderr(&o).contains("retry after 12 s"), "429: {}", stderr(&o));
+        // Tables: the real upstreams and their tools.
+        let o = mcp_fleet(&base, Some(&admin), &["servers"])?;
+        let out = stdout(&o);
+        ensure!(out.contains("fs") && out.contains("up") && out.contains("llm_agent") && out.contains("down"), "{out}");
+        let o = mcp_fleet(&base, Some(&admin), &["tools", "list", "--server", "fs"])?;
+        let out = stdout(&o);
+        ensure!(code(&o) == 0 && out.contains("fs__read_file") && !out.contains("log__"), "{out}");
 
-        // A problem from the server: exit 1, its title and detail on stderr.
-        let o = mcp_fleet(&base, Some(TOKEN), &["request", "show", "nope"])?;
+        // A call: its text; a tool's error result: printed, exit 1.
+        let o =
+            mcp_fleet(&base, Some(&admin), &["tools", "call", "fs__read_file", "--args", r#"{"path":"hello.txt"}"#])?;
+        ensure!(code(&o) == 0 && stdout(&o).contains("hello from the fs server"), "call: {}", stderr(&o));
+        let o = mcp_fleet(
+            &base,
+            Some(&admin),
+            &["--json", "tools", "call", "fs__read_file", "--args", r#"{"path":"hello.txt"}"#],
+        )?;
+        let v: Value = serde_json::from_slice(&o.stdout).context("--json tools call")?;
+        ensure!(v["is_error"] == false && v["text"].as_str().is_some_and(|t| t.contains("hello")), "{v}");
+        let o =
+            mcp_fleet(&base, Some(&admin), &["tools", "call", "fs__read_file", "--args", r#"{"path":"nope.txt"}"#])?;
+        ensure!(code(&o) == 1 && !o.stdout.is_empty(), "tool error: exit {}: {}", code(&o), stdout(&o));
+        ensure!(stderr(&o).contains("error:"), "tool error: {}", stderr(&o));
+
+        // A problem from the gateway: exit 1, its title and detail on stderr.
+        let o = mcp_fleet(&base, Some(&admin), &["tools", "call", "fs__no_such_tool"])?;
         ensure!(code(&o) == 1, "404: exit {}", code(&o));
-        ensure!(stderr(&o).contains("Not found (404): no request nope"), "404: {}", stderr(&o));
+        ensure!(stderr(&o).contains("Not Found (404)") || stderr(&o).contains("(404)"), "404: {}", stderr(&o));
+        ensure!(stderr(&o).contains("fs__no_such_tool"), "404: {}", stderr(&o));
+        // An upstream that is down: 503, exit 1, naming it; `watch` of a
+        // request the gateway cannot follow ends the same way.
+        let o = mcp_fleet(&base, Some(&admin), &["request", "show", "r-1"])?;
+        ensure!(code(&o) == 1 && stderr(&o).contains("(503)") && stderr(&o).contains("llm_agent"), "{}", stderr(&o));
+        let o = mcp_fleet(&base, Some(&admin), &["request", "watch", "r-1"])?;
+        ensure!(code(&o) == 1 && stderr(&o).contains("(503)"), "watch: exit {}: {}", code(&o), stderr(&o));
 
         // Usage: both credentials, and clap's own errors.
-        let o = mcp_fleet(&base, Some(TOKEN), &["--key-file", "/dev/null", "servers"])?;
+        let o = mcp_fleet(&base, Some(&admin), &["--key-file", "/dev/null", "servers"])?;
         ensure!(code(&o) == 2, "key and key file: exit {}", code(&o));
-        ensure!(!stderr(&o).contains(TOKEN), "the key is never printed: {}", stderr(&o));
-        let o = mcp_fleet(&base, Some(TOKEN), &["tools", "call", "x", "--args", "[1]"])?;
+        ensure!(!stderr(&o).contains(&admin), "the key is never printed: {}", stderr(&o));
+        let o = mcp_fleet(&base, Some(&admin), &["tools", "call", "x", "--args", "[1]"])?;
         ensure!(code(&o) == 2, "bad --args: exit {}", code(&o));
 
-        // A tool's error result: printed, exit 1.
-        let o = mcp_fleet(&base, Some(TOKEN), &["tools", "call", "fs__read_file", "--args", r#"{"path":"/nope"}"#])?;
-        ensure!(code(&o) == 1 && stdout(&o) == "no such file\n", "tool error: exit {}: {}", code(&o), stdout(&o));
+        // Keys: the secret once, with the warning; listed; revoked, then refused.
+        let o = mcp_fleet(&base, Some(&admin), &["keys", "create", "--name", "ci", "--role", "viewer"])?;
+        ensure!(code(&o) == 0 && stdout(&o).contains("mcpf_") && stdout(&o).contains("only time"), "{}", stdout(&o));
+        let o = mcp_fleet(&base, Some(&admin), &["--json", "keys", "create", "--name", "ci2", "--role", "viewer"])?;
+        ensure!(code(&o) == 0 && stderr(&o).contains("shown only now"), "the warning goes to stderr: {}", stderr(&o));
+        let created: Value = serde_json::from_slice(&o.stdout).context("--json keys create")?;
+        let (id, key) = (created["id"].as_str().context("id")?, created["key"].as_str().context("key")?);
+        let o = mcp_fleet(&base, Some(key), &["servers"])?;
+        ensure!(code(&o) == 0, "the new key works: {}", stderr(&o));
+        let o = mcp_fleet(&base, Some(&admin), &["keys", "list"])?;
+        ensure!(code(&o) == 0 && stdout(&o).contains("ci2") && stdout(&o).contains(id), "{}", stdout(&o));
+        ensure!(!stdout(&o).contains(key), "a listing never shows a secret");
+        let o = mcp_fleet(&base, Some(&admin), &["keys", "revoke", id])?;
+        ensure!(code(&o) == 0 && stdout(&o) == format!("key {id} revoked\n"), "revoke: {}", stdout(&o));
+        let o = mcp_fleet(&base, Some(key), &["servers"])?;
+        ensure!(code(&o) == 4, "a revoked key: exit {}", code(&o));
+        let o = mcp_fleet(&base, Some(&admin), &["keys", "revoke", "0123456789ab"])?;
+        ensure!(code(&o) == 1 && stderr(&o).contains("(404)"), "no such key: {}", stderr(&o));
 
-        // Keys: the secret once, with the warning.
-        let o = mcp_fleet(&base, Some(TOKEN), &["keys", "create", "--name", "ci", "--role", "operator"])?;
-        ensure!(code(&o) == 0 && stdout(&o).contains("mcpf_new_secret") && stdout(&o).contains("only time"));
-        let o = mcp_fleet(&base, Some(TOKEN), &["keys", "revoke", "key-5"])?;
-        ensure!(code(&o) == 0 && stdout(&o) == "key key-5 revoked\n", "revoke: {}", stdout(&o));
-
-        // Watch: a run that succeeds exits 0, one that fails exits 1.
-        let o = mcp_fleet(&base, Some(TOKEN), &["request", "watch", "ok"])?;
-        ensure!(code(&o) == 0, "watch ok: exit {}: {}", code(&o), stderr(&o));
-        let out = stdout(&o);
-        ensure!(out.contains("step build pending -> running") && out.ends_with("run run-1 succeeded\n"), "{out}");
-        let o = mcp_fleet(&base, Some(TOKEN), &["request", "watch", "flaky"])?;
-        ensure!(code(&o) == 0, "watch flaky: exit {}: {}", code(&o), stderr(&o));
-        ensure!(stderr(&o).contains("reconnecting"), "watch flaky: {}", stderr(&o));
-        let o = mcp_fleet(&base, Some(TOKEN), &["--json", "request", "watch", "bad"])?;
-        ensure!(code(&o) == 1, "watch bad: exit {}", code(&o));
-        for line in stdout(&o).lines() {
-            serde_json::from_str::<Value>(line).context("--json watch prints one JSON per line")?;
-        }
+        // The audit holds the CLI's calls, through REST, by the key's name.
+        let o =
+            mcp_fleet(&base, Some(&admin), &["--json", "audit", "--tool", "fs__read_file", "--subject", "cli-admin"])?;
+        let v: Value = serde_json::from_slice(&o.stdout).context("--json audit")?;
+        let entries = v["entries"].as_array().context("entries")?;
+        ensure!(!entries.is_empty() && entries.iter().all(|e| e["via"] == "rest"), "{v}");
+        let o = mcp_fleet(&base, Some(&admin), &["audit", "--tool", "fs__read_file"])?;
+        ensure!(code(&o) == 0 && stdout(&o).contains("fs__read_file"), "{}", stdout(&o));
         Ok(())
     })
     .await?
 }
 
-/// A stand-in for the gateway's REST API: a few canned answers, and the
-/// bearer check every route has.
-async fn stub() -> Result<String> {
-    fn authed(h: &HeaderMap) -> bool {
-        h.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) == Some(&format!("Bearer {TOKEN}"))
-    }
-    fn problem(status: StatusCode, title: &str, detail: &str) -> Response {
-        let body =
-            json!({"type": "urn:mcp-fleet:problem:x", "title": title, "status": status.as_u16(), "detail": detail});
-        (status, [(header::CONTENT_TYPE, "application/problem+json")], body.to_string()).into_response()
-    }
-    fn guarded(h: &HeaderMap, ok: impl FnOnce() -> Response) -> Response {
-        if authed(h) { ok() } else { problem(StatusCode::UNAUTHORIZED, "Unauthorized", "missing or unknown key") }
-    }
-    fn snapshot(run_state: &str, build: &str) -> Value {
-        json!({"request": {"request_id": "r", "state": "planned"},
-               "run": {"run_id": "run-1", "state": run_state, "steps": [{"name": "build", "state": build, "attempts": 1}]}})
-    }
-    let app = Router::new()
-        .route(
-            "/api/v1/servers",
-            get(|h: HeaderMap| async move {
-                guarded(&h, || axum::Json(json!({"servers": [{"name": "fs", "state": "up", "tool_count": 3}]})).into_response())
-            }),
-        )
-        .route(
-            "/api/v1/tools",
-            get(|h: HeaderMap| async move {
-                guarded(&h, || axum::Json(json!({"tools": [{"name": "fs__read_file", "server": "fs"}]})).into_response())
-            }),
-        )
-        .route(
-            "/api/v1/requests",
-            get(|h: HeaderMap| async move { guarded(&h, || axum::Json(json!({"requests": []})).into_response()) }),
-        )
-        .route(
-            "/api/v1/requests/{id}",
-            get(|h: HeaderMap, Path(id): Path<String>| async move {
-                guarded(&h, || problem(StatusCode::NOT_FOUND, "Not found", &format!("no request {id}")))
-            }),
-        )
-        .route(
-            "/api/v1/audit",
-            get(|h: HeaderMap| async move {
-                guarded(&h, || {
-                    let mut r = problem(StatusCode::TOO_MANY_REQUESTS, "Rate limited", "slow down");
-                    r.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("12"));
-                    r
-                })
-            }),
-        )
-        .route(
-            "/api/v1/tools/{name}/call",
-            post(|h: HeaderMap| async move {
-                guarded(&h, || {
-                    axum::Json(json!({"is_error": true, "error_kind": "not_found", "text": "no such file"})).into_response()
-                })
-            }),
-        )
-        .route(
-            "/api/v1/keys",
-            post(|h: HeaderMap| async move {
-                guarded(&h, || {
-                    let key = json!({"id": "key-6", "key": "mcpf_new_secret", "name": "ci", "role": "operator"});
-                    (StatusCode::CREATED, axum::Json(key)).into_response()
-                })
-            }),
-        )
-        .route(
-            "/api/v1/keys/{id}",
-            axum::routing::delete(|h: HeaderMap| async move { guarded(&h, || StatusCode::NO_CONTENT.into_response()) }),
-        )
-        .route(
-            "/api/v1/requests/{id}/events",
-            get(|h: HeaderMap, Path(id): Path<String>| async move {
-                guarded(&h, || {
-                    // `flaky`: the first stream ends before `done`, the next one finishes.
-                    if id == "flaky" && FLAKY_CALLS.fetch_add(1, Ordering::SeqCst) == 0 {
-                        let body = format!("event: state\ndata: {}\n\n", snapshot("running", "running"));
-                        return ([(header::CONTENT_TYPE, "text/event-stream")], body).into_response();
-                    }
-                    let end = if id == "bad" { "failed" } else { "succeeded" };
-                    let body = format!(
-                        ": keep-alive\n\nevent: state\ndata: {}\n\n: keep-alive\n\nevent: state\ndata: {}\n\nevent: done\ndata: {}\n\n",
-                        snapshot("running", "pending"),
-                        snapshot("running", "running"),
-                        snapshot(end, end),
-                    );
-                    ([(header::CONTENT_TYPE, "text/event-stream")], body).into_response()
-                })
-            }),
-        );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    tokio::spawn(async move {
-        // The stub lives as long as the test's runtime.
-        let _ = axum::serve(listener, app).await;
-    });
-    Ok(format!("http://{addr}"))
+#[tokio::test]
+async fn cli_over_the_rate_limit_exits_5() -> Result<()> {
+    // One request a minute per caller (a burst of one): the second is 429.
+    let gw = start_with(&[("GATEWAY_RATE_PER_MINUTE", "1")]).await?;
+    // Keys are made with the fleet token, which the edge limit exempts.
+    let (_, key) = Http::new(&gw.base).key("slow", "viewer", json!({})).await?;
+    let base = gw.base.clone();
+    tokio::task::spawn_blocking(move || -> Result<()> {
+        let o = mcp_fleet(&base, Some(&key), &["servers"])?;
+        ensure!(code(&o) == 0, "the first: exit {}: {}", code(&o), stderr(&o));
+        let o = mcp_fleet(&base, Some(&key), &["--json", "servers"])?;
+        ensure!(code(&o) == 5, "429: exit {}: {}", code(&o), stderr(&o));
+        ensure!(stderr(&o).contains("retry after"), "429 says when: {}", stderr(&o));
+        ensure!(o.stdout.is_empty(), "nothing on stdout");
+        Ok(())
+    })
+    .await?
 }

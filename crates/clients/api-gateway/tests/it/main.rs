@@ -231,3 +231,6 @@ impl Fleet {
         Self { log, fs, root, gw, _dir: dir }
     }
 }
+// Authentication end to end.
+mod jwt;
+mod keys;

@@ -342,3 +342,51 @@ async fn two_hundred_concurrent_calls_all_succeed() {
     let fs = servers.iter().find(|s| s.name == "fs").unwrap();
     assert!(fs.p95_ms.is_some() && fs.calls_sampled >= 100, "{fs:?}");
 }
+
+/// The upstreams' resources come through as `{server}+{uri}`, readable by a
+/// viewer, hidden from a key whose globs exclude that upstream — listed
+/// nowhere and "not found" when read by name, as a hidden tool is unknown.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resources_are_namespaced_and_filtered_like_tools() {
+    let f = Fleet::start(&[]).await;
+    let viewer = f.gw.key("res-viewer", "viewer", &[], &[]).await;
+    let no_fs = f.gw.key("res-no-fs", "admin", &[], &["fs__*"]).await;
+    let list = f.gw.as_key(&viewer).request("resources/list", json!({}), json!({}), &[]).await;
+    let resources = list.result()["resources"].as_array().cloned().unwrap_or_default();
+    let hello = resources
+        .iter()
+        .find(|r| r["uri"].as_str().is_some_and(|u| u.starts_with("fs+file://") && u.ends_with("/hello.txt")))
+        .unwrap_or_else(|| panic!("no fs resource in {}", list.text))
+        .clone();
+    assert!(hello["name"].as_str().unwrap().starts_with("fs__"), "{hello}");
+    let uri = hello["uri"].as_str().unwrap();
+    let read = f.gw.as_key(&viewer).request("resources/read", json!({"uri": uri}), json!({}), &[]).await;
+    let contents = &read.result()["contents"][0];
+    assert_eq!(contents["text"], "hello, gateway\n", "{}", read.text);
+    assert_eq!(contents["uri"], uri, "the answer names the resource as the gateway does");
+
+    // Templates carry the same prefix.
+    let t = f.gw.as_key(&viewer).request("resources/templates/list", json!({}), json!({}), &[]).await;
+    for tpl in t.result()["resourceTemplates"].as_array().cloned().unwrap_or_default() {
+        assert!(tpl["uriTemplate"].as_str().unwrap().contains('+'), "{tpl}");
+    }
+
+    // A key denied fs__* sees no fs resource and cannot read one by name.
+    let hidden = f.gw.as_key(&no_fs).request("resources/list", json!({}), json!({}), &[]).await;
+    assert!(!hidden.text.contains("fs+file"), "{}", hidden.text);
+    let refused = f.gw.as_key(&no_fs).request("resources/read", json!({"uri": uri}), json!({}), &[]).await;
+    // The same answer as for a resource that does not exist (rmcp's
+    // resource-not-found), naming only what was asked.
+    let nothing =
+        f.gw.as_key(&viewer).request("resources/read", json!({"uri": "nowhere+file:///x"}), json!({}), &[]).await;
+    assert!(nothing.body["error"]["code"].is_i64(), "{}", nothing.text);
+    assert_eq!(refused.body["error"]["code"], nothing.body["error"]["code"], "{}", refused.text);
+    assert_eq!(refused.body["error"]["message"], format!("no resource {uri}"), "{}", refused.text);
+    let bad = f.gw.as_key(&viewer).request("resources/list", json!({"cursor": "not-a-cursor"}), json!({}), &[]).await;
+    assert_eq!(bad.body["error"]["code"], -32602, "{}", bad.text);
+
+    // Each upstream's version is the one its serverInfo announces.
+    let servers = f.gw.raw().call("gateway__servers", json!({})).await;
+    let fs = ok(&servers)["servers"].as_array().unwrap().iter().find(|s| s["name"] == "fs").cloned().unwrap();
+    assert_eq!(fs["version"], env!("CARGO_PKG_VERSION"), "{fs}");
+}
