@@ -473,7 +473,14 @@ struct LiveFragment {
     final_state: bool,
     csrf: String,
     back: String,
+    /// The step running now (or waiting), for the log tail's heading.
+    current_step: String,
+    /// The last lines the run's trace logged, oldest first.
+    log_tail: Vec<LogRow>,
 }
+
+/// How many of a run's latest log lines its page shows.
+const LOG_TAIL: u32 = 15;
 
 #[derive(Template)]
 #[template(path = "request.html")]
@@ -505,6 +512,28 @@ async fn live(s: &Shared, c: &Caller, csrf: String, id: &str) -> Result<String, 
     };
     let final_state = view.is_final();
     let can_retry = matches!(facts.run_state.as_str(), "failed" | "budget_exhausted") || facts.state == "failed";
+    // The current step's log tail: the newest lines of the request's trace
+    // (every program logs under it), shown while something happens and
+    // after; a log server that is away leaves the section out.
+    let current_step = steps
+        .iter()
+        .find(|st| matches!(st.state.as_str(), "running" | "awaiting_approval" | "retrying"))
+        .map(|st| st.title.clone())
+        .unwrap_or_default();
+    let log_tail = if facts.trace_id.is_empty() {
+        Vec::new()
+    } else {
+        let q = api::observe::LogQuery {
+            trace_id: Some(facts.trace_id.clone()),
+            limit: Some(LOG_TAIL),
+            ..Default::default()
+        };
+        match api::observe::logs(s, c, q).await {
+            // Newest first from the log server; shown oldest first.
+            Ok(l) => l.lines.iter().rev().map(LogRow::new).collect(),
+            Err(_) => Vec::new(),
+        }
+    };
     let frag = LiveFragment {
         back: format!("/ui/requests/{}", urlencode(id)),
         v: facts,
@@ -516,6 +545,8 @@ async fn live(s: &Shared, c: &Caller, csrf: String, id: &str) -> Result<String, 
         can_retry,
         final_state,
         csrf,
+        current_step,
+        log_tail,
     };
     frag.render().map_err(|e| {
         mcp_core::tracing::error!(error = %e, "a fragment failed to render");

@@ -134,6 +134,9 @@ async fn a_request_through_the_gateway_is_watched_and_approved_in_the_ui_and_by_
         }
         anyhow::ensure!(b.eval("window.__opened === true")? == json!(true), "the page was reloaded");
         let waiting = b.text("#live")?;
+        // The run's latest log lines are on the page, under the step that waits.
+        let tail = b.text("#log-tail")?;
+        anyhow::ensure!(!tail.trim().is_empty(), "no log tail: {waiting}");
         b.shot("request-awaiting-approval")?;
         b.eval("document.querySelector('[data-approval] button.ok').click(); true")?;
         b.arrive(&page)?;
