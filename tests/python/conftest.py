@@ -39,8 +39,10 @@ def free_port() -> int:
 
 
 class RunningServer:
-    def __init__(self, name: str, env: dict[str, str]):
-        self.port = free_port()
+    def __init__(self, name: str, env: dict[str, str], port: int | None = None):
+        # `port` is for programs that must know each other's address before
+        # either starts (the planner and the agent are each other's peers).
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}/mcp"
         full_env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),

@@ -141,6 +141,9 @@ pub async fn get_h(State(s): State<Shared>, Who(c): Who, Path(id): Path<String>)
         (status = 403, description = "Needs the operator role", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 404, description = "No such approval", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 409, description = "Already decided or expired", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "JSON of the wrong shape", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 503, description = "The planner is unavailable", body = ProblemDoc, content_type = "application/problem+json"),
     ))]
 pub async fn approve_h(
@@ -161,6 +164,9 @@ pub async fn approve_h(
         (status = 403, description = "Needs the operator role", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 404, description = "No such approval", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 409, description = "Already decided or expired", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "JSON of the wrong shape", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 503, description = "The planner is unavailable", body = ProblemDoc, content_type = "application/problem+json"),
     ))]
 pub async fn deny_h(State(s): State<Shared>, Who(c): Who, Path(id): Path<String>, Body(b): Body<DenyBody>) -> Response {

@@ -114,6 +114,17 @@ impl RequestView {
     }
 }
 
+/// One event of `GET /requests/{id}/events` as a reader of the stream sees
+/// it (OpenAPI 3.1 describes an event stream by one event's schema).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RequestEvent {
+    /// `state` (the request changed), `done` (the final snapshot) or `problem` (the stream gave up).
+    #[schema(pattern = "^(state|done|problem)$")]
+    pub event: String,
+    /// The event's JSON: a `RequestView` for `state` and `done`, a problem document for `problem`.
+    pub data: String,
+}
+
 /// Why a request is cancelled.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -343,6 +354,7 @@ pub async fn get_h(State(s): State<Shared>, Who(c): Who, Path(id): Path<String>)
         (status = 403, description = "Needs the operator role", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 404, description = "No such request", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 409, description = "Already final", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 503, description = "The agent is unavailable", body = ProblemDoc, content_type = "application/problem+json"),
     ))]
 pub async fn cancel_h(
@@ -392,7 +404,7 @@ pub async fn retry_h(State(s): State<Shared>, Who(c): Who, Path(id): Path<String
 #[utoipa::path(get, path = "/api/v1/requests/{id}/events", tag = "requests",
     params(("id" = String, Path, description = "Request id", pattern = "^[A-Za-z0-9._:-]{1,128}$")),
     responses(
-        (status = 200, description = "An event stream of `state` and `done` events", content_type = "text/event-stream", body = String),
+        (status = 200, description = "An event stream of `state` and `done` events", content_type = "text/event-stream", body = RequestEvent),
         (status = 400, description = "Not an id", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 404, description = "No such request", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 503, description = "The agent or planner is unavailable", body = ProblemDoc, content_type = "application/problem+json"),

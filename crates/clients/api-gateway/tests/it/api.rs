@@ -580,6 +580,55 @@ async fn the_openapi_document_names_every_route_and_docs_render_offline() -> Res
     Ok(())
 }
 
+/// Found by schemathesis: the approval routes read a JSON body too, and
+/// answered its rejections (415, 422) without documenting them. Every route
+/// that reads a JSON body documents what the extractor may answer, and the
+/// answers are the documented problems.
+#[tokio::test]
+async fn every_json_body_route_documents_its_rejections() -> Result<()> {
+    let gw = start().await?;
+    let h = Http::new(&gw.base);
+    let doc = h.get("/openapi.json", Some(FLEET_TOKEN)).await?.json();
+    for path in [
+        "/api/v1/requests",
+        "/api/v1/approvals/{id}/approve",
+        "/api/v1/approvals/{id}/deny",
+        "/api/v1/tools/{name}/call",
+        "/api/v1/keys",
+    ] {
+        for status in ["413", "415", "422"] {
+            let r = &doc["paths"][path]["post"]["responses"][status];
+            ensure!(r["content"]["application/problem+json"].is_object(), "POST {path} documents {status}: {r}");
+        }
+    }
+    ensure!(doc["paths"]["/api/v1/requests/{id}/cancel"]["post"]["responses"]["413"].is_object());
+    let (_, operator) = h.key("operator", "operator", json!({})).await?;
+    for path in ["/api/v1/approvals/a-1/approve", "/api/v1/approvals/a-1/deny"] {
+        h.raw(Method::POST, path, Some(&operator), None, None).await?.problem(415, "invalid_input")?;
+        h.post(path, Some(&operator), &json!({"reason": 1})).await?.problem(422, "invalid_input")?;
+    }
+    Ok(())
+}
+
+/// Found by schemathesis: OpenAPI 3.1 describes an event stream by the
+/// schema of one event (`{event, data}`), and the events route documented
+/// a plain string.
+#[tokio::test]
+async fn the_event_stream_is_documented_event_by_event() -> Result<()> {
+    let gw = start().await?;
+    let h = Http::new(&gw.base);
+    let doc = h.get("/openapi.json", Some(FLEET_TOKEN)).await?.json();
+    let schema = &doc["paths"]["/api/v1/requests/{id}/events"]["get"]["responses"]["200"]["content"]["text/event-stream"]
+        ["schema"];
+    let name = schema["$ref"].as_str().and_then(|r| r.rsplit('/').next()).unwrap_or_default();
+    let event = &doc["components"]["schemas"][name];
+    ensure!(event["type"] == "object", "one event is an object: {schema} {event}");
+    for field in ["event", "data"] {
+        ensure!(event["properties"][field]["type"] == "string", "{field}: {event}");
+    }
+    Ok(())
+}
+
 const FORM: &str = "application/x-www-form-urlencoded";
 
 /// An urlencoded form body.
