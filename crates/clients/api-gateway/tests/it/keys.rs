@@ -75,8 +75,7 @@ async fn a_key_lives_expires_and_is_revoked() {
     );
 
     // The right id with another secret, and a truncated key.
-    let (_, other_secret) =
-        gw.state.keys.generate().0.rsplit_once('_').map(|(a, b)| (a.to_owned(), b.to_owned())).unwrap();
+    let other_secret = secret_of(&gw.state.keys.generate().0);
     let wrong = format!("mcpf_{id}_{other_secret}");
     assert_eq!(whoami(&gw, &wrong).await.map(|_| ()), Err(401));
     assert_eq!(whoami(&gw, &key[..key.len() - 1]).await.map(|_| ()), Err(401));
@@ -139,7 +138,7 @@ async fn last_use_reaches_the_table_and_no_listing_shows_a_hash() {
 
     let hash = stored(gw.state.store.keys().await.unwrap()).hash;
     assert_eq!(hash.len(), 64);
-    let secret = key.rsplit_once('_').unwrap().1.to_owned();
+    let secret = secret_of(&key);
     // Every place keys are listed: REST (as the fleet and as the key
     // itself, an admin), the web UI's page, and the MCP side.
     for (who, token) in [("fleet", TEST_TOKEN), ("key", key.as_str())] {
@@ -166,6 +165,14 @@ async fn last_use_reaches_the_table_and_no_listing_shows_a_hash() {
     }
 }
 
+/// A key's secret part: everything after `mcpf_<id>_` (base64url, which may
+/// itself contain `_`, so not the text after the last one).
+fn secret_of(key: &str) -> String {
+    let secret = key.splitn(3, '_').nth(2).unwrap().to_owned();
+    assert_eq!(secret.len(), 43, "{key}");
+    secret
+}
+
 /// Log lines mentioning `needle`.
 fn logged(needle: &str) -> Vec<String> {
     mcp_test::telemetry::logs().into_iter().filter(|l| l.contains(needle)).collect()
@@ -177,10 +184,10 @@ async fn no_credential_reaches_the_log() {
     let jwks = Jwks::serve(None, vec![jwk_json(&signer)]).await;
     let gw = gateway(&jwks.url(), &[]).await;
     let (key, id) = create(&gw, json!({"name": "logged", "role": "operator"})).await;
-    let secret = key.rsplit_once('_').unwrap().1.to_owned();
+    let secret = secret_of(&key);
     let token = signer.sign(&claims("log-subject", json!({"role": "operator"})));
     let bad_token = SigningKey::rsa("log-1", true).sign(&claims("log-forger", json!({})));
-    let wrong_key = format!("mcpf_{id}_{}", gw.state.keys.generate().0.rsplit_once('_').unwrap().1);
+    let wrong_key = format!("mcpf_{id}_{}", secret_of(&gw.state.keys.generate().0));
 
     // Every credential over every door, accepted and refused ones.
     for cred in [key.as_str(), token.as_str(), TEST_TOKEN, bad_token.as_str(), wrong_key.as_str()] {
