@@ -290,9 +290,25 @@ mod tests {
         for (name, port) in &mut programs {
             let bin = built.join(name.as_str());
             assert!(bin.exists(), "{} is missing: run `cargo build --workspace --bins` first", bin.display());
-            *port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+            *port = free_port();
         }
         programs
+    }
+
+    /// A loopback port nobody listens on, never handed out twice in this
+    /// process: the tests here start whole fleets side by side, and a port
+    /// released by one `bind(0)` may come back from the next, so two fleets
+    /// could otherwise be given the same port (one program then answers
+    /// another's calls).
+    fn free_port() -> u16 {
+        static HANDED_OUT: std::sync::Mutex<std::collections::BTreeSet<u16>> =
+            std::sync::Mutex::new(std::collections::BTreeSet::new());
+        loop {
+            let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+            if HANDED_OUT.lock().unwrap().insert(port) {
+                return port;
+            }
+        }
     }
 
     /// Each program's `/ready` once it says ready (peers up, databases and
