@@ -245,9 +245,7 @@ impl<S: Send + Sync + 'static> ServerBuilder<S> {
 
     /// Register a tool.
     pub fn tool(mut self, tool: Tool<S>) -> Self {
-        let state = self.state.clone();
-        let h = tool.handler;
-        let handler: Handler = Arc::new(move |args, ctx| h(state.clone(), args, ctx));
+        let handler = tool.bind(self.state.clone());
         self.entries.push(Entry { def: tool.def, handler });
         self
     }

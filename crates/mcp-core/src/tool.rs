@@ -460,6 +460,14 @@ pub struct Tool<S> {
 }
 
 impl<S: Send + Sync + 'static> Tool<S> {
+    /// This tool's handler bound to `state`: what the server calls for a
+    /// registered tool (argument decoding, error conversion), for a program
+    /// that serves the tool another way (the gateway's per-caller source).
+    pub fn bind(&self, state: Arc<S>) -> Handler {
+        let h = self.handler.clone();
+        Arc::new(move |args, ctx| h(state.clone(), args, ctx))
+    }
+
     /// Define a tool. `A` is the argument type (its `///` field docs are the
     /// schema text the model reads); the handler returns [`Out<T>`] for
     /// structured results or [`ToolResponse`] for free-form ones.

@@ -47,7 +47,7 @@ pub fn tool() -> Tool<Gateway> {
 
 /// The handler over `gw`.
 pub fn handler(gw: Arc<Gateway>) -> Handler {
-    crate::tools::typed(gw, "gateway__audit", run)
+    tool().bind(gw)
 }
 
 async fn run(gw: Arc<Gateway>, a: Args, _ctx: Ctx) -> Result<Out<Output>, ToolError> {

@@ -17,15 +17,11 @@ pub mod audit;
 pub mod servers;
 pub mod whoami;
 
-use std::future::Future;
 use std::sync::{Arc, LazyLock};
 
+use mcp_core::ServerBuilder;
 use mcp_core::auth::Role;
-use mcp_core::schemars::JsonSchema;
-use mcp_core::tool::{BoxFuture, Ctx, Handler, IntoToolResponse, ToolDef};
-use mcp_core::{ErrorKind, ServerBuilder, ToolError, ToolResponse};
-use serde::de::DeserializeOwned;
-use serde_json::Value;
+use mcp_core::tool::{Handler, ToolDef};
 
 use crate::Gateway;
 
@@ -54,47 +50,4 @@ static SOURCED: LazyLock<Vec<SourcedTool>> =
 /// The own tools served per caller, sorted by name.
 pub fn sourced() -> &'static [SourcedTool] {
     &SOURCED
-}
-
-/// A [`Handler`] over `state` for a typed tool function: what
-/// `mcp_core::Tool::new` builds for a registered tool, for tools served
-/// through the source (whose handlers mcp-core does not wrap).
-pub fn typed<A, R, F, Fut>(state: Arc<Gateway>, name: &'static str, f: F) -> Handler
-where
-    A: DeserializeOwned + JsonSchema + Send + 'static,
-    R: IntoToolResponse,
-    F: Fn(Arc<Gateway>, A, Ctx) -> Fut + Send + Sync + Copy + 'static,
-    Fut: Future<Output = Result<R, ToolError>> + Send + 'static,
-{
-    Arc::new(move |args: Value, ctx: Ctx| {
-        let state = state.clone();
-        Box::pin(async move {
-            let args: A = match serde_json::from_value(args) {
-                Ok(a) => a,
-                Err(e) => {
-                    return ToolResponse::error(
-                        ErrorKind::InvalidInput,
-                        format!("invalid arguments for {name}: {e}. Check the tool's inputSchema and call again."),
-                    );
-                }
-            };
-            let trace_id = ctx.trace_id().map(str::to_owned);
-            match f(state, args, ctx).await {
-                Ok(r) => r.into_response(),
-                Err(ToolError::Internal(detail)) => {
-                    // As mcp-core does: the detail goes to the log, the model
-                    // gets a pointer to it.
-                    mcp_core::tracing::error!(tool = name, error = %detail, "tool failed with an internal error");
-                    ToolResponse::error(
-                        ErrorKind::Internal,
-                        format!(
-                            "internal error in {name}; the details are in the server log{}. This is not caused by your arguments; retrying may help.",
-                            trace_id.map(|t| format!(" under trace_id {t}")).unwrap_or_default()
-                        ),
-                    )
-                }
-                Err(e) => ToolResponse::error(e.kind(), e.to_string()),
-            }
-        }) as BoxFuture<'static, ToolResponse>
-    })
 }
