@@ -38,6 +38,12 @@ variable "fleet_tag" {
   default     = "latest"
 }
 
+variable "docker_gid" {
+  description = "Group id of the Docker Engine's socket on the host (stat -c %g /var/run/docker.sock); the docker server joins it."
+  type        = string
+  default     = "0"
+}
+
 variable "fleet_uid" {
   description = "uid:gid the fs, git and shell servers run as (the owner of projects_dir)."
   type        = string

@@ -170,6 +170,11 @@ fn in_start_order(m: &Manifest) -> anyhow::Result<Vec<(&str, &Program, usize)>> 
 const PROJECTS_USER: &str = "${FLEET_UID:-10001}:${FLEET_GID:-10001}";
 const PROJECTS_VOLUME: &str = "${FLEET_PROJECTS_DIR:-./projects}:/projects";
 const TEMPLATES_VOLUME: &str = "./templates:/templates:ro";
+/// The engine's socket, for `docker_socket` programs.
+const DOCKER_SOCKET: &str = "/var/run/docker.sock";
+/// The socket's group on the host (`stat -c %g /var/run/docker.sock`;
+/// `cargo xtask up` and the compose scenario set it).
+const DOCKER_GID: &str = "${DOCKER_GID:-0}";
 /// The host address published ports bind to, as the hand-written services
 /// of docker-compose.yml bind theirs.
 const BIND_ADDR: &str = "${FLEET_BIND_ADDR:-127.0.0.1}";
@@ -189,6 +194,9 @@ fn compose_services(m: &Manifest) -> anyhow::Result<String> {
         }
         if c.init {
             s.push_str("    init: true\n");
+        }
+        if c.docker_socket {
+            let _ = writeln!(s, "    group_add: [{}]", yaml(DOCKER_GID));
         }
         if let Some(tmpfs) = &c.tmpfs {
             s.push_str("    tmpfs:\n");
@@ -254,6 +262,9 @@ fn compose_volume_list(p: &Program) -> Vec<String> {
     }
     if let Some(d) = &c.data_volume {
         v.push(format!("{d}:/data"));
+    }
+    if c.docker_socket {
+        v.push(format!("{DOCKER_SOCKET}:{DOCKER_SOCKET}"));
     }
     v
 }
@@ -464,6 +475,9 @@ fn terraform(m: &Manifest) -> anyhow::Result<String> {
         if let Some(d) = &c.data_volume {
             mounts.push(mount(Value::Null, json!(format!("${{docker_volume.data[\"{d}\"].name}}")), "/data", false));
         }
+        if c.docker_socket {
+            mounts.push(mount(json!(DOCKER_SOCKET), Value::Null, DOCKER_SOCKET, false));
+        }
         // A published port binds to bind_addr, as the services of main.tf do;
         // its host port is the terraform variable the compose variable maps
         // to, else the compose default.
@@ -488,6 +502,7 @@ fn terraform(m: &Manifest) -> anyhow::Result<String> {
                 "secrets": secrets,
                 "user": if c.projects { json!("${var.fleet_uid}") } else { Value::Null },
                 "init": c.init,
+                "group_add": if c.docker_socket { json!(["${var.docker_gid}"]) } else { json!([]) },
                 "memory": megabytes(name, c.mem_limit.as_deref().unwrap_or("256m"))?,
                 "cpus": cpus,
                 "tmpfs": tmpfs,

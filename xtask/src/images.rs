@@ -160,6 +160,12 @@ fn docker_build(ctx: &Path, dockerfile: &Path, target: Option<&str>, image: &str
     run(&mut c)
 }
 
+/// The base image, made when missing (for the tests that build images).
+pub fn base_image() -> anyhow::Result<()> {
+    docker_ready()?;
+    base(false)
+}
+
 /// The base image: debootstrap, update, trim, import.
 fn base(rebuild: bool) -> anyhow::Result<()> {
     if image_exists(BASE_IMAGE) && !rebuild {
@@ -496,6 +502,13 @@ pub fn compose_scenario(root: &Path, debug_binaries: bool) -> anyhow::Result<()>
     scenario(root, &Options { debug_binaries, ..Options::default() })
 }
 
+/// The group of the engine's socket, which the docker server joins in
+/// compose (`DOCKER_GID`); `0` when it cannot be read.
+pub fn docker_gid() -> String {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/var/run/docker.sock").map(|m| m.gid().to_string()).unwrap_or_else(|_| "0".into())
+}
+
 /// [`compose_scenario`] with the images built as `opts` says.
 fn scenario(root: &Path, opts: &Options) -> anyhow::Result<()> {
     images(root, opts)?;
@@ -523,6 +536,7 @@ fn scenario(root: &Path, opts: &Options) -> anyhow::Result<()> {
         ("GATEWAY_PORT".into(), gateway_port.to_string()),
         ("GATEWAY_ORIGINS".into(), format!("http://127.0.0.1:{gateway_port}")),
         ("COMPOSE_PROFILES".into(), String::new()),
+        ("DOCKER_GID".into(), docker_gid()),
     ];
     let compose_run = |args: &[&str]| -> anyhow::Result<()> {
         let mut c = Command::new(&compose[0]);

@@ -61,6 +61,9 @@ enum Cmd {
         /// Debootstrap the base image again even if it exists.
         #[arg(long)]
         rebuild_base: bool,
+        /// Make only the base image (what the container tests build from), when missing.
+        #[arg(long)]
+        base_only: bool,
         /// Cargo's target directory (default: CARGO_TARGET_DIR, else target/).
         #[arg(long)]
         target_dir: Option<std::path::PathBuf>,
@@ -85,7 +88,8 @@ fn main() -> anyhow::Result<()> {
         Cmd::Up { debug } => fleet::up(!debug),
         Cmd::Test { no_provision } => test(no_provision),
         Cmd::Bench { which, seconds } => bench::run(&which, seconds),
-        Cmd::Images { debug_binaries, rebuild_base, target_dir, tag } => {
+        Cmd::Images { base_only: true, .. } => images::base_image(),
+        Cmd::Images { debug_binaries, rebuild_base, target_dir, tag, base_only: false } => {
             let opts = images::Options { debug_binaries, rebuild_base, target_dir, tag };
             images::images(&util::workspace_root(), &opts).map(drop)
         }
@@ -124,6 +128,10 @@ fn test(no_provision: bool) -> anyhow::Result<()> {
         util::cargo(&root, &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"], &[])
     })?;
     steps.run("cargo build (binaries)", || util::cargo(&root, &["build", "--workspace", "--bins"], &[]))?;
+    // The docker server's, the local pipelines' and the planner's container
+    // tests build their images FROM the debootstrapped base (no registry on
+    // the project's machines); made once, kept.
+    steps.run("base image (debootstrap, once)", images::base_image)?;
     steps.run("cargo test", || util::cargo(&root, &["test", "--workspace"], &[]))?;
     let bin_dir = util::target_dir(&root).join("debug");
     steps.run("python client tests", || {

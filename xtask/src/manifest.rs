@@ -188,6 +188,11 @@ pub struct Compose {
     /// A named volume at /data.
     #[serde(default)]
     pub data_volume: Option<String>,
+    /// Mount the Docker Engine's socket and join its group (`DOCKER_GID`):
+    /// only the docker server, whose start-up policy is then the one gate
+    /// between the fleet and the engine (see ARCHITECTURE.md).
+    #[serde(default)]
+    pub docker_socket: bool,
     /// Run an init as PID 1 (programs that start children).
     #[serde(default)]
     pub init: bool,

@@ -39,6 +39,8 @@ pub mod metrics;
 pub mod resource;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
+#[cfg(feature = "schemas")]
+pub mod schemas;
 pub mod security;
 pub mod serve;
 pub mod server;

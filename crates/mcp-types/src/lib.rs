@@ -18,8 +18,11 @@
 //! - [`request`]: the agent's request states and decisions.
 //! - [`peer`]: the results the clients read from fs, git, shell, email and sql.
 //! - [`approval`]: the planner's human approval gates (`approvals_list`, `approval_get`, `approval_decide`).
+//! - [`docker`]: containers run to completion and applications deployed, as the planner and the
+//!   gitlab server's local pipelines ask the docker server for them.
 
 pub mod approval;
+pub mod docker;
 pub mod peer;
 pub mod plan;
 pub mod request;

@@ -61,6 +61,9 @@ resource "docker_container" "program" {
   read_only = true
   user      = var.programs[each.key].user
   init      = var.programs[each.key].init
+  # The docker server joins the engine socket's group (fleet.toml's
+  # docker_socket); every other program's list is empty.
+  group_add = var.programs[each.key].group_add
   memory    = var.programs[each.key].memory
   cpus      = var.programs[each.key].cpus
   wait      = true

@@ -26,7 +26,6 @@ pub mod diag;
 pub mod linters;
 pub mod parse;
 pub mod sarif;
-pub mod schema;
 pub mod tools;
 
 use std::collections::HashMap;

@@ -13,9 +13,9 @@ use mcp_core::prelude::*;
 
 use crate::Lint;
 use crate::detect::{Detected, Files, PYTHON_TOOLS};
-use crate::diag::Diagnostic;
+use crate::diag::{Diagnostic, Severity};
 use crate::parse;
-use crate::schema;
+use mcp_core::schemas as schema;
 
 /// How one tool's run ended.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -529,7 +529,9 @@ async fn builtin(
         let mut errors = Vec::new();
         for f in &checked {
             match schema::check(&project, f, kind) {
-                Ok(d) => all.extend(d),
+                Ok(found) => all.extend(found.into_iter().map(|x| {
+                    Diagnostic::new(kind.tool(), f.clone(), x.line, x.column, x.rule, Severity::Error, x.message)
+                })),
                 Err(e) => errors.push(e),
             }
         }

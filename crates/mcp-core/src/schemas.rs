@@ -1,6 +1,8 @@
 //! Schema checks of Compose files and `.gitlab-ci.yml`, in process, against
-//! the JSON schemas vendored under `schemas/` (see its README for their
-//! source and licences). Nothing is fetched: the validator is built without
+//! the JSON schemas vendored under `crates/mcp-core/schemas/` (see its README
+//! for their source and licences). Shared by the lint server (schema
+//! findings), the docker server (`compose_validate`) and the gitlab server
+//! (`ci_validate`), so all three judge a file by the same schema. Nothing is fetched: the validator is built without
 //! its remote-reference features and both schemas are self-contained.
 //!
 //! YAML is read with `yaml_serde`, the serde_yaml API maintained by the YAML
@@ -13,7 +15,19 @@ use std::sync::OnceLock;
 use jsonschema::Validator;
 use serde_json::Value;
 
-use crate::diag::{Diagnostic, Severity};
+/// One finding: where in the file, which schema keyword failed, and why.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+pub struct Finding {
+    /// 1-based line (the nearest line found for the JSON pointer).
+    pub line: u32,
+    /// 1-based column.
+    pub column: u32,
+    /// The schema keyword that failed (`required`, `type`, `enum`…), or
+    /// `yaml-syntax` / `yaml-merge` when the text is not usable YAML.
+    pub rule: String,
+    /// The JSON pointer of the offending value and the validator's message.
+    pub message: String,
+}
 
 /// The Compose Specification's schema.
 const COMPOSE: &str = include_str!("../schemas/compose-spec.json");
@@ -67,7 +81,7 @@ fn validator(kind: Kind) -> Result<&'static Validator, String> {
 }
 
 /// Check one file (relative to `project`); the findings, or why it could not be checked.
-pub fn check(project: &std::path::Path, rel: &str, kind: Kind) -> Result<Vec<Diagnostic>, String> {
+pub fn check(project: &std::path::Path, rel: &str, kind: Kind) -> Result<Vec<Finding>, String> {
     let path = project.join(rel);
     let meta = std::fs::symlink_metadata(&path).map_err(|e| format!("{rel}: {e}"))?;
     if !meta.is_file() {
@@ -77,37 +91,30 @@ pub fn check(project: &std::path::Path, rel: &str, kind: Kind) -> Result<Vec<Dia
         return Err(format!("{rel} is larger than {MAX_FILE} bytes; not checked"));
     }
     let text = std::fs::read_to_string(&path).map_err(|e| format!("{rel}: {e}"))?;
-    check_text(rel, &text, kind)
+    check_text(&text, kind)
 }
 
-/// Check YAML text.
-pub fn check_text(rel: &str, text: &str, kind: Kind) -> Result<Vec<Diagnostic>, String> {
-    let tool = kind.tool();
+/// Check YAML text. `Err` only when the vendored schema itself is unusable.
+pub fn check_text(text: &str, kind: Kind) -> Result<Vec<Finding>, String> {
     let mut y: yaml_serde::Value = match yaml_serde::from_str(text) {
         Ok(v) => v,
         Err(e) => {
             let (line, col) = e.location().map(|l| (l.line() as u32, l.column() as u32)).unwrap_or((1, 1));
-            return Ok(vec![Diagnostic::new(
-                tool,
-                rel.to_owned(),
+            return Ok(vec![Finding {
                 line,
-                col,
-                "yaml-syntax".to_owned(),
-                Severity::Error,
-                format!("not valid YAML: {e}"),
-            )]);
+                column: col,
+                rule: "yaml-syntax".to_owned(),
+                message: format!("not valid YAML: {e}"),
+            }]);
         }
     };
     if let Err(e) = y.apply_merge() {
-        return Ok(vec![Diagnostic::new(
-            tool,
-            rel.to_owned(),
-            1,
-            1,
-            "yaml-merge".to_owned(),
-            Severity::Error,
-            format!("merge keys (<<) do not resolve: {e}"),
-        )]);
+        return Ok(vec![Finding {
+            line: 1,
+            column: 1,
+            rule: "yaml-merge".to_owned(),
+            message: format!("merge keys (<<) do not resolve: {e}"),
+        }]);
     }
     let instance = to_json(y);
     let v = validator(kind)?;
@@ -127,23 +134,16 @@ pub fn check_text(rel: &str, text: &str, kind: Kind) -> Result<Vec<Diagnostic>, 
             msg.push('…');
         }
         let at = if pointer.is_empty() { "(top level)".to_owned() } else { pointer.clone() };
-        out.push(Diagnostic::new(
-            tool,
-            rel.to_owned(),
-            line,
-            col,
-            e.kind().keyword().to_owned(),
-            Severity::Error,
-            format!("{at}: {msg}"),
-        ));
+        out.push(Finding { line, column: col, rule: e.kind().keyword().to_owned(), message: format!("{at}: {msg}") });
     }
     Ok(out)
 }
 
-/// YAML to JSON for the validator: keys become strings, tags are dropped
+/// YAML to JSON (for the validator, and for readers that want the file as
+/// JSON): keys become strings, tags are dropped
 /// (GitLab's `!reference [a, b]` validates as its list, as GitLab expands it
 /// to a list), and numbers keep their kind.
-fn to_json(y: yaml_serde::Value) -> Value {
+pub fn to_json(y: yaml_serde::Value) -> Value {
     use yaml_serde::Value as Y;
     match y {
         Y::Null => Value::Null,
@@ -281,26 +281,16 @@ mod tests {
 
     #[test]
     fn compose_and_gitlab() {
-        let d = check_text(
-            "docker-compose.yml",
-            "services:\n  web:\n    image: nginx\n    ports: \"80:80\"\n",
-            Kind::Compose,
-        )
-        .unwrap();
+        let d = check_text("services:\n  web:\n    image: nginx\n    ports: \"80:80\"\n", Kind::Compose).unwrap();
         assert!(!d.is_empty(), "{d:?}");
         assert!(d.iter().any(|d| d.line == 4), "{d:?}");
-        let ok = check_text(
-            "docker-compose.yml",
-            "services:\n  web:\n    image: nginx\n    ports: [\"80:80\"]\n",
-            Kind::Compose,
-        )
-        .unwrap();
+        let ok = check_text("services:\n  web:\n    image: nginx\n    ports: [\"80:80\"]\n", Kind::Compose).unwrap();
         assert!(ok.is_empty(), "{ok:?}");
         let good = ".base: &base\n  image: alpine\nbuild:\n  <<: *base\n  stage: build\n  script:\n    - echo hi\n    - !reference [.base, image]\n";
-        assert!(check_text(".gitlab-ci.yml", good, Kind::GitlabCi).unwrap().is_empty());
+        assert!(check_text(good, Kind::GitlabCi).unwrap().is_empty());
         let bad = "build:\n  stage: build\n  script: echo hi\n  when: sometimes\n";
-        assert!(!check_text(".gitlab-ci.yml", bad, Kind::GitlabCi).unwrap().is_empty());
-        let syntax = check_text("x.yml", "a: [\n", Kind::Compose).unwrap();
+        assert!(!check_text(bad, Kind::GitlabCi).unwrap().is_empty());
+        let syntax = check_text("a: [\n", Kind::Compose).unwrap();
         assert_eq!(syntax[0].rule, "yaml-syntax");
     }
 }
