@@ -164,7 +164,11 @@ fn launch(l: &Launch<'_>) -> anyhow::Result<Vec<(String, Child)>> {
             .stdin(Stdio::null())
             .current_dir(l.root);
         if let Some(id) = l.user {
-            cmd.uid(id).gid(id);
+            // The program that holds the engine's socket gets its group, as
+            // compose's group_add gives it (fleet.toml's docker_socket).
+            let socket = l.manifest.programs.get(name.as_str()).is_some_and(|p| p.compose.docker_socket);
+            let gid = if socket { crate::images::docker_gid().parse().unwrap_or(id) } else { id };
+            cmd.uid(id).gid(gid);
         }
         children.push((name.clone(), cmd.spawn().with_context(|| format!("cannot start {name}"))?));
     }

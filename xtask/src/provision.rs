@@ -41,6 +41,9 @@ const PACKAGES: &[(&str, &str)] = &[
     // The gateway's web UI is tested in a real browser: Debian's Chromium,
     // headless (its screenshots and DOM dumps are what the UI tests assert on).
     ("chromium", "chromium"),
+    // The docker server's tests run containers from `mcp-fleet-test/busybox:1`,
+    // made with `docker import` of the static busybox (no registry to pull from).
+    ("/bin/busybox", "busybox-static"),
 ];
 
 /// What the offered project templates build, lint and test with, through

@@ -13,11 +13,21 @@
 //! - [`services`]: real services for tests (PostgreSQL), started on demand.
 //! - [`mail`]: a real mail server (Dovecot + Postfix) on loopback.
 //! - [`process`]: a program's real binary on a free port, killed when dropped.
+//! - [`gitlab`]: a GitLab REST v4 API double (pipelines on a clock, job logs,
+//!   artifacts, merge requests, CI lint, pagination, 401/403/404/429), since
+//!   GitLab itself cannot run here.
+//! - [`docker`]: the Docker Engine's test image (`mcp-fleet-test/busybox:1`,
+//!   imported from Debian's static busybox) and cleanup by instance label.
+//! - [`images`]: images container tests run (`mcp-fleet-test/python:1`: Python,
+//!   pytest and flake8 from Debian), built once from the debootstrapped base.
 
 pub mod browser;
 pub mod collector;
 pub mod compliance;
+pub mod docker;
+pub mod gitlab;
 pub mod golden;
+pub mod images;
 pub mod mail;
 pub mod process;
 pub mod proxy;

@@ -63,6 +63,8 @@ pub const KNOWN_UPSTREAMS: &[(&str, &str, &str)] = &[
     ("sql", "mcp-server-sql", "MCP_SERVER_SQL_URL"),
     ("log", "mcp-server-log", "MCP_SERVER_LOG_URL"),
     ("shell", "mcp-server-shell", "MCP_SERVER_SHELL_URL"),
+    ("docker", "mcp-server-docker", "MCP_SERVER_DOCKER_URL"),
+    ("gitlab", "mcp-server-gitlab", "MCP_SERVER_GITLAB_URL"),
     ("llm_agent", "mcp-client-llm-agent", "MCP_CLIENT_LLM_AGENT_URL"),
     ("planner", "mcp-client-planner", "MCP_CLIENT_PLANNER_URL"),
     ("observer", "mcp-client-observer", "MCP_CLIENT_OBSERVER_URL"),

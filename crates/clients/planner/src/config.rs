@@ -39,6 +39,35 @@ pub const PLANNER_APPROVAL_TIMEOUT: &str = "PLANNER_APPROVAL_TIMEOUT";
 /// Who may approve by email: a comma list of addresses (default: the request's requester). Each must be on
 /// the email server's recipient allow-list to get the approval email.
 pub const PLANNER_APPROVERS: &str = "PLANNER_APPROVERS";
+/// Where the install, build, lint and test phases run: `process` (the default: install and build through the
+/// shell server, lint and test on the lint and test servers, each under its own confinement) or `container`
+/// (each argv of the template's phase in a fresh container of `PLANNER_TOOLCHAIN_IMAGE` through the docker
+/// server, the project folder mounted at `/work/<slug>`, as the folder's owner, with network only for
+/// `install`). `container` needs `MCP_SERVER_DOCKER_URL`, and the docker server's first bind root must be the
+/// projects folder (the fs server's first root), writable.
+pub const PLANNER_ISOLATION: &str = "PLANNER_ISOLATION";
+/// The image the phases run in with `PLANNER_ISOLATION=container`, and the base of a deployed service's image
+/// (the `Dockerfile`'s `ARG BASE` default) and of a project's `.gitlab-ci.yml` (default
+/// `mcp-fleet/toolchain:latest`, what `cargo xtask images` builds). It must be on the docker server's image
+/// allow-list.
+pub const PLANNER_TOOLCHAIN_IMAGE: &str = "PLANNER_TOOLCHAIN_IMAGE";
+/// Memory of one phase container: bytes, or with a `K`, `M` or `G` suffix (default `2G`; capped by the docker
+/// server's maximum).
+pub const PLANNER_CONTAINER_MEMORY: &str = "PLANNER_CONTAINER_MEMORY";
+/// CPUs of one phase container, fractions allowed (default 2; capped by the docker server's maximum).
+pub const PLANNER_CONTAINER_CPUS: &str = "PLANNER_CONTAINER_CPUS";
+/// Processes in one phase container (default 512; capped by the docker server's maximum).
+pub const PLANNER_CONTAINER_PIDS: &str = "PLANNER_CONTAINER_PIDS";
+/// `on` deploys a service project (a template with a `deploy` section) to `dev` through the docker server's
+/// `app_deploy` once it is tagged, and the report says where it answers and what its health check said
+/// (default `off`). Needs `MCP_SERVER_DOCKER_URL`.
+pub const PLANNER_DEPLOY: &str = "PLANNER_DEPLOY";
+/// `on` runs a project's `.gitlab-ci.yml` locally through the gitlab server's `ci_run_local` before the tag;
+/// a failed pipeline blocks the tag as failed tests do (default `off`). Needs `MCP_SERVER_GITLAB_URL`.
+pub const PLANNER_LOCAL_PIPELINE: &str = "PLANNER_LOCAL_PIPELINE";
+/// The toolchain image `cargo xtask images` builds.
+pub const DEFAULT_TOOLCHAIN_IMAGE: &str = "mcp-fleet/toolchain:latest";
+
 /// The planner's settings.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -62,6 +91,115 @@ pub struct Config {
     pub approval: Approval,
     /// Peers.
     pub peers: Peers,
+    /// Where the phases run, and the deploy and local pipeline steps.
+    pub runtime: Runtime,
+}
+
+/// Where a project's phases run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Isolation {
+    /// The shell, lint and test servers (each confines its own processes).
+    Process,
+    /// A fresh container per command through the docker server.
+    Container,
+}
+
+/// Where the phases run and what may follow the checks: a deployment, a
+/// local pipeline. The docker and gitlab servers are optional peers, needed
+/// only by the settings that use them; they are here rather than in
+/// [`Peers`] so that code building [`Peers`] by hand keeps compiling.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Runtime {
+    /// `PLANNER_ISOLATION`.
+    pub isolation: Isolation,
+    /// `PLANNER_TOOLCHAIN_IMAGE`.
+    pub toolchain_image: String,
+    /// Limits of a phase container.
+    pub limits: mcp_types::docker::Limits,
+    /// `PLANNER_DEPLOY`.
+    pub deploy: bool,
+    /// `PLANNER_LOCAL_PIPELINE`.
+    pub local_pipeline: bool,
+    /// `MCP_SERVER_DOCKER_URL`: container isolation and deployments (unset: neither).
+    pub docker: Option<String>,
+    /// `MCP_SERVER_GITLAB_URL`: local pipelines (unset: none).
+    pub gitlab: Option<String>,
+}
+
+impl Runtime {
+    /// Today's behaviour: processes, no deployment, no local pipeline.
+    pub fn process() -> Self {
+        Self {
+            isolation: Isolation::Process,
+            toolchain_image: DEFAULT_TOOLCHAIN_IMAGE.into(),
+            limits: default_limits(),
+            deploy: false,
+            local_pipeline: false,
+            docker: None,
+            gitlab: None,
+        }
+    }
+
+    fn read(r: &mut Reader<'_>) -> Self {
+        let isolation = match r.raw(PLANNER_ISOLATION).map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+            None | Some("process") => Isolation::Process,
+            Some("container") => Isolation::Container,
+            Some(other) => {
+                r.error(format!("{PLANNER_ISOLATION}={other:?}: expected process or container"));
+                Isolation::Process
+            }
+        };
+        let toolchain_image = r.string(PLANNER_TOOLCHAIN_IMAGE, DEFAULT_TOOLCHAIN_IMAGE).trim().to_owned();
+        if toolchain_image.is_empty() || toolchain_image.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            r.error(format!("{PLANNER_TOOLCHAIN_IMAGE}={toolchain_image:?}: expected an image reference"));
+        }
+        let d = default_limits();
+        let memory = r.bytes(PLANNER_CONTAINER_MEMORY, d.memory_bytes.unwrap_or_default() as usize) as u64;
+        if memory < 64 << 20 {
+            r.error(format!("{PLANNER_CONTAINER_MEMORY}: at least 64M"));
+        }
+        let cpus: f64 = r.parse(PLANNER_CONTAINER_CPUS, d.cpus.unwrap_or(2.0));
+        if !(cpus.is_finite() && cpus > 0.0 && cpus <= 256.0) {
+            r.error(format!("{PLANNER_CONTAINER_CPUS}: expected a number of CPUs above 0"));
+        }
+        let pids: i64 = r.parse(PLANNER_CONTAINER_PIDS, d.pids.unwrap_or(512));
+        if !(16..=1_000_000).contains(&pids) {
+            r.error(format!("{PLANNER_CONTAINER_PIDS}: expected 16 or more"));
+        }
+        let deploy = r.bool(PLANNER_DEPLOY, false);
+        let local_pipeline = r.bool(PLANNER_LOCAL_PIPELINE, false);
+        let docker = r.optional_peer("mcp-server-docker");
+        let gitlab = r.optional_peer("mcp-server-gitlab");
+        let docker_var = mcp_core::config::peer_var("mcp-server-docker");
+        if docker.is_none() && isolation == Isolation::Container {
+            r.error(format!(
+                "{PLANNER_ISOLATION}=container runs the phases through the docker server: set {docker_var}"
+            ));
+        }
+        if docker.is_none() && deploy {
+            r.error(format!("{PLANNER_DEPLOY}=on deploys through the docker server: set {docker_var}"));
+        }
+        if gitlab.is_none() && local_pipeline {
+            r.error(format!(
+                "{PLANNER_LOCAL_PIPELINE}=on runs pipelines through the gitlab server: set {}",
+                mcp_core::config::peer_var("mcp-server-gitlab")
+            ));
+        }
+        Self {
+            isolation,
+            toolchain_image,
+            limits: mcp_types::docker::Limits { memory_bytes: Some(memory), cpus: Some(cpus), pids: Some(pids) },
+            deploy,
+            local_pipeline,
+            docker,
+            gitlab,
+        }
+    }
+}
+
+/// 2 GiB, 2 CPUs, 512 processes: enough for cargo and pytest, small enough for a shared box.
+fn default_limits() -> mcp_types::docker::Limits {
+    mcp_types::docker::Limits { memory_bytes: Some(2 << 30), cpus: Some(2.0), pids: Some(512) }
 }
 
 /// Which steps wait for a person, how long, and who may answer by email.
@@ -208,6 +346,7 @@ impl Config {
             command_timeout: r.secs(PLANNER_COMMAND_TIMEOUT_SECS, Duration::from_secs(600)),
             approval: Approval::read(r),
             peers,
+            runtime: Runtime::read(r),
         }
     }
 
@@ -224,6 +363,7 @@ impl Config {
             command_timeout: Duration::from_secs(300),
             approval: Approval::none(),
             peers,
+            runtime: Runtime::process(),
         }
     }
 }
@@ -262,5 +402,39 @@ mod tests {
         }
         assert_eq!(span("90"), Some(Duration::from_secs(90)));
         assert_eq!(span("0s"), None);
+    }
+
+    #[test]
+    fn isolation_deploy_and_pipeline_settings() {
+        let c = read(&[]).unwrap();
+        assert_eq!(c.runtime, Runtime::process());
+        assert_eq!(c.runtime.toolchain_image, "mcp-fleet/toolchain:latest");
+        let c = read(&[
+            ("PLANNER_ISOLATION", "Container"),
+            ("PLANNER_DEPLOY", "on"),
+            ("PLANNER_LOCAL_PIPELINE", "on"),
+            ("PLANNER_TOOLCHAIN_IMAGE", "example/toolchain:2"),
+            ("PLANNER_CONTAINER_MEMORY", "1G"),
+            ("PLANNER_CONTAINER_CPUS", "1.5"),
+            ("MCP_SERVER_DOCKER_URL", "http://docker:8080/mcp"),
+            ("MCP_SERVER_GITLAB_URL", "http://gitlab:8080/mcp"),
+        ])
+        .unwrap();
+        assert_eq!(c.runtime.isolation, Isolation::Container);
+        assert!(c.runtime.deploy && c.runtime.local_pipeline);
+        assert_eq!(c.runtime.limits.memory_bytes, Some(1 << 30));
+        assert_eq!(c.runtime.limits.cpus, Some(1.5));
+        assert_eq!(c.runtime.limits.pids, Some(512));
+        assert_eq!(c.runtime.docker.as_deref(), Some("http://docker:8080/mcp"));
+        // A setting on without its peer is a start-up error naming the variable to set.
+        let e = read(&[("PLANNER_ISOLATION", "container"), ("PLANNER_DEPLOY", "on"), ("PLANNER_LOCAL_PIPELINE", "on")])
+            .unwrap_err();
+        for needle in
+            ["PLANNER_ISOLATION=container", "PLANNER_DEPLOY=on", "MCP_SERVER_DOCKER_URL", "MCP_SERVER_GITLAB_URL"]
+        {
+            assert!(e.contains(needle), "{needle} missing from {e}");
+        }
+        let e = read(&[("PLANNER_ISOLATION", "vm"), ("PLANNER_CONTAINER_CPUS", "0")]).unwrap_err();
+        assert!(e.contains("\"vm\"") && e.contains("PLANNER_CONTAINER_CPUS"), "{e}");
     }
 }

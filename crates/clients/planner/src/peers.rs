@@ -73,6 +73,11 @@ pub struct Peers {
     pub log: Option<Peer>,
     /// llm-agent (LLM steps run long).
     pub agent: Option<Peer>,
+    /// docker: phase containers and deployments (long calls: a command, or an
+    /// image build and its health check).
+    pub docker: Option<Peer>,
+    /// gitlab: local pipelines (long calls: every job of a pipeline).
+    pub gitlab: Option<Peer>,
 }
 
 impl Peers {
@@ -91,6 +96,14 @@ impl Peers {
             sql: opt("sql", &c.peers.sql, short)?,
             log: opt("log", &c.peers.log, short)?,
             agent: opt("llm-agent", &c.peers.agent, Duration::from_secs(1800))?,
+            docker: opt("docker", &c.runtime.docker, c.command_timeout + Duration::from_secs(180))?,
+            gitlab: opt("gitlab", &c.runtime.gitlab, pipeline_timeout(c))?,
         })
     }
+}
+
+/// How long a local pipeline may take: its jobs one after another, each
+/// installing and running one phase.
+pub fn pipeline_timeout(c: &Config) -> Duration {
+    c.command_timeout * 4 + Duration::from_secs(60)
 }

@@ -46,10 +46,22 @@ pub enum Action {
         /// Most rounds.
         rounds: u32,
     },
+    /// Run the project's `.gitlab-ci.yml` locally (the gitlab server's
+    /// `ci_run_local`) and record its verdict; a failed pipeline blocks the
+    /// tag as failed tests do.
+    Pipeline,
     /// Create an annotated tag at HEAD when lint and tests passed (git).
     Tag {
         /// The tag name.
         name: String,
+    },
+    /// Build the service's image from the project's `Dockerfile` and deploy
+    /// it behind its health check (the docker server's `app_deploy`); runs
+    /// only after the tag. An unhealthy deployment is a result (the step's
+    /// `passed` is false and the run fails), not a lost one.
+    Deploy {
+        /// `dev`, `staging` or `prod`.
+        environment: String,
     },
     /// Tell the requester what was and was not done (email), and record
     /// the outcome in the decision log (sql).
@@ -67,7 +79,9 @@ impl Action {
             Self::Command { .. } => "command",
             Self::Implement => "implement",
             Self::Fix { .. } => "fix",
+            Self::Pipeline => "pipeline",
             Self::Tag { .. } => "tag",
+            Self::Deploy { .. } => "deploy",
             Self::Report => "report",
         }
     }
@@ -119,6 +133,10 @@ pub struct Shape {
     pub fix_rounds: u32,
     /// Timeout of a command phase, seconds.
     pub command_secs: u64,
+    /// Run the project's `.gitlab-ci.yml` before the tag (when the template has one).
+    pub pipeline: bool,
+    /// Deploy after the tag (when the template says how).
+    pub deploy: bool,
 }
 
 fn step(key: &str, title: String, action: Action, deps: &[&str], retry: Retry, timeout_secs: u64) -> StepDef {
@@ -211,14 +229,38 @@ pub fn default_plan(spec: &ProjectSpec, slug: &str, template: &Template, shape: 
         Retry::TRANSIENT,
         60,
     ));
+    let mut tag_after = "commit_work";
+    if shape.pipeline && template.files.iter().any(|(rel, _)| rel == ".gitlab-ci.yml") {
+        plan.push(step(
+            "pipeline",
+            "Run the project's CI pipeline locally".into(),
+            Action::Pipeline,
+            &["commit_work"],
+            Retry::TRANSIENT,
+            // Each job installs and runs one phase, one after another.
+            c * 4 + 60,
+        ));
+        tag_after = "pipeline";
+    }
     plan.push(step(
         "tag",
         "Tag v0.1.0 when lint and tests pass".into(),
         Action::Tag { name: "v0.1.0".into() },
-        &["commit_work"],
+        &[tag_after],
         Retry::TRANSIENT,
         60,
     ));
+    if shape.deploy && template.manifest.deploy.is_some() {
+        plan.push(step(
+            "deploy",
+            "Deploy the tagged service to dev".into(),
+            Action::Deploy { environment: "dev".into() },
+            &["tag"],
+            Retry::TRANSIENT,
+            // An image build and the health check's start period.
+            c + 120,
+        ));
+    }
     plan.push(step("report", "Report to the requester".into(), Action::Report, &[], Retry::TRANSIENT, 120));
     plan
 }
@@ -268,7 +310,8 @@ mod tests {
         let t = Templates::load(&dir).unwrap();
         let tpl = t.find("python", "cli").unwrap();
         for llm in [false, true] {
-            let p = default_plan(&spec(), "word-counter", tpl, Shape { llm, fix_rounds: 3, command_secs: 600 });
+            let shape = Shape { llm, fix_rounds: 3, command_secs: 600, pipeline: false, deploy: false };
+            let p = default_plan(&spec(), "word-counter", tpl, shape);
             check(&p).unwrap();
             assert_eq!(p.iter().any(|s| s.action == Action::Implement), llm);
             assert_eq!(p.last().unwrap().action, Action::Report);
@@ -277,8 +320,30 @@ mod tests {
                 assert_eq!(serde_json::to_value(&s.action).unwrap()["type"], s.action.kind());
             }
         }
-        let mut bad = default_plan(&spec(), "x", tpl, Shape { llm: false, fix_rounds: 0, command_secs: 1 });
+        let shape = Shape { llm: false, fix_rounds: 0, command_secs: 1, pipeline: false, deploy: false };
+        let mut bad = default_plan(&spec(), "x", tpl, shape);
         bad.swap(0, 1);
         assert!(check(&bad).unwrap_err().contains("does not come before"));
+    }
+
+    #[test]
+    fn pipelines_come_before_the_tag_and_deployments_after_it() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../templates");
+        let t = Templates::load(&dir).unwrap();
+        let keys = |tpl: &Template, pipeline, deploy| {
+            let shape = Shape { llm: false, fix_rounds: 0, command_secs: 600, pipeline, deploy };
+            let p = default_plan(&spec(), "x", tpl, shape);
+            check(&p).unwrap();
+            p.iter().map(|s| s.key.clone()).collect::<Vec<_>>().join(",")
+        };
+        let service = t.find("python", "service").unwrap();
+        let cli = t.find("python", "cli").unwrap();
+        let tail = |k: String| k.split_once("commit_work,").map(|(_, t)| t.to_owned()).unwrap();
+        assert_eq!(tail(keys(service, false, false)), "tag,report");
+        assert_eq!(tail(keys(service, true, true)), "pipeline,tag,deploy,report");
+        // A template without a deploy section is not deployed.
+        assert_eq!(tail(keys(cli, true, true)), "pipeline,tag,report");
+        let rust = t.find("rust", "service").unwrap();
+        assert_eq!(tail(keys(rust, false, true)), "tag,deploy,report");
     }
 }

@@ -24,6 +24,21 @@ pub struct Manifest {
     pub description: String,
     /// argv lists per phase: `install`, `build`, `lint`, `test`.
     pub commands: BTreeMap<String, Vec<Vec<String>>>,
+    /// How a service is deployed (services only; with `PLANNER_DEPLOY=on`):
+    /// the template then ships a `Dockerfile` too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deploy: Option<Deploy>,
+}
+
+/// `template.json`'s `deploy`: what the image listens on and how its health
+/// is probed inside the container.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Deploy {
+    /// The port the service listens on in the container (the `Dockerfile`'s `EXPOSE`).
+    pub port: u16,
+    /// The health probe, an argv run inside the container (never a shell string); exit 0 is healthy.
+    pub health: Vec<String>,
 }
 
 /// A project template.
@@ -103,6 +118,7 @@ pub const PROJECT_VARS: &[&str] = &[
     "acceptance",
     "requester",
     "requested_at",
+    "toolchain_image",
 ];
 
 /// Every placeholder of `text` is a known value.
@@ -136,6 +152,14 @@ impl Templates {
             }
             let mut files = Vec::new();
             walk(&p, &p, &mut files)?;
+            if let Some(d) = &manifest.deploy {
+                if d.port == 0 || d.health.is_empty() || d.health.iter().any(String::is_empty) {
+                    return Err(format!("{name}: deploy needs a port and a health argv without empty words"));
+                }
+                if !files.iter().any(|(rel, _)| rel == "Dockerfile") {
+                    return Err(format!("{name}: deploy needs a Dockerfile in the template"));
+                }
+            }
             for (rel, content) in &files {
                 check_placeholders(content).map_err(|e| format!("{name}/{rel}: {e}"))?;
             }

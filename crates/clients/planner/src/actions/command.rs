@@ -3,15 +3,18 @@
 //! applies its policy to each. `lint` and `test` go to the lint and test
 //! servers (`lint_run`, `test_run`), which detect the same template's tools,
 //! run them confined and answer with data: diagnostics in one shape, and a
-//! result per test. Idempotent by nature: installs, builds and checks may be
-//! repeated. For lint and test a failed check is a result (the check did not
-//! pass), not a step failure; the fix loop and the report read it.
+//! result per test. With `PLANNER_ISOLATION=container` every phase runs the
+//! template's argv lists in containers instead (`container`). Idempotent by
+//! nature: installs, builds and checks may be repeated. For lint and test a
+//! failed check is a result (the check did not pass), not a step failure;
+//! the fix loop and the report read it.
 
 use mcp_core::ErrorKind;
 use mcp_types::peer::{LintReport, LintRunArgs, ShellRun, TestReport, TestRunArgs};
 use serde_json::{Value, json};
 
 use super::vars::template;
+use crate::config::Isolation;
 use crate::exec::Ctx;
 use crate::peers::StepError;
 use crate::spec::one_line;
@@ -27,8 +30,12 @@ pub(super) async fn run(cx: &mut Ctx<'_>, phase: &str) -> Result<Value, StepErro
     run_phase(cx, phase).await
 }
 
-/// Run a phase: the checks on their servers, the rest through the shell.
+/// Run a phase: the checks on their servers, the rest through the shell;
+/// or, with container isolation, all of it in containers.
 pub(super) async fn run_phase(cx: &Ctx<'_>, phase: &str) -> Result<Value, StepError> {
+    if cx.p.config.runtime.isolation == Isolation::Container {
+        return super::container::run_phase(cx, phase).await;
+    }
     match phase {
         "lint" => lint(cx).await,
         "test" => test(cx).await,
@@ -93,7 +100,7 @@ async fn test(cx: &Ctx<'_>) -> Result<Value, StepError> {
 }
 
 /// A contract type as a call's arguments.
-fn to_args(a: &impl serde::Serialize) -> Result<Value, StepError> {
+pub(super) fn to_args(a: &impl serde::Serialize) -> Result<Value, StepError> {
     serde_json::to_value(a).map_err(|e| StepError::of(ErrorKind::Internal, e.to_string()))
 }
 
@@ -133,12 +140,12 @@ async fn shell_phase(cx: &Ctx<'_>, phase: &str) -> Result<Value, StepError> {
 }
 
 /// Last non-empty line of a command's output: pytest's and cargo's summaries.
-fn summary_line(out: &str) -> String {
+pub(super) fn summary_line(out: &str) -> String {
     out.lines().rev().map(str::trim).find(|l| !l.is_empty()).map(|l| one_line(l, 160)).unwrap_or_default()
 }
 
 /// The last `n` bytes of `s` (fewer, to start on a character boundary).
-fn tail(s: &str, n: usize) -> String {
+pub(super) fn tail(s: &str, n: usize) -> String {
     let start = s.len().saturating_sub(n);
     let mut i = start;
     while !s.is_char_boundary(i) {

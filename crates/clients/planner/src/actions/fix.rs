@@ -1,5 +1,6 @@
 //! `fix`: while lint or the tests fail, give the agent what failed as data
-//! (`llm_fix` with the failing tests and their messages, or the findings),
+//! (`llm_fix` with the failing tests and their messages, or the findings;
+//! under container isolation, the failing commands and their output),
 //! let it change the code, and run lint and tests again; at
 //! most `rounds` times. Its result carries the last lint and test results,
 //! which win over the first ones for the outcome and the report.
@@ -46,7 +47,7 @@ fn test_failure(result: &Value) -> FixFailure {
             }
             (failing, output)
         }
-        None => (Vec::new(), String::new()),
+        None => (Vec::new(), failing_output(result)),
     };
     FixFailure { phase: "test".into(), output, tests, diagnostics: Vec::new() }
 }
@@ -65,7 +66,23 @@ fn lint_failure(result: &Value) -> FixFailure {
                 .collect();
             (r.findings, broken.join("\n"))
         }
-        None => (Vec::new(), String::new()),
+        None => (Vec::new(), failing_output(result)),
     };
     FixFailure { phase: "lint".into(), output, tests: Vec::new(), diagnostics }
+}
+
+/// A phase run in containers has no structured report: the failing
+/// commands and the end of what each printed.
+fn failing_output(result: &Value) -> String {
+    result["commands"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| c["exit_code"] != 0 || c["timed_out"] == true)
+        .map(|c| {
+            let argv: Vec<&str> = c["argv"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+            format!("$ {} (exit {})\n{}", argv.join(" "), c["exit_code"], c["output_tail"].as_str().unwrap_or(""))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }

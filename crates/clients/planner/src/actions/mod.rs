@@ -1,5 +1,6 @@
 //! What each step does: one module per [`Action`] variant and the one
-//! dispatch, [`run`]. A new action is its variant in `plan.rs`, its file
+//! dispatch, [`run`] (plus helpers: `vars`, and `container`, the command
+//! phases under container isolation). A new action is its variant in `plan.rs`, its file
 //! here and its line in [`run`] — the way a new tool is a file and a line in
 //! `lib.rs`.
 //!
@@ -12,9 +13,12 @@
 
 mod command;
 mod commit;
+mod container;
+mod deploy;
 mod fix;
 mod git_init;
 mod implement;
+mod pipeline;
 mod report;
 mod scaffold;
 mod tag;
@@ -36,7 +40,9 @@ pub(crate) async fn run(cx: &mut Ctx<'_>, def: &StepDef) -> Result<Value, StepEr
         Action::Command { phase } => command::run(cx, phase).await,
         Action::Implement => implement::run(cx).await,
         Action::Fix { rounds } => fix::run(cx, *rounds).await,
+        Action::Pipeline => pipeline::run(cx).await,
         Action::Tag { name } => tag::run(cx, &def.key, name).await,
+        Action::Deploy { environment } => deploy::run(cx, environment).await,
         Action::Report => report::run(cx).await,
     }
 }

@@ -58,7 +58,13 @@ pub(super) async fn run(cx: &mut Ctx<'_>) -> Result<Value, StepError> {
         // A lint or test step that ran but found problems succeeded as a step; to the requester it failed,
         // and the list must say so under a reason that says so.
         let checked_bad = s.result.as_ref().is_some_and(|r| r["passed"] == false);
-        let state = if s.state == StepState::Succeeded && checked_bad { StepState::Failed } else { s.state };
+        // A step that had nothing to run (a pipeline without .gitlab-ci.yml) did not do its work either.
+        let not_run = s.result.as_ref().is_some_and(|r| r["ran"] == false);
+        let state = match s.state {
+            StepState::Succeeded if checked_bad => StepState::Failed,
+            StepState::Succeeded if not_run => StepState::Skipped,
+            other => other,
+        };
         let mark = match (state, pl) {
             (StepState::Succeeded, false) => "done",
             (StepState::Failed, false) => "FAILED",
@@ -68,7 +74,8 @@ pub(super) async fn run(cx: &mut Ctx<'_>) -> Result<Value, StepError> {
             (StepState::Pending, true) => "nierozpoczęte",
             (other, _) => other.as_str(),
         };
-        let summary = s.result.as_ref().and_then(|r| r["summary"].as_str()).filter(|t| checked_bad && !t.is_empty());
+        let summary =
+            s.result.as_ref().and_then(|r| r["summary"].as_str()).filter(|t| (checked_bad || not_run) && !t.is_empty());
         let why = s.error.as_deref().or(summary).map(|e| format!(" ({})", one_line(e, 200))).unwrap_or_default();
         let title = if pl { polish_title(&s.def.key, &s.def.title) } else { s.def.title.clone() };
         format!("- {title}: {mark}{why}")
@@ -82,7 +89,9 @@ pub(super) async fn run(cx: &mut Ctx<'_>) -> Result<Value, StepError> {
     v.insert("steps", others.iter().map(|s| line(s)).collect::<Vec<_>>().join("\n"));
     v.insert("reason", one_line(&reason, 600));
     // Done means done: a check that ran and failed is listed under what was not done.
-    let done = |s: &Step| s.state == StepState::Succeeded && s.result.as_ref().is_none_or(|r| r["passed"] != false);
+    let done = |s: &Step| {
+        s.state == StepState::Succeeded && s.result.as_ref().is_none_or(|r| r["passed"] != false && r["ran"] != false)
+    };
     v.insert("done", others.iter().filter(|s| done(s)).map(|s| line(s)).collect::<Vec<_>>().join("\n"));
     let not_done: Vec<String> = others.iter().filter(|s| !done(s)).map(|s| line(s)).collect();
     let nothing = if pl { "- nic" } else { "- nothing" };
@@ -132,7 +141,9 @@ pub(super) async fn run(cx: &mut Ctx<'_>) -> Result<Value, StepError> {
         render(&cx.p.templates.email[&which], &v).map_err(|e| StepError::fatal(format!("email/{which}.txt: {e}")))?;
     let subject = cx.run.request.subject.clone().unwrap_or_else(|| format!("Your project {}", cx.run.spec.name));
     let key = format!("{}/report", cx.run.id);
-    let mut out = json!({"state": state, "reason": reason, "commit": commit_full, "tag": tag, "location": location});
+    let deployment = deployment(cx);
+    let mut out = json!({"state": state, "reason": reason, "commit": commit_full, "tag": tag, "location": location,
+                         "deployment": deployment});
     // The email, once.
     let sent = match (&cx.p.peers.email, &cx.run.request.reply_to, &cx.run.request.requester) {
         (Some(email), Some(id), _) => Some(
@@ -209,7 +220,8 @@ pub(super) async fn run(cx: &mut Ctx<'_>) -> Result<Value, StepError> {
             decision: decision.into(),
             rationale: Some(reason),
             inputs: Some(json!({"request_id": cx.run.request.request_id, "run_id": cx.run.id})),
-            outputs: Some(json!({"commit": commit_full, "tag": tag, "location": location, "checks": checks})),
+            outputs: Some(json!({"commit": commit_full, "tag": tag, "location": location, "checks": checks,
+                                 "deployment": deployment})),
             idempotency_key: Some(format!("{}/{}/decision/{decision}", crate::NAME, cx.run.id)),
         };
         match sql.call("decision_record", args(&record)?).await {
@@ -224,7 +236,10 @@ pub(super) async fn run(cx: &mut Ctx<'_>) -> Result<Value, StepError> {
 /// The checks' results as a short table: tests passed, failed, skipped and
 /// errored with the names of the failures, lint findings by tool, coverage
 /// when it was measured. Only what the lint and test servers recorded (the
-/// fix loop's last round wins); empty when neither ran.
+/// fix loop's last round wins); with container isolation, a note that the
+/// checks' record is their commands' exit codes and output. Then the local
+/// pipeline's verdict and the deployment, when they ran. Empty when nothing
+/// ran.
 fn results(cx: &Ctx<'_>, pl: bool) -> String {
     let mut out = Vec::new();
     let test: Option<TestReport> =
@@ -279,7 +294,81 @@ fn results(cx: &Ctx<'_>, pl: bool) -> String {
             });
         }
     }
+    // Checks run in containers: their record is the commands' exit codes and output.
+    if let Some(r) =
+        cx.check_result("test").or_else(|| cx.check_result("lint")).filter(|r| r["isolation"] == "container")
+    {
+        let image = r["image"].as_str().unwrap_or("the toolchain image");
+        out.push(match pl {
+            true => format!(
+                "Lint i testy działały w kontenerach ({image}, bez sieci): wynik to kody wyjścia i wyjście \
+                 poleceń, bez wyników poszczególnych testów i uwag."
+            ),
+            false => format!(
+                "Lint and tests ran in containers ({image}, no network): their result is the commands' exit \
+                 codes and output, not per-test results or per-finding records."
+            ),
+        });
+    }
+    if let Some(r) = cx.result_of("pipeline").filter(|r| r["passed"].is_boolean()) {
+        let summary = r["summary"].as_str().unwrap_or("");
+        out.push(if pl {
+            format!("Potok CI (lokalnie): {summary}")
+        } else {
+            format!("CI pipeline (run locally): {summary}")
+        });
+    }
+    if let Some(d) =
+        cx.steps.iter().find(|s| matches!(s.def.action, Action::Deploy { .. })).and_then(|s| cx.result_of(&s.def.key))
+    {
+        out.extend(deployment_lines(d, pl));
+    }
     out.join("\n")
+}
+
+/// The deployment as the docker server reported it: status, where it is
+/// published, what the health probe printed. Nothing it did not report.
+fn deployment_lines(d: &Value, pl: bool) -> Vec<String> {
+    let env = d["environment"].as_str().unwrap_or("dev");
+    let status = d["status"].as_str().unwrap_or("unknown");
+    let revision = &d["revision"];
+    let mut out = vec![match pl {
+        true => format!("Wdrożenie ({env}): {status}, rewizja {revision}"),
+        false => format!("Deployment ({env}): {status}, revision {revision}"),
+    }];
+    let addresses: Vec<String> = d["addresses"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(|a| format!("http://{a}/"))
+        .collect();
+    if !addresses.is_empty() {
+        out.push(match pl {
+            true => format!("  Adres (na hoście Dockera): {}", addresses.join(", ")),
+            false => format!("  Answers at (on the Docker host): {}", addresses.join(", ")),
+        });
+    }
+    match (d["health_output"].as_str(), pl) {
+        (Some(o), false) => out.push(format!("  Health check returned: {o}")),
+        (Some(o), true) => out.push(format!("  Sprawdzenie zdrowia zwróciło: {o}")),
+        (None, false) => out.push("  Health check: no output recorded".into()),
+        (None, true) => out.push("  Sprawdzenie zdrowia: brak zapisanego wyjścia".into()),
+    }
+    out
+}
+
+/// The deployment for the report's record: where and how healthy, or null.
+fn deployment(cx: &Ctx<'_>) -> Value {
+    cx.steps
+        .iter()
+        .find(|s| matches!(s.def.action, Action::Deploy { .. }))
+        .and_then(|s| cx.result_of(&s.def.key))
+        .map(|d| {
+            json!({"environment": d["environment"], "status": d["status"], "revision": d["revision"],
+                   "addresses": d["addresses"], "health_output": d["health_output"]})
+        })
+        .unwrap_or(Value::Null)
 }
 
 /// A step's title in Polish, by its key (the titles are made in English by
@@ -296,7 +385,9 @@ pub(crate) fn polish_title(key: &str, english: &str) -> String {
         "test" => "Testy",
         "fix" => "Poprawki nieudanych sprawdzeń",
         "commit_work" => "Commit pracy",
+        "pipeline" => "Lokalne uruchomienie potoku CI projektu",
         "tag" => "Tag v0.1.0 po udanym lincie i testach",
+        "deploy" => "Wdrożenie usługi (dev)",
         "report" => "Raport dla zamawiającego",
         _ => english,
     }

@@ -60,5 +60,7 @@ pub(super) fn vars(cx: &Ctx<'_>) -> Result<BTreeMap<&'static str, String>, StepE
         ("acceptance", list(&s.acceptance, "The generated tests pass.")),
         ("requester", one_line(cx.run.request.requester.as_deref().unwrap_or("unknown"), 200)),
         ("requested_at", cx.run.request.received_at.clone().unwrap_or_else(mcp_core::clock::now_rfc3339)),
+        // The image a project's Dockerfile and .gitlab-ci.yml start from: the one its phases run in.
+        ("toolchain_image", cx.p.config.runtime.toolchain_image.clone()),
     ]))
 }

@@ -35,7 +35,8 @@ impl Ctx<'_> {
         self.state_of(key).filter(|s| s.state == StepState::Succeeded).and_then(|s| s.result.as_ref())
     }
 
-    /// Whether lint and tests passed, and a line for each.
+    /// Whether lint and tests passed, and a line for each; and, once it has
+    /// run, the local CI pipeline's verdict (which blocks the tag as they do).
     pub fn checks(&self) -> (bool, Vec<String>) {
         let mut all = true;
         let mut lines = Vec::new();
@@ -53,6 +54,13 @@ impl Ctx<'_> {
                     lines.push(format!("- {phase}: not run"));
                 }
             }
+        }
+        if let Some(r) = self.result_of("pipeline")
+            && let Some(passed) = r["passed"].as_bool()
+        {
+            all &= passed;
+            let summary = r["summary"].as_str().unwrap_or("");
+            lines.push(format!("- pipeline: {} {summary}", if passed { "passed" } else { "FAILED" }));
         }
         (all, lines)
     }

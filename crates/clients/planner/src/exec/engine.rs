@@ -4,8 +4,9 @@
 //! report.
 //!
 //! The engine knows the plan's rules (dependencies, the report that always
-//! runs, tag only after passing checks, fix only after failing ones) but not
-//! what a step does: [`crate::actions::run`] does that.
+//! runs, tag only after passing checks and pipeline, fix only after failing
+//! checks, an unhealthy deployment fails the run) but not what a step does:
+//! [`crate::actions::run`] does that.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -130,7 +131,22 @@ fn outcome(cx: &Ctx<'_>, stop: Option<&(RunState, String)>) -> (RunState, String
     if !passed {
         return (RunState::Failed, format!("the checks did not pass ({})", lines.join("; ").replace("- ", "")));
     }
-    (RunState::Succeeded, "built, lint clean, tests passing, tagged".into())
+    // A deployment that answered but is not healthy: the release is tagged, the service does not run.
+    let deploy = cx.steps.iter().find(|s| matches!(s.def.action, Action::Deploy { .. }));
+    let deployed = deploy.and_then(|s| cx.result_of(&s.def.key));
+    if let Some(d) = deployed.filter(|d| d["passed"] == false) {
+        return (RunState::Failed, format!("the deployment is not healthy: {}", d["summary"].as_str().unwrap_or("")));
+    }
+    let mut why = "built, lint clean, tests passing".to_owned();
+    if cx.result_of("pipeline").is_some_and(|r| r["passed"] == true) {
+        why.push_str(", CI pipeline passing");
+    }
+    why.push_str(", tagged");
+    if let Some(d) = deployed {
+        let at = d["addresses"][0].as_str().map(|a| format!(" at {a}")).unwrap_or_default();
+        why.push_str(&format!(", deployed to {}{at}", d["environment"].as_str().unwrap_or("dev")));
+    }
+    (RunState::Succeeded, why)
 }
 
 /// Why a step skipped because there was nothing for it to do: its dependents go on.
@@ -151,9 +167,14 @@ fn blocked(cx: &Ctx<'_>, def: &StepDef) -> Option<String> {
     // The plan's two conditional steps: a release is tagged only when the
     // checks pass, and the fix loop runs only when they do not.
     match &def.action {
-        Action::Tag { .. } if !cx.checks().0 => {
-            Some("lint or tests did not pass, so there is no release to tag".into())
-        }
+        Action::Tag { .. } if !cx.checks().0 => Some(
+            if cx.result_of("pipeline").is_some_and(|r| r["passed"] == false) {
+                "the project's CI pipeline did not pass, so there is no release to tag"
+            } else {
+                "lint or tests did not pass, so there is no release to tag"
+            }
+            .into(),
+        ),
         Action::Fix { .. } if cx.checks().0 => Some(format!("{NOT_NEEDED}lint and tests already pass")),
         _ => None,
     }

@@ -21,7 +21,8 @@ pub fn tool() -> Tool<Planner> {
     Tool::new(
         "plan_start",
         "Plan and queue a run that builds the project: scaffold from the template for its language and kind, git init \
-         and commit, install, build, lint, test, (with an LLM agent) implement and fix, commit, tag v0.1.0, and report \
+         and commit, install, build, lint, test, (with an LLM agent) implement and fix, commit, (when configured) run \
+         the project's CI pipeline locally, tag v0.1.0, (when configured, for services) deploy to dev, and report \
          to the requester. Idempotent on request.request_id. Returns the run and its planned steps; follow it with \
          plan_wait or plan_status.",
         Annotations::additive(true),
@@ -73,7 +74,13 @@ async fn run(s: Arc<Planner>, a: Args, ctx: Ctx) -> Result<Out<RunView>, ToolErr
         },
         None => false,
     };
-    let shape = Shape { llm, fix_rounds: p.config.fix_rounds, command_secs: p.config.command_timeout.as_secs() };
+    let shape = Shape {
+        llm,
+        fix_rounds: p.config.fix_rounds,
+        command_secs: p.config.command_timeout.as_secs(),
+        pipeline: p.config.runtime.local_pipeline,
+        deploy: p.config.runtime.deploy,
+    };
     let steps = plan::default_plan(&a.spec, &slug, template, shape);
     plan::check(&steps).map_err(ToolError::internal)?;
     let b = a.budget.unwrap_or_default();

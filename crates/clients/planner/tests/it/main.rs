@@ -1,17 +1,20 @@
 //! Integration tests of `mcp-client-planner` against the real fs, git,
-//! shell, email (Maildir), sql and log servers, in-process on loopback, and
-//! the real toolchains the templates use (Python with pytest and flake8,
-//! cargo): every template builds, lints, tests and tags; runs are
+//! shell, email (Maildir), sql, log and docker servers, in-process on
+//! loopback, and the real toolchains the templates use (Python with pytest
+//! and flake8, cargo): every template builds, lints, tests and tags; runs are
 //! idempotent per request; budgets and cancellation stop cleanly with a
 //! report; a planner killed with SIGKILL resumes without doing anything
-//! twice.
+//! twice; with container isolation the phases run in containers, and a
+//! service is deployed; every template's CI file is valid.
 
 // Test helpers unwrap (a panic is how a test fails) and need no API docs.
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod approvals;
+mod containers;
 mod flows;
 mod resume;
+mod templates;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
