@@ -196,7 +196,8 @@ fn compose_services(m: &Manifest) -> anyhow::Result<String> {
             s.push_str("    init: true\n");
         }
         if c.docker_socket {
-            let _ = writeln!(s, "    group_add: [{}]", yaml(DOCKER_GID));
+            // Quoted: a flow sequence cannot hold `{` and `}` unquoted.
+            let _ = writeln!(s, "    group_add: [\"{DOCKER_GID}\"]");
         }
         if let Some(tmpfs) = &c.tmpfs {
             s.push_str("    tmpfs:\n");

@@ -8,7 +8,7 @@
 
 use std::path::PathBuf;
 
-use mcp_types::{approval, peer, plan};
+use mcp_types::{approval, docker, peer, plan};
 use schemars::JsonSchema;
 use serde_json::Value;
 
@@ -162,6 +162,12 @@ fn every_contract_matches_its_callee() {
     contract::<approval::Approval>("clients/planner", "approval_get", Dir::Reads, &mut e);
     contract::<approval::ApprovalDecide>("clients/planner", "approval_decide", Dir::Sends, &mut e);
     contract::<approval::Approval>("clients/planner", "approval_decide", Dir::Reads, &mut e);
+    // Containers and deploys: what the planner and the gitlab server's local pipelines send and read.
+    contract::<docker::ContainerRunArgs>("servers/docker", "container_run", Dir::Sends, &mut e);
+    contract::<docker::ContainerRun>("servers/docker", "container_run", Dir::Reads, &mut e);
+    contract::<docker::AppDeployArgs>("servers/docker", "app_deploy", Dir::Sends, &mut e);
+    contract::<docker::AppState>("servers/docker", "app_deploy", Dir::Reads, &mut e);
+    contract::<docker::AppState>("servers/docker", "app_status", Dir::Reads, &mut e);
     assert!(
         e.is_empty(),
         "contracts that no longer match their callee (fix the server, or the type in mcp-types and its callers, \
