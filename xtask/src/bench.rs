@@ -23,6 +23,22 @@
 //!   against `python3 -m pytest` run by hand, and `lint_run` with flake8 on
 //!   a 300-file package against `python3 -m flake8` (ratios; timed by the
 //!   caller, runs interleaved so drift hits both sides alike).
+//! - `deploy`: `mcp-server-docker`'s `app_deploy` of a busybox httpd behind a
+//!   1-second health check, timed until the call returns healthy: one
+//!   replica, two replicas, and a rolling update of the two (a changed
+//!   environment). The peer, in the same run and interleaved: the same
+//!   container (same limits and hardening, its own network) started with the
+//!   `docker` CLI and `docker inspect` polled until healthy (ratios).
+//! - `ci`: a three-job local pipeline (build → test → deploy, an artifact
+//!   passed through `needs`) through `mcp-server-gitlab`'s `ci_run_local`
+//!   with `wait`, every job container started by `mcp-server-docker`; against
+//!   the same three scripts in three sequential `docker run --rm` on a
+//!   bind-mounted directory, and run directly on the host with `sh -c`.
+//!
+//! `deploy` and `ci` run `mcp-fleet-test/busybox:1` (imported from the host's
+//! static busybox when missing, as `mcp_test::docker::busybox_image` does)
+//! and remove every container and network carrying their instance labels
+//! when they end, failed or not.
 
 use std::io::Write;
 use std::path::Path;
@@ -41,7 +57,7 @@ const TOKEN: &str = "bench-token-0123456789abcdef";
 
 /// Run benchmark `which`.
 pub fn run(which: &str, seconds: u32) -> anyhow::Result<()> {
-    if !have("wrk") {
+    if !matches!(which, "deploy" | "ci") && !have("wrk") {
         apt(&["wrk"])?;
     }
     match which {
@@ -51,7 +67,9 @@ pub fn run(which: &str, seconds: u32) -> anyhow::Result<()> {
         "pytest" => pytest(),
         "checks" => checks(),
         "gateway" => gateway(seconds),
-        other => bail!("unknown benchmark {other:?}; known: fs, shell, git, pytest, checks, gateway"),
+        "deploy" => deploy(),
+        "ci" => ci(),
+        other => bail!("unknown benchmark {other:?}; known: fs, shell, git, pytest, checks, gateway, deploy, ci"),
     }
 }
 
@@ -259,6 +277,11 @@ fn measure(
 }
 
 fn machine() -> anyhow::Result<String> {
+    Ok(format!("{}, wrk 1 thread on the same machine", host()?))
+}
+
+/// Date, cores and CPU model.
+fn host() -> anyhow::Result<String> {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|s| {
@@ -267,7 +290,7 @@ fn machine() -> anyhow::Result<String> {
         .unwrap_or_default();
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
     let date = output(Command::new("date").args(["-u", "+%Y-%m-%d"]))?.trim().to_owned();
-    Ok(format!("{date}, {cores} cores ({cpu}), wrk 1 thread on the same machine"))
+    Ok(format!("{date}, {cores} cores ({cpu})"))
 }
 
 fn tempdir(name: &str) -> anyhow::Result<std::path::PathBuf> {
@@ -599,5 +622,547 @@ fn gateway(seconds: u32) -> anyhow::Result<()> {
     if d_bad + g_bad > 0.0 || http_errors > 0 {
         bail!("errors during the run: {} failed calls, {http_errors} HTTP errors", d_bad + g_bad);
     }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// `deploy` and `ci`: the docker and gitlab servers against the docker CLI.
+
+/// The label the docker server puts on everything it makes (its value is
+/// the instance); the CLI peers label their objects the same way.
+const MANAGED_BY: &str = "io.mcp-fleet.managed-by";
+/// The test image (see `mcp_test::docker`).
+const BUSYBOX_IMAGE: &str = "mcp-fleet-test/busybox:1";
+/// The applets linked in the test image (the list of `mcp_test::docker`).
+const APPLETS: &[&str] = &[
+    "sh", "ash", "httpd", "wget", "sleep", "cat", "echo", "ls", "id", "nc", "env", "printf", "true", "false", "test",
+    "grep", "head", "tail", "mkdir", "rm", "touch", "pwd", "whoami", "hostname", "ps", "kill", "date", "wc", "seq",
+    "timeout", "yes", "sed", "tr", "uname", "nslookup", "ping", "stat", "readlink",
+];
+
+/// `docker <args>`: its stdout, trimmed; fails on a non-zero exit.
+fn docker(args: &[&str]) -> anyhow::Result<String> {
+    Ok(output(Command::new("docker").args(args).stdin(Stdio::null()))?.trim().to_owned())
+}
+
+/// `mcp-fleet-test/busybox:1`, imported when missing, exactly as
+/// `mcp_test::docker::busybox_image` makes it (same root, same lock file),
+/// so the tests and the benchmarks share one image.
+fn busybox_image() -> anyhow::Result<&'static str> {
+    let lock = std::fs::File::create(std::env::temp_dir().join("mcp-fleet-test-busybox.lock"))?;
+    lock.lock()?;
+    let exists = Command::new("docker")
+        .args(["image", "inspect", BUSYBOX_IMAGE])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    let made = if exists { Ok(()) } else { import_busybox() };
+    let _ = lock.unlock();
+    made.map(|()| BUSYBOX_IMAGE)
+}
+
+fn import_busybox() -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let busybox = Path::new("/bin/busybox");
+    if !busybox.exists() {
+        apt(&["busybox-static"])?;
+    }
+    let dir = tempdir("busybox")?;
+    let root = dir.join("root");
+    for d in ["bin", "etc", "tmp", "www", "data"] {
+        std::fs::create_dir_all(root.join(d))?;
+    }
+    std::fs::copy(busybox, root.join("bin/busybox"))?;
+    for a in APPLETS {
+        std::os::unix::fs::symlink("busybox", root.join("bin").join(a))?;
+    }
+    std::fs::write(
+        root.join("etc/passwd"),
+        "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/tmp:/bin/sh\n",
+    )?;
+    std::fs::write(root.join("etc/group"), "root:x:0:\nnogroup:x:65534:\n")?;
+    std::fs::write(root.join("www/index.html"), "busybox ok\n")?;
+    std::fs::set_permissions(root.join("tmp"), std::fs::Permissions::from_mode(0o1777))?;
+    let tar = dir.join("root.tar");
+    crate::util::run(
+        Command::new("tar")
+            .args(["--numeric-owner", "--owner=0", "--group=0", "-C"])
+            .arg(&root)
+            .arg("-cf")
+            .arg(&tar)
+            .arg("."),
+    )?;
+    let tar = tar.to_string_lossy().into_owned();
+    let r = docker(&["import", "--change", "CMD [\"/bin/sh\"]", &tar, BUSYBOX_IMAGE]).map(drop);
+    let _ = std::fs::remove_dir_all(&dir);
+    r
+}
+
+/// Removes every container and network labelled with one of its instance
+/// names (and networks named `<instance>-…`) when dropped, so a failed run
+/// leaves nothing behind.
+struct Labelled(Vec<String>);
+
+impl Labelled {
+    fn sweep(&self) {
+        for instance in &self.0 {
+            let filter = format!("label={MANAGED_BY}={instance}");
+            let ids = |args: &[&str]| -> Vec<String> {
+                docker(args)
+                    .map(|o| o.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect())
+                    .unwrap_or_default()
+            };
+            let containers = ids(&["ps", "-aq", "--filter", &filter]);
+            if !containers.is_empty() {
+                let mut a = vec!["rm", "-f", "-v"];
+                a.extend(containers.iter().map(String::as_str));
+                let _ = docker(&a);
+            }
+            let mut networks = ids(&["network", "ls", "-q", "--filter", &filter]);
+            let prefix = format!("{instance}-");
+            networks.extend(
+                ids(&["network", "ls", "--format", "{{.Name}}"]).into_iter().filter(|n| n.starts_with(&prefix)),
+            );
+            for n in networks {
+                let _ = docker(&["network", "rm", &n]);
+            }
+        }
+    }
+}
+
+impl Drop for Labelled {
+    fn drop(&mut self) {
+        self.sweep();
+    }
+}
+
+/// p50, min and max of a few timings.
+#[derive(Clone, Copy)]
+struct Spread {
+    p50: f64,
+    min: f64,
+    max: f64,
+}
+
+fn spread(v: &[f64]) -> Spread {
+    let mut x = v.to_vec();
+    x.sort_by(f64::total_cmp);
+    Spread {
+        p50: x.get(x.len() / 2).copied().unwrap_or(f64::NAN),
+        min: x.first().copied().unwrap_or(f64::NAN),
+        max: x.last().copied().unwrap_or(f64::NAN),
+    }
+}
+
+fn row(what: &str, s: Spread) {
+    println!("| {what} | {:.3} s | {:.3} s | {:.3} s |", s.p50, s.min, s.max);
+}
+
+fn docker_machine() -> anyhow::Result<String> {
+    let engine = docker(&["version", "--format", "{{.Server.Version}}"])?;
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let load = load.split_whitespace().next().unwrap_or("?");
+    Ok(format!("{}, Docker Engine {engine}, load average {load}", host()?))
+}
+
+/// The container settings `mcp-server-docker` applies to every container
+/// (`Policy::create_body` with the default configuration), as CLI flags, so
+/// the peers start the same container.
+fn hardened() -> Vec<String> {
+    [
+        "--user=65534:65534",
+        "--read-only",
+        "--tmpfs=/tmp:rw,nosuid,nodev,size=67108864",
+        "--cap-drop=ALL",
+        "--security-opt=no-new-privileges:true",
+        "--memory=512m",
+        "--memory-swap=512m",
+        "--cpus=1",
+        "--pids-limit=256",
+        "--ipc=private",
+        "--init",
+        "--log-driver=json-file",
+        "--log-opt=max-size=10m",
+        "--log-opt=max-file=2",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect()
+}
+
+/// The httpd replica both sides deploy: its health check fetches the page
+/// inside the container every second.
+const HTTPD: [&str; 6] = ["httpd", "-f", "-p", "8080", "-h", "/www"];
+const PROBE: [&str; 5] = ["wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/index.html"];
+
+/// Runs of each measurement in `deploy` and `ci`.
+const DOCKER_RUNS: usize = 5;
+
+/// A tool call that must succeed: its `structuredContent`.
+fn call(port: u16, tool: &str, args: &Value) -> anyhow::Result<Value> {
+    Ok(preflight(port, tool, args)?["structuredContent"].clone())
+}
+
+/// The CLI peer of `app_deploy`: replicas started with `docker run -d` on the
+/// app's own network, each polled with `docker inspect` until healthy.
+struct CliApp {
+    instance: String,
+    image: String,
+    network: String,
+}
+
+impl CliApp {
+    fn network_create(&self) -> anyhow::Result<()> {
+        docker(&[
+            "network",
+            "create",
+            "--driver",
+            "bridge",
+            "--label",
+            &format!("{MANAGED_BY}={}", self.instance),
+            &self.network,
+        ])
+        .map(drop)
+    }
+
+    /// `docker run -d` of one replica; its id.
+    fn start(&self, name: &str, marker: &str) -> anyhow::Result<String> {
+        let mut a: Vec<String> = ["run", "-d", "--name", name].iter().map(|s| (*s).to_owned()).collect();
+        a.extend(hardened());
+        a.extend([
+            format!("--label={MANAGED_BY}={}", self.instance),
+            format!("--network={}", self.network),
+            "--network-alias=web".to_owned(),
+            "--restart=unless-stopped".to_owned(),
+            format!("--env=MARKER={marker}"),
+            format!("--health-cmd={}", PROBE.join(" ")),
+            "--health-interval=1s".to_owned(),
+            "--health-timeout=5s".to_owned(),
+            "--health-retries=2".to_owned(),
+            "--health-start-period=0s".to_owned(),
+            self.image.clone(),
+        ]);
+        a.extend(HTTPD.iter().map(|s| (*s).to_owned()));
+        docker(&a.iter().map(String::as_str).collect::<Vec<_>>())
+    }
+
+    /// Poll `docker inspect` (every 100 ms) until the replica is healthy.
+    fn wait_healthy(&self, id: &str) -> anyhow::Result<()> {
+        let end = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            match docker(&["inspect", "--format", "{{.State.Health.Status}}", id])?.as_str() {
+                "healthy" => return Ok(()),
+                "unhealthy" => bail!("peer replica {id} is unhealthy"),
+                _ if std::time::Instant::now() > end => bail!("peer replica {id} not healthy within 30 s"),
+                _ => std::thread::sleep(Duration::from_millis(100)),
+            }
+        }
+    }
+
+    /// Remove every replica and the network (not timed).
+    fn remove(&self) -> anyhow::Result<()> {
+        let ids = docker(&["ps", "-aq", "--filter", &format!("label={MANAGED_BY}={}", self.instance)])?;
+        let ids: Vec<&str> = ids.lines().filter(|l| !l.is_empty()).collect();
+        if !ids.is_empty() {
+            let mut a = vec!["rm", "-f", "-v"];
+            a.extend(ids);
+            docker(&a)?;
+        }
+        docker(&["network", "rm", &self.network]).map(drop)
+    }
+}
+
+/// `app_deploy` against the docker CLI (see the module's documentation).
+/// Each round: the server's 1-replica deploy, 2-replica deploy and rolling
+/// update (each app removed afterwards, untimed), then the same with the
+/// CLI. One warm-up round on each side is not counted.
+fn deploy() -> anyhow::Result<()> {
+    let image = busybox_image()?;
+    let instance = format!("bench-deploy-{}", std::process::id());
+    let peer = format!("bench-deploy-peer-{}", std::process::id());
+    let _sweep = Labelled(vec![instance.clone(), peer.clone()]);
+    let dir = tempdir("deploy")?;
+    let binds = dir.join("binds");
+    std::fs::create_dir_all(&binds)?;
+    let s = start(
+        "mcp-server-docker",
+        &[
+            ("DOCKER_INSTANCE", instance.clone()),
+            ("DOCKER_BIND_ROOTS", binds.display().to_string()),
+            ("DOCKER_BIND_WRITABLE", binds.display().to_string()),
+            ("DOCKER_IMAGES", "mcp-fleet-test/*".into()),
+            ("DOCKER_DATA_DIR", dir.join("data").display().to_string()),
+            ("DOCKER_COMPOSE", "none".into()),
+            ("DOCKER_HADOLINT", "none".into()),
+        ],
+    )?;
+    let cli = CliApp { instance: peer.clone(), image: image.to_owned(), network: format!("{peer}-app-web") };
+    let args = |replicas: u32, marker: &str| {
+        serde_json::json!({
+            "name": "web", "image": image, "argv": HTTPD, "replicas": replicas, "env": {"MARKER": marker},
+            "health_check": {"argv": PROBE, "interval_secs": 1, "retries": 2, "start_timeout_secs": 30},
+        })
+    };
+    let remove = serde_json::json!({"name": "web", "confirm": true});
+    let timed = |a: &Value, revision: u64, replicas: usize| -> anyhow::Result<f64> {
+        let t = std::time::Instant::now();
+        let r = call(s.port, "app_deploy", a)?;
+        let secs = t.elapsed().as_secs_f64();
+        let healthy =
+            r["replicas"].as_array().is_some_and(|v| v.len() == replicas && v.iter().all(|x| x["health"] == "healthy"));
+        if r["status"] != "healthy" || r["revision"] != revision || !healthy {
+            bail!("app_deploy did not end healthy at revision {revision} with {replicas} replicas: {r}");
+        }
+        Ok(secs)
+    };
+    let server_round = || -> anyhow::Result<[f64; 3]> {
+        let one = timed(&args(1, "one"), 1, 1)?;
+        call(s.port, "app_remove", &remove)?;
+        let two = timed(&args(2, "one"), 1, 2)?;
+        let roll = timed(&args(2, "two"), 2, 2)?;
+        call(s.port, "app_remove", &remove)?;
+        Ok([one, two, roll])
+    };
+    let peer_round = || -> anyhow::Result<[f64; 4]> {
+        let name = |rev: u32, slot: u32| format!("{peer}-web-r{rev}-{slot}");
+        // One replica.
+        let t = std::time::Instant::now();
+        cli.network_create()?;
+        let id = cli.start(&name(1, 0), "one")?;
+        cli.wait_healthy(&id)?;
+        let one = t.elapsed().as_secs_f64();
+        cli.remove()?;
+        // Two replicas, slot after slot (as the server's rollout does them).
+        let t = std::time::Instant::now();
+        cli.network_create()?;
+        let mut old = Vec::new();
+        for slot in 0..2 {
+            let id = cli.start(&name(1, slot), "one")?;
+            cli.wait_healthy(&id)?;
+            old.push(id);
+        }
+        let two = t.elapsed().as_secs_f64();
+        // The rolling update: per slot, the new replica healthy, then the old one stopped; old ones removed at the end.
+        let t = std::time::Instant::now();
+        for (slot, o) in (0..2).zip(&old) {
+            let id = cli.start(&name(2, slot), "two")?;
+            cli.wait_healthy(&id)?;
+            docker(&["stop", "-t", "5", o])?;
+        }
+        let mut rm = vec!["rm", "-f", "-v"];
+        rm.extend(old.iter().map(String::as_str));
+        docker(&rm)?;
+        let roll = t.elapsed().as_secs_f64();
+        cli.remove()?;
+        // Two replicas started together, both polled (what one does by hand).
+        let t = std::time::Instant::now();
+        cli.network_create()?;
+        let ids = [cli.start(&name(1, 0), "one")?, cli.start(&name(1, 1), "one")?];
+        for id in &ids {
+            cli.wait_healthy(id)?;
+        }
+        let together = t.elapsed().as_secs_f64();
+        cli.remove()?;
+        Ok([one, two, roll, together])
+    };
+    server_round()?;
+    peer_round()?;
+    let (mut sv, mut pv): (Vec<[f64; 3]>, Vec<[f64; 4]>) = (Vec::new(), Vec::new());
+    for i in 0..DOCKER_RUNS {
+        eprintln!("deploy round {}/{DOCKER_RUNS}", i + 1);
+        sv.push(server_round()?);
+        pv.push(peer_round()?);
+    }
+    let col = |v: &[[f64; 3]], i: usize| spread(&v.iter().map(|r| r[i]).collect::<Vec<_>>());
+    let pcol = |i: usize| spread(&pv.iter().map(|r| r[i]).collect::<Vec<_>>());
+    println!(
+        "\ndeploy: busybox httpd behind a 1-second health check — {}, {DOCKER_RUNS} interleaved rounds",
+        docker_machine()?
+    );
+    println!("| measure | p50 | min | max |");
+    println!("|---|---|---|---|");
+    let labels = ["1 replica", "2 replicas (slot after slot)", "rolling update of 2 replicas"];
+    for (i, l) in labels.iter().enumerate() {
+        row(&format!("{l}, app_deploy → healthy"), col(&sv, i));
+        row(&format!("{l}, docker CLI → healthy"), pcol(i));
+    }
+    row("2 replicas started together, docker CLI → healthy", pcol(3));
+    println!();
+    for (i, l) in labels.iter().enumerate() {
+        println!("{l}: app_deploy / docker CLI (p50) = {:.2}", col(&sv, i).p50 / pcol(i).p50);
+    }
+    drop(s);
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+/// The pipeline of `ci`: three stages, an artifact passed through `needs`.
+const PIPELINE: &str = r#"stages: [build, test, deploy]
+build:
+  stage: build
+  script:
+    - mkdir -p out
+    - echo "built from $(cat input.txt)" > out/app.txt
+  artifacts:
+    paths: [out/]
+test:
+  stage: test
+  needs: [build]
+  script:
+    - grep -q "built from bench input" out/app.txt
+    - wc -l out/app.txt
+deploy:
+  stage: deploy
+  needs: [build, test]
+  script:
+    - cat out/app.txt
+    - echo deployed
+"#;
+
+/// The same three jobs' scripts, for the peers (`set -e`, as the runner's).
+const SCRIPTS: [&str; 3] = [
+    "set -e; mkdir -p out; echo \"built from $(cat input.txt)\" > out/app.txt",
+    "set -e; grep -q \"built from bench input\" out/app.txt; wc -l out/app.txt",
+    "set -e; cat out/app.txt; echo deployed",
+];
+
+/// A fresh job directory for the peers: the input file, writable by the
+/// containers' user.
+fn ci_workdir(base: &Path, n: usize) -> anyhow::Result<std::path::PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let d = base.join(format!("direct-{n}"));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d)?;
+    std::fs::write(d.join("input.txt"), "bench input\n")?;
+    std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o777))?;
+    Ok(d)
+}
+
+/// `ci_run_local` against `docker run --rm` and `sh -c` (see the module's
+/// documentation). Rounds interleave the three ways; one warm-up round is
+/// not counted.
+fn ci() -> anyhow::Result<()> {
+    let image = busybox_image()?;
+    let instance = format!("bench-ci-{}", std::process::id());
+    let peer = format!("bench-ci-peer-{}", std::process::id());
+    let _sweep = Labelled(vec![instance.clone(), peer.clone()]);
+    let dir = std::fs::canonicalize(tempdir("ci")?)?;
+    let binds = dir.join("binds");
+    let work = binds.join("ci-runs");
+    let projects = dir.join("projects");
+    let repo = projects.join("demo");
+    std::fs::create_dir_all(&work)?;
+    std::fs::create_dir_all(&repo)?;
+    std::fs::write(repo.join(".gitlab-ci.yml"), PIPELINE)?;
+    std::fs::write(repo.join("input.txt"), "bench input\n")?;
+    let git = |args: &[&str]| -> anyhow::Result<()> {
+        crate::util::run(Command::new("git").arg("-C").arg(&repo).args(args).stdout(Stdio::null()))
+    };
+    git(&["-c", "init.defaultBranch=main", "init", "-q"])?;
+    git(&["add", "."])?;
+    git(&["-c", "user.name=bench", "-c", "user.email=bench@example.test", "commit", "-q", "-m", "pipeline"])?;
+    let dk = start(
+        "mcp-server-docker",
+        &[
+            ("DOCKER_INSTANCE", instance.clone()),
+            ("DOCKER_BIND_ROOTS", binds.display().to_string()),
+            ("DOCKER_BIND_WRITABLE", binds.display().to_string()),
+            ("DOCKER_IMAGES", "mcp-fleet-test/*".into()),
+            ("DOCKER_DATA_DIR", dir.join("docker-data").display().to_string()),
+            ("DOCKER_COMPOSE", "none".into()),
+            ("DOCKER_HADOLINT", "none".into()),
+        ],
+    )?;
+    let gl = start(
+        "mcp-server-gitlab",
+        &[
+            ("GITLAB_CI_ROOTS", projects.display().to_string()),
+            ("GITLAB_CI_WORK_DIR", work.display().to_string()),
+            ("GITLAB_CI_DEFAULT_IMAGE", image.to_owned()),
+            ("MCP_SERVER_DOCKER_URL", format!("http://127.0.0.1:{}/mcp", dk.port)),
+            ("MCP_PEER_TOKEN", TOKEN.to_owned()),
+        ],
+    )?;
+    let run_args = serde_json::json!({"path": "demo", "wait": true, "wait_secs": 600});
+    let served = || -> anyhow::Result<(f64, f64)> {
+        let t = std::time::Instant::now();
+        let r = call(gl.port, "ci_run_local", &run_args)?;
+        let secs = t.elapsed().as_secs_f64();
+        let run = &r["run"];
+        let jobs = run["jobs"].as_array().map(Vec::as_slice).unwrap_or_default();
+        if run["status"] != "success" || jobs.len() != 3 || jobs.iter().any(|j| j["status"] != "success") {
+            bail!("the pipeline did not succeed: {r}");
+        }
+        // The jobs' own time as the runner records it (job directory, container run, artifacts).
+        let in_jobs: f64 = jobs.iter().filter_map(|j| j["duration_ms"].as_f64()).sum::<f64>() / 1e3;
+        Ok((secs, in_jobs))
+    };
+    let mut n = 0;
+    let mut containers = || -> anyhow::Result<f64> {
+        n += 1;
+        let d = ci_workdir(&dir, n)?;
+        let t = std::time::Instant::now();
+        for (i, script) in SCRIPTS.iter().enumerate() {
+            let mut a: Vec<String> = ["run", "--rm", "--network=none"].iter().map(|s| (*s).to_owned()).collect();
+            a.extend(hardened());
+            a.extend([
+                format!("--name={peer}-job-{n}-{i}"),
+                format!("--label={MANAGED_BY}={peer}"),
+                format!("--volume={}:/builds/demo", d.display()),
+                "--workdir=/builds/demo".to_owned(),
+                image.to_owned(),
+                "sh".to_owned(),
+                "-c".to_owned(),
+                (*script).to_owned(),
+            ]);
+            docker(&a.iter().map(String::as_str).collect::<Vec<_>>())?;
+        }
+        let secs = t.elapsed().as_secs_f64();
+        let _ = std::fs::remove_dir_all(&d);
+        Ok(secs)
+    };
+    let mut h = 0;
+    let mut host = || -> anyhow::Result<f64> {
+        h += 1;
+        let d = ci_workdir(&dir.join("host"), h)?;
+        let t = std::time::Instant::now();
+        for script in SCRIPTS {
+            output(Command::new("sh").args(["-c", script]).current_dir(&d))?;
+        }
+        let secs = t.elapsed().as_secs_f64();
+        let _ = std::fs::remove_dir_all(&d);
+        Ok(secs)
+    };
+    served()?;
+    containers()?;
+    host()?;
+    let (mut sv, mut jobs, mut cv, mut hv) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for i in 0..DOCKER_RUNS {
+        eprintln!("ci round {}/{DOCKER_RUNS}", i + 1);
+        let (secs, in_jobs) = served()?;
+        sv.push(secs);
+        jobs.push(in_jobs);
+        cv.push(containers()?);
+        hv.push(host()?);
+    }
+    let (s, c, hs) = (spread(&sv), spread(&cv), spread(&hv));
+    println!(
+        "\nci: a 3-job pipeline (build → test → deploy) — {}, {DOCKER_RUNS} interleaved rounds",
+        docker_machine()?
+    );
+    println!("| measure | p50 | min | max |");
+    println!("|---|---|---|---|");
+    row("ci_run_local {wait: true} through mcp-server-docker", s);
+    row("  of which the three jobs' own durations (runner's record)", spread(&jobs));
+    row("three sequential docker run --rm", c);
+    row("three sh -c on the host", hs);
+    println!();
+    println!("ci_run_local / docker run --rm (p50) = {:.2}", s.p50 / c.p50);
+    println!("ci_run_local / sh -c on the host (p50) = {:.1}", s.p50 / hs.p50);
+    println!("docker run --rm / sh -c on the host (p50) = {:.1}", c.p50 / hs.p50);
+    drop(gl);
+    drop(dk);
+    let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }

@@ -46,7 +46,7 @@ enum Cmd {
     },
     /// Run a benchmark and print its figures.
     Bench {
-        /// Which benchmark: `fs`, `shell`, `git`, `pytest`, `checks` or `gateway`.
+        /// Which benchmark: `fs`, `shell`, `git`, `pytest`, `checks`, `gateway`, `deploy` or `ci`.
         #[arg(default_value = "fs")]
         which: String,
         /// Seconds per measurement.
