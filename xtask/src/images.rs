@@ -537,6 +537,7 @@ fn scenario(root: &Path, opts: &Options) -> anyhow::Result<()> {
         ("GATEWAY_ORIGINS".into(), format!("http://127.0.0.1:{gateway_port}")),
         ("COMPOSE_PROFILES".into(), String::new()),
         ("DOCKER_GID".into(), docker_gid()),
+        ("DOCKER_INSTANCE".into(), project.into()),
     ];
     let compose_run = |args: &[&str]| -> anyhow::Result<()> {
         let mut c = Command::new(&compose[0]);
@@ -562,5 +563,38 @@ fn scenario(root: &Path, opts: &Options) -> anyhow::Result<()> {
         let _ = compose_run(&["logs", "--tail", "60"]);
     }
     let down = compose_run(&["down", "--volumes", "--remove-orphans"]);
+    // What the docker server made for the scenario (the deployed services,
+    // their networks and images) outlives compose: removed by its label.
+    remove_labelled(&format!("io.mcp-fleet.managed-by={project}"));
     result.and(down)
+}
+
+/// Remove every container, network, volume and image carrying `label`
+/// (best effort; what fails to go is said).
+fn remove_labelled(label: &str) {
+    let filter = format!("label={label}");
+    let list = |args: &[&str]| -> Vec<String> {
+        Command::new("docker")
+            .args(args)
+            .args(["--filter", &filter])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).split_whitespace().map(str::to_owned).collect())
+            .unwrap_or_default()
+    };
+    let steps: [(&[&str], &[&str]); 4] = [
+        (&["ps", "-aq"], &["rm", "-f"]),
+        (&["network", "ls", "-q"], &["network", "rm"]),
+        (&["volume", "ls", "-q"], &["volume", "rm", "-f"]),
+        (&["images", "-q"], &["rmi", "-f"]),
+    ];
+    for (ls, rm) in steps {
+        let ids = list(ls);
+        if ids.is_empty() {
+            continue;
+        }
+        let ok = Command::new("docker").args(rm).args(&ids).output().is_ok_and(|o| o.status.success());
+        if !ok {
+            eprintln!("warning: `docker {}` of what {label} labels did not remove everything", rm.join(" "));
+        }
+    }
 }
