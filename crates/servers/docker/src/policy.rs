@@ -79,10 +79,82 @@ pub fn secret_name(name: &str) -> bool {
 }
 
 /// Is this `user` root (`0`, `0:x`, `root`, `root:x`)?
+///
+/// The engine reads a numeric id as a number (`00` is uid 0) and keeps 32
+/// bits of it, so ids are compared as numbers and anything that does not fit
+/// below 2^31 counts as root; group 0 (`1000:0`, `1000:root`) counts too,
+/// since the root group opens what root's files open to their group.
 pub fn is_root_user(user: &str) -> bool {
-    let u = user.split(':').next().unwrap_or("").trim();
-    u == "0" || u == "root" || u.is_empty()
+    let mut parts = user.split(':').map(str::trim);
+    let uid = parts.next().unwrap_or("");
+    let is_root = |p: &str| {
+        p.is_empty()
+            || p == "root"
+            || (p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u32>().map_or(true, |n| n == 0 || n >= 1 << 31))
+    };
+    is_root(uid) || parts.next().is_some_and(is_root)
 }
+
+/// Top-level compose keys a file may use (besides `x-` extensions).
+const TOP_KEYS: &[&str] = &["version", "name", "services", "networks", "volumes"];
+
+/// Service keys a compose file may use (besides `x-` extensions); the
+/// dangerous values of the listed ones are checked one by one.
+const SERVICE_KEYS: &[&str] = &[
+    "image",
+    "build",
+    "command",
+    "entrypoint",
+    "environment",
+    "ports",
+    "expose",
+    "volumes",
+    "networks",
+    "network_mode",
+    "depends_on",
+    "healthcheck",
+    "restart",
+    "labels",
+    "working_dir",
+    "user",
+    "read_only",
+    "tmpfs",
+    "mem_limit",
+    "mem_reservation",
+    "memswap_limit",
+    "cpus",
+    "cpu_shares",
+    "pids_limit",
+    "deploy",
+    "container_name",
+    "hostname",
+    "domainname",
+    "stop_signal",
+    "stop_grace_period",
+    "init",
+    "profiles",
+    "cap_drop",
+    "cap_add",
+    "security_opt",
+    "shm_size",
+    "ulimits",
+    "privileged",
+    "pid",
+    "ipc",
+    "userns_mode",
+    "uts",
+    "cgroup",
+    "devices",
+    "stdin_open",
+    "tty",
+    "logging",
+    "dns",
+    "dns_search",
+    "extra_hosts",
+    "platform",
+    "pull_policy",
+    "links",
+];
 
 /// Replaces secret values in text with `***`.
 #[derive(Debug, Clone, Default)]
@@ -651,7 +723,57 @@ impl Policy {
         let empty = serde_json::Map::new();
         let services = doc.get("services").and_then(Value::as_object).unwrap_or(&empty);
         let text = |v: &Value| v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string());
+        // Keys are allowed by name, not refused by name: compose grows keys
+        // that reach the host (`volumes_from` copies another container's
+        // binds — the socket among them —, a top-level volume's
+        // `driver_opts` bind-mounts any host path, `secrets: file:` and
+        // `env_file` read the server's own files, `external`/`name` join
+        // another project's volumes and networks).
+        for key in doc.as_object().map(|o| o.keys().collect::<Vec<_>>()).unwrap_or_default() {
+            if !TOP_KEYS.contains(&key.as_str()) && !key.starts_with("x-") {
+                push("(top level)", deny("compose-key", format!("`{key}` is not allowed in compose files here")));
+            }
+        }
+        for section in ["volumes", "networks"] {
+            for (n, def) in doc.get(section).and_then(Value::as_object).unwrap_or(&empty) {
+                let Some(def) = def.as_object() else { continue };
+                for (k, v) in def {
+                    let ok = match k.as_str() {
+                        "labels" => true,
+                        "driver" => {
+                            let d = text(v);
+                            d == if section == "volumes" { "local" } else { "bridge" }
+                        }
+                        "internal" | "attachable" | "enable_ipv6" => section == "networks",
+                        k => k.starts_with("x-"),
+                    };
+                    if !ok {
+                        push(
+                            &format!("{section}.{n}"),
+                            deny("compose-key", format!("`{k}` on a top-level {section} entry is not allowed here")),
+                        );
+                    }
+                }
+            }
+        }
         for (name, s) in services {
+            for key in s.as_object().map(|o| o.keys().collect::<Vec<_>>()).unwrap_or_default() {
+                if !SERVICE_KEYS.contains(&key.as_str()) && !key.starts_with("x-") {
+                    push(name, deny("compose-key", format!("`{key}` is not allowed in a service here")));
+                }
+            }
+            if let Some(b) = s.get("build").and_then(Value::as_object) {
+                for (k, v) in b {
+                    let ok = match k.as_str() {
+                        "context" | "dockerfile" | "args" | "target" | "labels" | "shm_size" => true,
+                        "network" => matches!(text(v).as_str(), "none" | "default"),
+                        k => k.starts_with("x-"),
+                    };
+                    if !ok {
+                        push(name, deny("compose-key", format!("build `{k}` is not allowed here")));
+                    }
+                }
+            }
             if s.get("privileged").and_then(Value::as_bool) == Some(true) {
                 push(name, deny("privileged", "privileged containers are never allowed"));
             }
@@ -803,6 +925,18 @@ mod tests {
     }
 
     #[test]
+    fn root_in_every_spelling() {
+        for u in
+            ["0", "00", "000:1000", "root", "", ":1000", "1000:0", "1000:00", "1000:root", "4294967296", "2147483648:1"]
+        {
+            assert!(is_root_user(u), "{u:?} should count as root");
+        }
+        for u in ["1000", "1000:1000", "65534:65534", "10001:10001", "app", "2147483647:1"] {
+            assert!(!is_root_user(u), "{u:?} is not root");
+        }
+    }
+
+    #[test]
     fn binds() {
         let d = tempfile::tempdir().unwrap();
         let root = d.path().join("root");
@@ -914,5 +1048,73 @@ mod tests {
             assert!(rules.contains(&r), "{r} missing from {rules:?}");
         }
         assert!(f.iter().all(|x| x.0 != "good"), "{f:?}");
+    }
+
+    /// The keys that reach the host without a host path in a bind: each one
+    /// is refused by name, and a plain file with the allowed keys is not.
+    #[test]
+    fn compose_keys_that_reach_the_host() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(d.path().join("proj")).unwrap();
+        let p = policy(d.path(), None);
+        let img = "mcp-fleet-test/busybox:1";
+        let cases: Vec<(&str, serde_json::Value)> = vec![
+            (
+                "volumes_from",
+                serde_json::json!({"services": {"s": {"image": img, "volumes_from": ["container:mcp-fleet_mcp-server-docker_1"]}}}),
+            ),
+            (
+                "env_file",
+                serde_json::json!({"services": {"s": {"image": img, "env_file": ["/run/secrets/mcp_token"]}}}),
+            ),
+            (
+                "secrets",
+                serde_json::json!({"services": {"s": {"image": img}}, "secrets": {"t": {"file": "/run/secrets/mcp_token"}}}),
+            ),
+            (
+                "configs",
+                serde_json::json!({"services": {"s": {"image": img}}, "configs": {"c": {"file": "/etc/passwd"}}}),
+            ),
+            (
+                "driver_opts",
+                serde_json::json!({"services": {"s": {"image": img, "volumes": ["root:/host"]}},
+                "volumes": {"root": {"driver": "local", "driver_opts": {"type": "none", "o": "bind", "device": "/"}}}}),
+            ),
+            (
+                "external",
+                serde_json::json!({"services": {"s": {"image": img, "volumes": ["pg:/data"]}},
+                "volumes": {"pg": {"external": true, "name": "mcp-fleet_postgres-data"}}}),
+            ),
+            (
+                "name",
+                serde_json::json!({"services": {"s": {"image": img, "networks": ["fleet"]}},
+                "networks": {"fleet": {"name": "mcp-fleet_fleet"}}}),
+            ),
+            (
+                "network",
+                serde_json::json!({"services": {"s": {"image": img, "build": {"context": ".", "network": "host"}}}}),
+            ),
+            ("sysctls", serde_json::json!({"services": {"s": {"image": img, "sysctls": {"net.ipv4.ip_forward": 1}}}})),
+            ("cgroup_parent", serde_json::json!({"services": {"s": {"image": img, "cgroup_parent": "/"}}})),
+            ("runtime", serde_json::json!({"services": {"s": {"image": img, "runtime": "runc"}}})),
+            (
+                "extends",
+                serde_json::json!({"services": {"s": {"image": img, "extends": {"file": "/etc/x.yml", "service": "a"}}}}),
+            ),
+            ("include", serde_json::json!({"include": ["/etc/compose.yml"], "services": {"s": {"image": img}}})),
+        ];
+        for (key, doc) in cases {
+            let f = p.compose_findings(&doc, &d.path().join("proj"));
+            assert!(
+                f.iter().any(|x| x.1 == "compose-key" && x.2.contains(&format!("`{key}`"))),
+                "{key} not refused: {f:?}"
+            );
+        }
+        let fine = serde_json::json!({"version": "3.8", "x-common": {}, "services": {"s": {"image": img,
+            "command": ["httpd", "-f"], "healthcheck": {"test": ["CMD", "true"]}, "restart": "unless-stopped",
+            "networks": ["back"], "volumes": ["data:/data"], "x-note": 1}},
+            "volumes": {"data": {}}, "networks": {"back": {"driver": "bridge", "internal": true}}});
+        let f = p.compose_findings(&fine, &d.path().join("proj"));
+        assert!(f.is_empty(), "{f:?}");
     }
 }

@@ -72,6 +72,12 @@ pub fn shell_path() -> String {
     format!("{}/bin:/usr/local/bin:/usr/bin:/bin", String::from_utf8_lossy(&out.stdout).trim())
 }
 
+/// The virtualenv of the lint tools Debian does not package (made by
+/// `cargo xtask test`).
+pub fn lint_tools() -> std::path::PathBuf {
+    std::path::PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/mcp-fleet/lint-tools/bin")
+}
+
 /// Every program of the fleet, in start order.
 pub const PROGRAMS: &[&str] = &[
     "mcp-client-observer",
@@ -188,7 +194,9 @@ impl Fleet {
             ],
             "mcp-server-lint" => vec![
                 ("LINT_ROOTS", projects),
-                ("LINT_PATH", shell_path()),
+                // The tools Debian lacks (hadolint for the services' Dockerfiles,
+                // ruff), as `cargo xtask test` provisions them and `up` finds them.
+                ("LINT_PATH", format!("{}:{}", lint_tools().display(), shell_path())),
                 ("LINT_DATA_DIR", d.join("lint").display().to_string()),
             ],
             "mcp-server-test" => vec![
