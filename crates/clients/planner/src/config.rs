@@ -65,6 +65,22 @@ pub const PLANNER_DEPLOY: &str = "PLANNER_DEPLOY";
 /// `on` runs a project's `.gitlab-ci.yml` locally through the gitlab server's `ci_run_local` before the tag;
 /// a failed pipeline blocks the tag as failed tests do (default `off`). Needs `MCP_SERVER_GITLAB_URL`.
 pub const PLANNER_LOCAL_PIPELINE: &str = "PLANNER_LOCAL_PIPELINE";
+/// The git remote a `delivery: "gitlab"` project is pushed to, with `{slug}` for its folder name:
+/// `https://gitlab.example.com/fleet/{slug}.git`, or any URL the git server's remote policy accepts (its
+/// `GIT_ALLOWED_REMOTE_SCHEMES` and hosts; a local path inside its roots with `file`). No credentials in it:
+/// the git server authenticates (`GIT_HTTPS_TOKEN_FILE` or its SSH key). Unset, `plan_start` refuses
+/// `delivery: "gitlab"`; set, it needs `MCP_SERVER_GITLAB_URL`.
+pub const PLANNER_GITLAB_REMOTE: &str = "PLANNER_GITLAB_REMOTE";
+/// The GitLab project of a delivered project, with `{slug}` (default `fleet/{slug}`): what its pipeline is
+/// created in (the gitlab server's `pipeline_create`). The project must exist and be pushable, and be on the
+/// gitlab server's `GITLAB_PROJECTS`; that server must run with `GITLAB_MODE=modify`.
+pub const PLANNER_GITLAB_PROJECT: &str = "PLANNER_GITLAB_PROJECT";
+/// Longest wait for a delivered project's GitLab pipeline, seconds (default: as a local pipeline's, four
+/// times `PLANNER_COMMAND_TIMEOUT_SECS` plus a minute). A pipeline still running then is reported as not
+/// passed, with its status and link; it is not canceled.
+pub const PLANNER_GITLAB_WAIT_SECS: &str = "PLANNER_GITLAB_WAIT_SECS";
+/// The GitLab project path template's default.
+pub const DEFAULT_GITLAB_PROJECT: &str = "fleet/{slug}";
 /// The toolchain image `cargo xtask images` builds.
 pub const DEFAULT_TOOLCHAIN_IMAGE: &str = "mcp-fleet/toolchain:latest";
 
@@ -122,8 +138,14 @@ pub struct Runtime {
     pub local_pipeline: bool,
     /// `MCP_SERVER_DOCKER_URL`: container isolation and deployments (unset: neither).
     pub docker: Option<String>,
-    /// `MCP_SERVER_GITLAB_URL`: local pipelines (unset: none).
+    /// `MCP_SERVER_GITLAB_URL`: local pipelines and delivery to GitLab (unset: neither).
     pub gitlab: Option<String>,
+    /// `PLANNER_GITLAB_REMOTE`: the remote URL template, `{slug}` in it (unset: no delivery to GitLab).
+    pub gitlab_remote: Option<String>,
+    /// `PLANNER_GITLAB_PROJECT`: the GitLab project path template, `{slug}` in it.
+    pub gitlab_project: String,
+    /// `PLANNER_GITLAB_WAIT_SECS` (unset: [`crate::peers::pipeline_timeout`]).
+    pub gitlab_wait: Option<Duration>,
 }
 
 impl Runtime {
@@ -137,7 +159,27 @@ impl Runtime {
             local_pipeline: false,
             docker: None,
             gitlab: None,
+            gitlab_remote: None,
+            gitlab_project: DEFAULT_GITLAB_PROJECT.into(),
+            gitlab_wait: None,
         }
+    }
+
+    /// What `delivery: "gitlab"` needs and this planner lacks, as the variables to set (empty: it can deliver).
+    pub fn gitlab_delivery_missing(&self) -> Vec<String> {
+        let mut missing = Vec::new();
+        if self.gitlab.is_none() {
+            missing.push(format!("{} (the gitlab server)", mcp_core::config::peer_var("mcp-server-gitlab")));
+        }
+        if self.gitlab_remote.is_none() {
+            missing.push(format!("{PLANNER_GITLAB_REMOTE} (the git remote to push to)"));
+        }
+        missing
+    }
+
+    /// `template` with the project's slug in place of `{slug}`.
+    pub fn for_slug(template: &str, slug: &str) -> String {
+        template.replace("{slug}", slug)
     }
 
     fn read(r: &mut Reader<'_>) -> Self {
@@ -185,6 +227,31 @@ impl Runtime {
                 mcp_core::config::peer_var("mcp-server-gitlab")
             ));
         }
+        let gitlab_remote = r.optional(PLANNER_GITLAB_REMOTE).map(|v| v.trim().to_owned());
+        let gitlab_project =
+            r.string(PLANNER_GITLAB_PROJECT, DEFAULT_GITLAB_PROJECT).trim().trim_matches('/').to_owned();
+        let bad = |v: &str| !v.contains("{slug}") || v.chars().any(|c| c.is_whitespace() || c.is_control());
+        if let Some(remote) = &gitlab_remote {
+            if bad(remote) {
+                r.error(format!(
+                    "{PLANNER_GITLAB_REMOTE}={remote:?}: expected a URL with {{slug}} in it and no spaces, such as \
+                     https://gitlab.example.com/fleet/{{slug}}.git"
+                ));
+            }
+            if gitlab.is_none() {
+                r.error(format!(
+                    "{PLANNER_GITLAB_REMOTE} delivers projects through the gitlab server: set {}",
+                    mcp_core::config::peer_var("mcp-server-gitlab")
+                ));
+            }
+        }
+        if bad(&gitlab_project) || gitlab_project.starts_with('.') || gitlab_project.contains("..") {
+            r.error(format!(
+                "{PLANNER_GITLAB_PROJECT}={gitlab_project:?}: expected a project path with {{slug}} in it, such as \
+                 fleet/{{slug}}"
+            ));
+        }
+        let gitlab_wait = r.raw(PLANNER_GITLAB_WAIT_SECS).map(|_| r.secs(PLANNER_GITLAB_WAIT_SECS, Duration::ZERO));
         Self {
             isolation,
             toolchain_image,
@@ -193,6 +260,9 @@ impl Runtime {
             local_pipeline,
             docker,
             gitlab,
+            gitlab_remote,
+            gitlab_project,
+            gitlab_wait,
         }
     }
 }
@@ -436,5 +506,38 @@ mod tests {
         }
         let e = read(&[("PLANNER_ISOLATION", "vm"), ("PLANNER_CONTAINER_CPUS", "0")]).unwrap_err();
         assert!(e.contains("\"vm\"") && e.contains("PLANNER_CONTAINER_CPUS"), "{e}");
+    }
+
+    #[test]
+    fn gitlab_delivery_settings() {
+        let c = read(&[]).unwrap();
+        assert_eq!(c.runtime.gitlab_project, "fleet/{slug}");
+        assert_eq!(c.runtime.gitlab_delivery_missing().len(), 2);
+        let c = read(&[
+            ("PLANNER_GITLAB_REMOTE", "https://gitlab.example.com/fleet/{slug}.git"),
+            ("PLANNER_GITLAB_PROJECT", "/team/{slug}/"),
+            ("PLANNER_GITLAB_WAIT_SECS", "900"),
+            ("MCP_SERVER_GITLAB_URL", "http://gitlab:8080/mcp"),
+        ])
+        .unwrap();
+        assert!(c.runtime.gitlab_delivery_missing().is_empty());
+        assert_eq!(c.runtime.gitlab_project, "team/{slug}");
+        assert_eq!(c.runtime.gitlab_wait, Some(Duration::from_secs(900)));
+        assert_eq!(
+            Runtime::for_slug(c.runtime.gitlab_remote.as_deref().unwrap(), "hello"),
+            "https://gitlab.example.com/fleet/hello.git"
+        );
+        // A remote without its peer, or without {slug}, is a start-up error naming what to change.
+        let e = read(&[
+            ("PLANNER_GITLAB_REMOTE", "https://gitlab.example.com/fleet/one.git"),
+            ("PLANNER_GITLAB_PROJECT", "fleet/one"),
+            ("PLANNER_GITLAB_WAIT_SECS", "soon"),
+        ])
+        .unwrap_err();
+        for needle in
+            ["PLANNER_GITLAB_REMOTE=", "MCP_SERVER_GITLAB_URL", "PLANNER_GITLAB_PROJECT=", "PLANNER_GITLAB_WAIT_SECS"]
+        {
+            assert!(e.contains(needle), "{needle} missing from {e}");
+        }
     }
 }

@@ -3,8 +3,9 @@
 //! idempotency keys — and runs it against the fleet's servers: scaffold from
 //! a template (fs), version (git), install, build, lint and test (shell),
 //! implement and fix with an LLM (the agent) when one is configured, tag,
-//! and report to the requester (email), recording decisions (sql) and task
-//! health (log).
+//! (for `delivery: "gitlab"`) push to GitLab and run the project's pipeline
+//! there (git, gitlab), and report to the requester (email), recording
+//! decisions (sql) and task health (log).
 //!
 //! Every step's state is checkpointed in the database before and after it
 //! runs ([`store`]); a planner killed with SIGKILL resumes each unfinished

@@ -76,7 +76,8 @@ pub struct Peers {
     /// docker: phase containers and deployments (long calls: a command, or an
     /// image build and its health check).
     pub docker: Option<Peer>,
-    /// gitlab: local pipelines (long calls: every job of a pipeline).
+    /// gitlab: local pipelines and delivery (long calls: every job of a pipeline; a GitLab pipeline is waited
+    /// for in calls shorter than this).
     pub gitlab: Option<Peer>,
 }
 
@@ -106,4 +107,10 @@ impl Peers {
 /// installing and running one phase.
 pub fn pipeline_timeout(c: &Config) -> Duration {
     c.command_timeout * 4 + Duration::from_secs(60)
+}
+
+/// How long the deliver step waits for a GitLab pipeline: `PLANNER_GITLAB_WAIT_SECS`, else as long as a
+/// local pipeline may take.
+pub fn gitlab_wait(c: &Config) -> Duration {
+    c.runtime.gitlab_wait.unwrap_or_else(|| pipeline_timeout(c))
 }

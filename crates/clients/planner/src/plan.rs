@@ -63,6 +63,21 @@ pub enum Action {
         /// `dev`, `staging` or `prod`.
         environment: String,
     },
+    /// Deliver the tagged release to GitLab (`delivery: "gitlab"`): push
+    /// the branch and its tags to the project's GitLab remote (git, remote
+    /// `gitlab`), start a pipeline on the branch (the gitlab server's
+    /// `pipeline_create`), wait for it and record its verdict, with the
+    /// failed jobs' log excerpts when it fails; runs only after the tag. A
+    /// failed pipeline is a result (the step's `passed` is false and the run
+    /// fails), not a lost one.
+    Deliver {
+        /// The git remote's URL.
+        remote: String,
+        /// The GitLab project's path.
+        project: String,
+        /// The branch pushed, and the pipeline's ref.
+        branch: String,
+    },
     /// Tell the requester what was and was not done (email), and record
     /// the outcome in the decision log (sql).
     Report,
@@ -82,6 +97,7 @@ impl Action {
             Self::Pipeline => "pipeline",
             Self::Tag { .. } => "tag",
             Self::Deploy { .. } => "deploy",
+            Self::Deliver { .. } => "deliver",
             Self::Report => "report",
         }
     }
@@ -125,7 +141,7 @@ pub struct StepDef {
 }
 
 /// Options that shape the default plan.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Shape {
     /// The agent offers LLM steps.
     pub llm: bool,
@@ -137,6 +153,20 @@ pub struct Shape {
     pub pipeline: bool,
     /// Deploy after the tag (when the template says how).
     pub deploy: bool,
+    /// Where a `delivery: "gitlab"` project goes (`None`: this planner does not deliver to GitLab).
+    pub gitlab: Option<GitlabShape>,
+}
+
+/// Where a project delivered to GitLab goes, from the settings: templates with `{slug}`, which
+/// [`default_plan`] replaces with the project's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GitlabShape {
+    /// The git remote's URL template (`PLANNER_GITLAB_REMOTE`).
+    pub remote: String,
+    /// The GitLab project's path template (`PLANNER_GITLAB_PROJECT`).
+    pub project: String,
+    /// The longest wait for its pipeline, seconds.
+    pub wait_secs: u64,
 }
 
 fn step(key: &str, title: String, action: Action, deps: &[&str], retry: Retry, timeout_secs: u64) -> StepDef {
@@ -151,7 +181,7 @@ fn step(key: &str, title: String, action: Action, deps: &[&str], retry: Retry, t
 }
 
 /// The default plan for a complete spec and its template.
-pub fn default_plan(spec: &ProjectSpec, slug: &str, template: &Template, shape: Shape) -> Vec<StepDef> {
+pub fn default_plan(spec: &ProjectSpec, slug: &str, template: &Template, shape: &Shape) -> Vec<StepDef> {
     let c = shape.command_secs;
     let mut plan = vec![
         step(
@@ -250,6 +280,22 @@ pub fn default_plan(spec: &ProjectSpec, slug: &str, template: &Template, shape: 
         Retry::TRANSIENT,
         60,
     ));
+    if let Some(g) = shape.gitlab.as_ref().filter(|_| spec.delivery == "gitlab") {
+        let project = crate::config::Runtime::for_slug(&g.project, slug);
+        plan.push(step(
+            "deliver",
+            format!("Push to GitLab ({project}) and run its pipeline"),
+            Action::Deliver {
+                remote: crate::config::Runtime::for_slug(&g.remote, slug),
+                project,
+                branch: "main".into(),
+            },
+            &["tag"],
+            Retry::TRANSIENT,
+            // The push, the pipeline's wait, and its failures' logs.
+            g.wait_secs + 180,
+        ));
+    }
     if shape.deploy && template.manifest.deploy.is_some() {
         plan.push(step(
             "deploy",
@@ -310,8 +356,8 @@ mod tests {
         let t = Templates::load(&dir).unwrap();
         let tpl = t.find("python", "cli").unwrap();
         for llm in [false, true] {
-            let shape = Shape { llm, fix_rounds: 3, command_secs: 600, pipeline: false, deploy: false };
-            let p = default_plan(&spec(), "word-counter", tpl, shape);
+            let shape = Shape { llm, fix_rounds: 3, command_secs: 600, pipeline: false, deploy: false, gitlab: None };
+            let p = default_plan(&spec(), "word-counter", tpl, &shape);
             check(&p).unwrap();
             assert_eq!(p.iter().any(|s| s.action == Action::Implement), llm);
             assert_eq!(p.last().unwrap().action, Action::Report);
@@ -320,8 +366,8 @@ mod tests {
                 assert_eq!(serde_json::to_value(&s.action).unwrap()["type"], s.action.kind());
             }
         }
-        let shape = Shape { llm: false, fix_rounds: 0, command_secs: 1, pipeline: false, deploy: false };
-        let mut bad = default_plan(&spec(), "x", tpl, shape);
+        let shape = Shape { llm: false, fix_rounds: 0, command_secs: 1, pipeline: false, deploy: false, gitlab: None };
+        let mut bad = default_plan(&spec(), "x", tpl, &shape);
         bad.swap(0, 1);
         assert!(check(&bad).unwrap_err().contains("does not come before"));
     }
@@ -331,8 +377,8 @@ mod tests {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../templates");
         let t = Templates::load(&dir).unwrap();
         let keys = |tpl: &Template, pipeline, deploy| {
-            let shape = Shape { llm: false, fix_rounds: 0, command_secs: 600, pipeline, deploy };
-            let p = default_plan(&spec(), "x", tpl, shape);
+            let shape = Shape { llm: false, fix_rounds: 0, command_secs: 600, pipeline, deploy, gitlab: None };
+            let p = default_plan(&spec(), "x", tpl, &shape);
             check(&p).unwrap();
             p.iter().map(|s| s.key.clone()).collect::<Vec<_>>().join(",")
         };
@@ -345,5 +391,36 @@ mod tests {
         assert_eq!(tail(keys(cli, true, true)), "pipeline,tag,report");
         let rust = t.find("rust", "service").unwrap();
         assert_eq!(tail(keys(rust, false, true)), "tag,deploy,report");
+    }
+
+    #[test]
+    fn gitlab_delivery_comes_after_the_tag_for_gitlab_specs_only() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../templates");
+        let t = Templates::load(&dir).unwrap();
+        let service = t.find("python", "service").unwrap();
+        let gitlab = GitlabShape {
+            remote: "https://gitlab.example.com/fleet/{slug}.git".into(),
+            project: "fleet/{slug}".into(),
+            wait_secs: 900,
+        };
+        let shape =
+            Shape { llm: false, fix_rounds: 0, command_secs: 600, pipeline: true, deploy: true, gitlab: Some(gitlab) };
+        let gitlab_spec = ProjectSpec { delivery: "gitlab".into(), ..spec() };
+        let p = default_plan(&gitlab_spec, "hello", service, &shape);
+        check(&p).unwrap();
+        let keys: Vec<&str> = p.iter().map(|s| s.key.as_str()).collect();
+        assert_eq!(keys[keys.len() - 5..], ["pipeline", "tag", "deliver", "deploy", "report"]);
+        let deliver = p.iter().find(|s| s.key == "deliver").unwrap();
+        assert_eq!(
+            deliver.action,
+            Action::Deliver {
+                remote: "https://gitlab.example.com/fleet/hello.git".into(),
+                project: "fleet/hello".into(),
+                branch: "main".into()
+            }
+        );
+        assert_eq!((deliver.deps.as_slice(), deliver.timeout_secs), (["tag".to_owned()].as_slice(), 1080));
+        // A local spec is not delivered, whatever the settings.
+        assert!(default_plan(&spec(), "hello", service, &shape).iter().all(|s| s.key != "deliver"));
     }
 }

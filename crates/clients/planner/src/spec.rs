@@ -35,8 +35,10 @@ pub fn slug(spec: &ProjectSpec) -> Result<String, ToolError> {
     spec.slug().map_err(|e| ToolError::invalid(e.to_string()))
 }
 
-/// Check what the planner depends on.
-pub fn check(spec: &ProjectSpec) -> Result<(), ToolError> {
+/// Check what the planner depends on. `gitlab_missing` names what
+/// `delivery: "gitlab"` needs and this planner lacks
+/// ([`crate::config::Runtime::gitlab_delivery_missing`]).
+pub fn check(spec: &ProjectSpec, gitlab_missing: &[String]) -> Result<(), ToolError> {
     if spec.name.trim().is_empty() || spec.name.len() > 200 {
         return Err(ToolError::invalid("name must be 1-200 characters"));
     }
@@ -52,10 +54,14 @@ pub fn check(spec: &ProjectSpec) -> Result<(), ToolError> {
     slug(spec)?;
     match spec.delivery.as_str() {
         "local" => Ok(()),
-        "gitlab" => Err(ToolError::invalid(
-            "delivery to GitLab needs mcp-server-gitlab, which this fleet does not run yet; use delivery \"local\"",
-        )),
-        other => Err(ToolError::invalid(format!("delivery {other:?} is not known: use \"local\""))),
+        "gitlab" if gitlab_missing.is_empty() => Ok(()),
+        "gitlab" => Err(ToolError::invalid(format!(
+            "delivery \"gitlab\" pushes the project to GitLab and runs its pipeline through mcp-server-gitlab, and \
+             this planner is not set up for it: {} not set; use delivery \"local\", or ask the operator to set {}",
+            gitlab_missing.join(" and "),
+            if gitlab_missing.len() == 1 { "it" } else { "them" }
+        ))),
+        other => Err(ToolError::invalid(format!("delivery {other:?} is not known: use \"local\" or \"gitlab\""))),
     }
 }
 
@@ -68,5 +74,18 @@ mod tests {
         assert_eq!(one_line("a \"quoted\"\n\\path\u{7}", 100), "a 'quoted' /path");
         assert_eq!(one_line("abcdef", 4), "abc…");
         assert!(!one_line("\"\"\"; import os", 100).contains('"'));
+    }
+
+    #[test]
+    fn gitlab_delivery_needs_its_settings() {
+        let spec: ProjectSpec = serde_json::from_value(serde_json::json!({
+            "name": "Remote", "summary": "s", "language": "python", "kind": "cli", "delivery": "gitlab"}))
+        .unwrap();
+        assert!(check(&spec, &[]).is_ok());
+        let missing = ["MCP_SERVER_GITLAB_URL (the gitlab server)".to_owned(), "PLANNER_GITLAB_REMOTE".to_owned()];
+        let e = check(&spec, &missing).unwrap_err().to_string();
+        assert!(e.contains("MCP_SERVER_GITLAB_URL (the gitlab server) and PLANNER_GITLAB_REMOTE not set"), "{e}");
+        let other = ProjectSpec { delivery: "ftp".into(), ..spec };
+        assert!(check(&other, &[]).unwrap_err().to_string().contains("\"ftp\" is not known"));
     }
 }

@@ -431,6 +431,22 @@ impl Store {
         Ok(())
     }
 
+    /// Record what a running step has done so far (the pipeline the deliver
+    /// step created), in its result column, so that the next attempt — after
+    /// a crash or a retryable failure — picks it up instead of doing it again.
+    /// The step's outcome replaces it; a step that is not running keeps what
+    /// it has.
+    pub async fn note_step(&self, run_id: &str, idx: i64, note: &Value) -> Result<(), StoreError> {
+        self.db
+            .query("UPDATE planner_steps SET result = $1 WHERE run_id = $2 AND idx = $3 AND state = 'running'")
+            .bind(Some(encode(note)))
+            .bind(run_id.to_owned())
+            .bind(idx)
+            .execute(self.db.writer())
+            .await?;
+        Ok(())
+    }
+
     /// Mark a step as waiting for approval (before its first attempt; `begin_attempt` moves it on).
     pub async fn await_approval(&self, run_id: &str, idx: i64) -> Result<(), StoreError> {
         self.db

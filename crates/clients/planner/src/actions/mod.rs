@@ -9,11 +9,14 @@
 //! got, so an action either repeats harmlessly (files written whole,
 //! commands) or hands the server an idempotency key derived from the run
 //! and the step, which makes the server answer a repeat with the first
-//! result (commit, tag, email, decision). Each module says which.
+//! result (commit, tag, email, decision). Where a server keeps no key (a
+//! GitLab pipeline), the step notes what it created in its checkpoint
+//! before it goes on, and a repeat picks that up. Each module says which.
 
 mod command;
 mod commit;
 mod container;
+mod deliver;
 mod deploy;
 mod fix;
 mod git_init;
@@ -43,6 +46,7 @@ pub(crate) async fn run(cx: &mut Ctx<'_>, def: &StepDef) -> Result<Value, StepEr
         Action::Pipeline => pipeline::run(cx).await,
         Action::Tag { name } => tag::run(cx, &def.key, name).await,
         Action::Deploy { environment } => deploy::run(cx, environment).await,
+        Action::Deliver { remote, project, branch } => deliver::run(cx, &def.key, remote, project, branch).await,
         Action::Report => report::run(cx).await,
     }
 }

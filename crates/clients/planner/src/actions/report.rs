@@ -142,8 +142,9 @@ pub(super) async fn run(cx: &mut Ctx<'_>) -> Result<Value, StepError> {
     let subject = cx.run.request.subject.clone().unwrap_or_else(|| format!("Your project {}", cx.run.spec.name));
     let key = format!("{}/report", cx.run.id);
     let deployment = deployment(cx);
+    let delivered = delivery(cx);
     let mut out = json!({"state": state, "reason": reason, "commit": commit_full, "tag": tag, "location": location,
-                         "deployment": deployment});
+                         "deployment": deployment, "delivery": delivered});
     // The email, once.
     let sent = match (&cx.p.peers.email, &cx.run.request.reply_to, &cx.run.request.requester) {
         (Some(email), Some(id), _) => Some(
@@ -221,7 +222,7 @@ pub(super) async fn run(cx: &mut Ctx<'_>) -> Result<Value, StepError> {
             rationale: Some(reason),
             inputs: Some(json!({"request_id": cx.run.request.request_id, "run_id": cx.run.id})),
             outputs: Some(json!({"commit": commit_full, "tag": tag, "location": location, "checks": checks,
-                                 "deployment": deployment})),
+                                 "deployment": deployment, "delivery": delivered})),
             idempotency_key: Some(format!("{}/{}/decision/{decision}", crate::NAME, cx.run.id)),
         };
         match sql.call("decision_record", args(&record)?).await {
@@ -238,8 +239,8 @@ pub(super) async fn run(cx: &mut Ctx<'_>) -> Result<Value, StepError> {
 /// when it was measured. Only what the lint and test servers recorded (the
 /// fix loop's last round wins); with container isolation, a note that the
 /// checks' record is their commands' exit codes and output. Then the local
-/// pipeline's verdict and the deployment, when they ran. Empty when nothing
-/// ran.
+/// pipeline's verdict, the delivery to GitLab and the deployment, when they
+/// ran. Empty when nothing ran.
 fn results(cx: &Ctx<'_>, pl: bool) -> String {
     let mut out = Vec::new();
     let test: Option<TestReport> =
@@ -319,11 +320,90 @@ fn results(cx: &Ctx<'_>, pl: bool) -> String {
         });
     }
     if let Some(d) =
+        cx.steps.iter().find(|s| matches!(s.def.action, Action::Deliver { .. })).and_then(|s| cx.result_of(&s.def.key))
+    {
+        out.extend(delivery_lines(d, pl));
+    }
+    if let Some(d) =
         cx.steps.iter().find(|s| matches!(s.def.action, Action::Deploy { .. })).and_then(|s| cx.result_of(&s.def.key))
     {
         out.extend(deployment_lines(d, pl));
     }
     out.join("\n")
+}
+
+/// The delivery to GitLab as the git and gitlab servers reported it: what
+/// was pushed, the pipeline's status and link, its failed jobs with the end
+/// of their logs. Nothing they did not report.
+fn delivery_lines(d: &Value, pl: bool) -> Vec<String> {
+    let mut out = Vec::new();
+    let pushed: Vec<String> = d["pushed"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| Some(format!("{} ({})", r["ref"].as_str()?, r["status"].as_str().unwrap_or("?"))))
+        .collect();
+    if !pushed.is_empty() {
+        let project = d["project"].as_str().unwrap_or("GitLab");
+        out.push(match pl {
+            true => format!("Wysłano do GitLab ({project}): {}", pushed.join(", ")),
+            false => format!("Pushed to GitLab ({project}): {}", pushed.join(", ")),
+        });
+    }
+    let p = &d["pipeline"];
+    let status = p["status"].as_str().unwrap_or("unknown");
+    let status = match d["finished"] == false {
+        true if pl => format!("{status} (nadal trwa po czasie oczekiwania)"),
+        true => format!("{status} (still going when the wait ended)"),
+        false => status.to_owned(),
+    };
+    let link = p["web_url"].as_str().map(|u| format!(" ({u})")).unwrap_or_default();
+    out.push(match pl {
+        true => format!("Potok GitLab #{}: {status}{link}", p["id"]),
+        false => format!("GitLab pipeline #{}: {status}{link}", p["id"]),
+    });
+    for j in d["failed_jobs"].as_array().into_iter().flatten() {
+        let name = j["name"].as_str().unwrap_or("?");
+        let mut how: Vec<String> = Vec::new();
+        if let Some(stage) = j["stage"].as_str() {
+            how.push(if pl { format!("etap {stage}") } else { format!("stage {stage}") });
+        }
+        if let Some(reason) = j["failure_reason"].as_str() {
+            how.push(reason.to_owned());
+        }
+        if j["allow_failure"] == true {
+            how.push(if pl { "może się nie udać".into() } else { "allowed to fail".into() });
+        }
+        out.push(match pl {
+            true => format!("  Nieudane zadanie: {name} ({})", how.join(", ")),
+            false => format!("  Failed job: {name} ({})", how.join(", ")),
+        });
+        for line in j["excerpt"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+            out.push(format!("    {line}"));
+        }
+    }
+    let shown = d["failed_jobs"].as_array().map_or(0, Vec::len) as u64;
+    if let Some(total) = d["failed_total"].as_u64().filter(|t| *t > shown) {
+        out.push(match pl {
+            true => format!("  (nieudanych zadań: {total}, pokazano {shown})"),
+            false => format!("  ({total} failed jobs, {shown} shown)"),
+        });
+    }
+    out
+}
+
+/// The delivery for the report's record: the GitLab project and its pipeline, or null.
+fn delivery(cx: &Ctx<'_>) -> Value {
+    cx.steps
+        .iter()
+        .find(|s| matches!(s.def.action, Action::Deliver { .. }))
+        .and_then(|s| cx.result_of(&s.def.key))
+        .map(|d| {
+            let failed: Vec<&Value> = d["failed_jobs"].as_array().into_iter().flatten().map(|j| &j["name"]).collect();
+            json!({"project": d["project"], "branch": d["branch"], "pipeline": d["pipeline"], "passed": d["passed"],
+                   "failed_jobs": failed})
+        })
+        .unwrap_or(Value::Null)
 }
 
 /// The deployment as the docker server reported it: status, where it is
@@ -388,6 +468,7 @@ pub(crate) fn polish_title(key: &str, english: &str) -> String {
         "pipeline" => "Lokalne uruchomienie potoku CI projektu",
         "tag" => "Tag v0.1.0 po udanym lincie i testach",
         "deploy" => "Wdrożenie usługi (dev)",
+        "deliver" => "Wysłanie do GitLab i potok CI tam",
         "report" => "Raport dla zamawiającego",
         _ => english,
     }

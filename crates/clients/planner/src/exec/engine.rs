@@ -5,8 +5,8 @@
 //!
 //! The engine knows the plan's rules (dependencies, the report that always
 //! runs, tag only after passing checks and pipeline, fix only after failing
-//! checks, an unhealthy deployment fails the run) but not what a step does:
-//! [`crate::actions::run`] does that.
+//! checks, an unhealthy deployment or a failed GitLab pipeline fails the
+//! run) but not what a step does: [`crate::actions::run`] does that.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -131,6 +131,15 @@ fn outcome(cx: &Ctx<'_>, stop: Option<&(RunState, String)>) -> (RunState, String
     if !passed {
         return (RunState::Failed, format!("the checks did not pass ({})", lines.join("; ").replace("- ", "")));
     }
+    // A delivery whose GitLab pipeline did not pass: the release is pushed, GitLab's checks failed.
+    let delivered =
+        cx.steps.iter().find(|s| matches!(s.def.action, Action::Deliver { .. })).and_then(|s| cx.result_of(&s.def.key));
+    if let Some(d) = delivered.filter(|d| d["passed"] == false) {
+        return (
+            RunState::Failed,
+            format!("the GitLab pipeline did not pass: {}", d["summary"].as_str().unwrap_or("")),
+        );
+    }
     // A deployment that answered but is not healthy: the release is tagged, the service does not run.
     let deploy = cx.steps.iter().find(|s| matches!(s.def.action, Action::Deploy { .. }));
     let deployed = deploy.and_then(|s| cx.result_of(&s.def.key));
@@ -142,6 +151,9 @@ fn outcome(cx: &Ctx<'_>, stop: Option<&(RunState, String)>) -> (RunState, String
         why.push_str(", CI pipeline passing");
     }
     why.push_str(", tagged");
+    if let Some(d) = delivered {
+        why.push_str(&format!(", pushed to GitLab with pipeline #{} passing", d["pipeline"]["id"]));
+    }
     if let Some(d) = deployed {
         let at = d["addresses"][0].as_str().map(|a| format!(" at {a}")).unwrap_or_default();
         why.push_str(&format!(", deployed to {}{at}", d["environment"].as_str().unwrap_or("dev")));

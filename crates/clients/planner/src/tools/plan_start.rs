@@ -10,6 +10,7 @@ use crate::Planner;
 
 use super::{RunView, load, render, store_err};
 use crate::config::Budget;
+use crate::peers::gitlab_wait;
 use crate::plan::{self, Shape};
 use crate::store::NewRun;
 
@@ -22,9 +23,9 @@ pub fn tool() -> Tool<Planner> {
         "plan_start",
         "Plan and queue a run that builds the project: scaffold from the template for its language and kind, git init \
          and commit, install, build, lint, test, (with an LLM agent) implement and fix, commit, (when configured) run \
-         the project's CI pipeline locally, tag v0.1.0, (when configured, for services) deploy to dev, and report \
-         to the requester. Idempotent on request.request_id. Returns the run and its planned steps; follow it with \
-         plan_wait or plan_status.",
+         the project's CI pipeline locally, tag v0.1.0, (with delivery \"gitlab\") push to GitLab and run its \
+         pipeline there, (when configured, for services) deploy to dev, and report to the requester. Idempotent \
+         on request.request_id. Returns the run and its planned steps; follow it with plan_wait or plan_status.",
         Annotations::additive(true),
         run,
     )
@@ -41,7 +42,7 @@ fn check_request_id(id: &str) -> Result<(), ToolError> {
 async fn run(s: Arc<Planner>, a: Args, ctx: Ctx) -> Result<Out<RunView>, ToolError> {
     let p = &s;
     check_request_id(&a.request.request_id)?;
-    crate::spec::check(&a.spec)?;
+    crate::spec::check(&a.spec, &p.config.runtime.gitlab_delivery_missing())?;
     if let Some(existing) = p.store.by_request(&a.request.request_id).await.map_err(store_err)? {
         let v = load(p, Some(&existing.id), None).await?;
         let text = format!("this request already has a run\n{}", render(&v));
@@ -80,8 +81,13 @@ async fn run(s: Arc<Planner>, a: Args, ctx: Ctx) -> Result<Out<RunView>, ToolErr
         command_secs: p.config.command_timeout.as_secs(),
         pipeline: p.config.runtime.local_pipeline,
         deploy: p.config.runtime.deploy,
+        gitlab: p.config.runtime.gitlab_remote.as_ref().map(|remote| plan::GitlabShape {
+            remote: remote.clone(),
+            project: p.config.runtime.gitlab_project.clone(),
+            wait_secs: gitlab_wait(&p.config).as_secs(),
+        }),
     };
-    let steps = plan::default_plan(&a.spec, &slug, template, shape);
+    let steps = plan::default_plan(&a.spec, &slug, template, &shape);
     plan::check(&steps).map_err(ToolError::internal)?;
     let b = a.budget.unwrap_or_default();
     let c = p.config.budget;

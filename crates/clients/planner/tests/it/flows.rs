@@ -187,7 +187,9 @@ async fn bad_specs_are_refused_before_anything_runs() {
     assert!(e.contains("no template builds a python desktop") && e.contains("rust cli"), "{e}");
     let mut s = spec("Remote", "python", "cli");
     s["delivery"] = json!("gitlab");
-    assert!(err(&start(s, "r2").await).contains("mcp-server-gitlab"));
+    // This planner has neither the gitlab server nor a remote: the refusal names both settings.
+    let e = err(&start(s, "r2").await);
+    assert!(e.contains("MCP_SERVER_GITLAB_URL") && e.contains("PLANNER_GITLAB_REMOTE"), "{e}");
     let mut s = spec("X", "python", "cli");
     s["slug"] = json!("../../etc");
     assert!(err(&start(s, "r3").await).contains("slug"));

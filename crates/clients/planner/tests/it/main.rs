@@ -5,13 +5,16 @@
 //! idempotent per request; budgets and cancellation stop cleanly with a
 //! report; a planner killed with SIGKILL resumes without doing anything
 //! twice; with container isolation the phases run in containers, and a
-//! service is deployed; every template's CI file is valid.
+//! service is deployed; a project delivered to GitLab is pushed to a real
+//! remote and its pipeline (on the GitLab API double) reported; every
+//! template's CI file is valid.
 
 // Test helpers unwrap (a panic is how a test fails) and need no API docs.
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod approvals;
 mod containers;
+mod deliver;
 mod flows;
 mod resume;
 mod templates;
@@ -57,24 +60,37 @@ pub struct Fleet {
 
 impl Fleet {
     pub async fn start() -> Self {
+        Self::start_with(false).await
+    }
+
+    /// With a second git root, `remotes/`, where bare repositories may be
+    /// pushed to (the `file` scheme allowed): a real remote for delivery tests.
+    pub async fn start_with_remotes() -> Self {
+        Self::start_with(true).await
+    }
+
+    async fn start_with(remotes: bool) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let projects = dir.path().join("projects");
         std::fs::create_dir_all(&projects).unwrap();
         let p = projects.display().to_string();
+        let mut git_env = vec![
+            ("GIT_ROOTS", p.clone()),
+            ("GIT_AUTHOR_NAME", "MCP DevOps fleet".into()),
+            ("GIT_AUTHOR_EMAIL", "fleet@localhost".into()),
+        ];
+        if remotes {
+            let r = dir.path().join("remotes");
+            std::fs::create_dir_all(&r).unwrap();
+            git_env[0].1 = format!("{p},{}", r.display());
+            git_env.push(("GIT_ALLOWED_REMOTE_SCHEMES", "file".into()));
+        }
         let fs = mcp_server_fs::server(reader_config(
             &[("FS_ROOTS", p.clone()), ("FS_WRITE", "true".into())],
             mcp_server_fs::Config::read,
         ))
         .unwrap();
-        let git = mcp_server_git::server(reader_config(
-            &[
-                ("GIT_ROOTS", p.clone()),
-                ("GIT_AUTHOR_NAME", "MCP DevOps fleet".into()),
-                ("GIT_AUTHOR_EMAIL", "fleet@localhost".into()),
-            ],
-            mcp_server_git::Config::read,
-        ))
-        .unwrap();
+        let git = mcp_server_git::server(reader_config(&git_env, mcp_server_git::Config::read)).unwrap();
         let shell = mcp_server_shell::server(reader_config(
             &[
                 ("SHELL_ROOTS", p.clone()),
@@ -143,6 +159,11 @@ impl Fleet {
 
     pub fn projects(&self) -> PathBuf {
         self.dir.path().join("projects")
+    }
+
+    /// The folder of bare remotes ([`Fleet::start_with_remotes`]).
+    pub fn remotes(&self) -> PathBuf {
+        self.dir.path().join("remotes")
     }
 
     pub fn peers(&self) -> Peers {

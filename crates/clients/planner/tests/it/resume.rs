@@ -126,7 +126,7 @@ async fn messages(fleet: &Fleet, project: &str) -> usize {
 /// is what a planner killed between a write and its checkpoint leaves
 /// behind, with the run's lease held by the dead planner; `retouch` may
 /// change stored steps first. The next planner to start runs them again.
-async fn crash_after_writes(fleet: &Fleet, run_id: &str, steps: &[i64], retouch: impl AsyncFnOnce(&Store)) {
+pub(crate) async fn crash_after_writes(fleet: &Fleet, run_id: &str, steps: &[i64], retouch: impl AsyncFnOnce(&Store)) {
     let store = Store::open(&mcp_test::services::sqlite_url(fleet.dir.path(), "planner")).await.unwrap();
     retouch(&store).await;
     for idx in steps {
