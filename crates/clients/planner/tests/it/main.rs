@@ -221,13 +221,21 @@ impl Fleet {
         );
         std::fs::write(inbox.join(format!("{n}.eml")), raw).unwrap();
         let c = self.email.raw();
-        let deadline = Instant::now() + Duration::from_secs(20);
+        // The Maildir is scanned every 50 ms, but the container and delivery
+        // tests running beside this one load both cores (image builds,
+        // pytest in containers): seen to take over 20 s twice under CI.
+        let deadline = Instant::now() + Duration::from_secs(90);
         loop {
             let r = c.call("list_messages", json!({"subject": subject})).await;
             if let Some(m) = r.result()["structuredContent"]["messages"].as_array().and_then(|a| a.first()) {
                 return m["id"].as_str().unwrap().to_owned();
             }
-            assert!(Instant::now() < deadline, "the request mail was not picked up: {}", r.text);
+            if Instant::now() >= deadline {
+                let ready = c.get("/ready").await;
+                let files: Vec<_> =
+                    std::fs::read_dir(&inbox).map(|d| d.flatten().map(|e| e.file_name()).collect()).unwrap_or_default();
+                panic!("the request mail was not picked up: {}\n/ready: {}\nin new/: {files:?}", r.text, ready.text);
+            }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
