@@ -34,6 +34,10 @@ pub struct Engine {
     pub hadolint: Option<std::path::PathBuf>,
     /// Serialises changes to one app at a time (deploy, scale, rollback...).
     pub apps: tokio::sync::Mutex<()>,
+    /// Serialises network creation: the engine accepts two networks of one
+    /// name, so two first uses at once would make a name that is ambiguous
+    /// ever after (seen: parallel `container_run`s on a fresh engine).
+    pub networks: tokio::sync::Mutex<()>,
 }
 
 /// An Engine API error as a tool error of the right kind.
@@ -188,6 +192,7 @@ impl Engine {
 
     /// Make a labelled network unless it exists; refuse an existing one that is not ours.
     pub async fn ensure_network(&self, name: &str, internal: bool) -> Result<(), ToolError> {
+        let _one = self.networks.lock().await;
         match self.docker.inspect_network(name, None).await {
             Ok(n) => self.policy.require_owned("network", name, n.labels.as_ref()),
             Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => {

@@ -67,7 +67,15 @@ pub async fn server(mut config: Config) -> Result<Server, StartError> {
         compose = compose.as_ref().map(|c| c.version).unwrap_or("none"),
         "docker server ready"
     );
-    let state = Engine { docker, policy, config, compose, hadolint, apps: tokio::sync::Mutex::new(()) };
+    let state = Engine {
+        docker,
+        policy,
+        config,
+        compose,
+        hadolint,
+        apps: tokio::sync::Mutex::new(()),
+        networks: tokio::sync::Mutex::new(()),
+    };
     let b = Server::builder(NAME, VERSION, Arc::new(state)).instructions(
         "Run and manage containers, images, networks, volumes, compose projects and applications on a Docker \
          Engine under a fixed policy (allow-listed images, non-root, no privileges, binds only under the configured \

@@ -196,3 +196,22 @@ fn dirs_hadolint() -> Option<String> {
     let p = std::path::Path::new(&home).join(".cache/mcp-fleet/lint-tools/bin/hadolint");
     p.is_file().then(|| p.to_string_lossy().into_owned())
 }
+
+/// The first uses of the server's own network, at once, make one network:
+/// the engine accepts two of one name, after which the name is ambiguous
+/// and every later run on it fails (seen in the compose scenario, where the
+/// planner's first installs start together).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_first_runs_share_one_network() {
+    let e = Env::start("netrace").await;
+    let runs = (0..4).map(|_| {
+        e.call("container_run", json!({"image": e.image, "argv": ["true"], "network": "bridge", "wait": true}))
+    });
+    for r in futures::future::join_all(runs).await {
+        assert_eq!(r.result()["isError"], false, "{}", r.text);
+    }
+    let filter = format!("label=io.mcp-fleet.managed-by={}", e.instance());
+    let nets = docker(&["network", "ls", "-q", "--filter", &filter]);
+    assert_eq!(nets.lines().count(), 1, "networks: {nets}");
+    e.ok("container_run", json!({"image": e.image, "argv": ["true"], "network": "bridge", "wait": true})).await;
+}
