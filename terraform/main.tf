@@ -64,6 +64,19 @@ resource "docker_network" "fleet" {
   driver = "bridge"
 }
 
+# The docker server's application network, where the services it deploys
+# answer by their aliases; its name and label are the docker server's
+# (DOCKER_INSTANCE, mcp-fleet by default), so the server uses this one.
+# Programs with fleet.toml's apps_network (the browser server) join it.
+resource "docker_network" "apps" {
+  name   = "mcp-fleet-default"
+  driver = "bridge"
+  labels {
+    label = "io.mcp-fleet.managed-by"
+    value = "mcp-fleet"
+  }
+}
+
 resource "docker_volume" "data" {
   for_each = toset(local.data_volumes)
   name     = "${var.project}_${each.key}"

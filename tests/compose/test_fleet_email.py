@@ -11,8 +11,11 @@ installed, built, linted and tested in containers of the toolchain image
 its committed .gitlab-ci.yml run locally through the gitlab server, committed
 and tagged, and the web services deployed with their health check — and
 checks each reply names its commit, the tag v0.1.0, the containers, the
-pipeline's verdict and, for a service, where it answers and what its health
-check returned.
+pipeline's verdict, the documents the spec server rendered (SPEC.md, README.md,
+CHANGELOG.md), for a Python project the dependencies the registry server
+pinned (live PyPI), and for a service where it answers, what its health check
+returned and a screenshot of its page taken by the browser server (a PNG
+attached to the reply).
 
 Not under tests/python: it needs the composed fleet, which `cargo xtask
 test` starts for tests/compose only (xtask/src/images.rs).
@@ -52,6 +55,13 @@ PIPELINE = re.compile(r"CI pipeline \(run locally\): success\b")
 DEPLOYED = re.compile(r"Deployment \(dev\): healthy, revision \d+\r?\n\s+Answers at \(on the Docker host\): http://127\.0\.0\.1:\d+/")
 HEALTH = "Health check returned: "
 COMMIT = re.compile(r"Commit:\s*([0-9a-f]{7,40})\b")
+SPEC_BY_SERVER = re.compile(r"SPEC\.md: spec server, template:spec \((builtin|user)\)")
+README_BY_SERVER = re.compile(r"README\.md: spec server, template:readme \((builtin|user)\)")
+CHANGELOG = re.compile(r"CHANGELOG: CHANGELOG\.md for 0\.1\.0 from \d+ commits \((builtin|user) template\), rendered by the spec server")
+# pytest and flake8 (the dev extra of the Python templates), each pinned to a version with what was checked.
+PINNED = re.compile(r"Dependencies \(pinned in pyproject\.toml by the registry server\):\r?\n(\s+\S+ \d[^\r\n]*not yanked[^\r\n]*\r?\n){2}")
+SCREENSHOT = re.compile(r"Screenshot of the deployed service: http://\S+ answered HTTP 200")
+PNG = b"\x89PNG\r\n\x1a\n"
 
 
 def text_of(msg: email.message.EmailMessage) -> str:
@@ -140,9 +150,20 @@ def test_a_complete_request_by_email_gets_a_built_tagged_project():
                     # the report says so instead of showing the lint and test servers' tables.
                     assert CONTAINERS in body, body
                     assert PIPELINE.search(body), body
+                    # The spec server wrote the documents; the registry server pinned the Python projects' pins.
+                    assert SPEC_BY_SERVER.search(body), body
+                    assert README_BY_SERVER.search(body), body
+                    assert CHANGELOG.search(body), body
+                    if "Python" in pending[message_id]:
+                        assert PINNED.search(body), body
                     if "web service" in pending[message_id]:
                         assert DEPLOYED.search(body), body
                         assert HEALTH in body, body
+                        # The browser server opened the service and the reply carries its screenshot.
+                        assert SCREENSHOT.search(body), body
+                        shots = [p for p in reply.iter_attachments() if p.get_content_type() == "image/png"]
+                        assert len(shots) == 1, [p.get_content_type() for p in reply.iter_attachments()]
+                        assert shots[0].get_content().startswith(PNG)
                     del pending[message_id]
                     break
         time.sleep(5)

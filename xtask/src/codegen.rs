@@ -59,6 +59,7 @@ pub fn generate(root: &Path, m: &Manifest) -> anyhow::Result<Vec<File>> {
             ("rootfs-extras", rootfs_extras(m)),
             ("scratch-programs", stanzas(m, Base::Scratch)),
             ("toolchain-programs", stanzas(m, Base::Toolchain)),
+            ("debian-programs", stanzas(m, Base::Debian)),
         ],
     )?;
     let prometheus = regions(
@@ -194,6 +195,9 @@ fn compose_services(m: &Manifest) -> anyhow::Result<String> {
         }
         if c.init {
             s.push_str("    init: true\n");
+        }
+        if c.apps_network {
+            s.push_str("    networks: [fleet, apps]\n");
         }
         if c.docker_socket {
             // Quoted: a flow sequence cannot hold `{` and `}` unquoted.
@@ -373,6 +377,19 @@ fn stanzas(m: &Manifest, base: Base) -> String {
                     writeln!(s, "FROM toolchain AS {name}\nCOPY --from=binaries /dist/{name} /usr/local/bin/{name}");
                 let _ = writeln!(s, "ENV MCP_LISTEN_ADDR=0.0.0.0:8080 HOME=/data{env}");
             }
+            Base::Debian => {
+                let _ = writeln!(
+                    s,
+                    "FROM ${{BASE}} AS {name}\nARG DEBIAN_FRONTEND=noninteractive\nRUN apt-get update -qq \\\n    \
+                     && apt-get install -y -qq --no-install-recommends {} \\\n    \
+                     && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/apt /var/log/dpkg.log \\\n    \
+                     && groupadd --gid 10001 fleet \\\n    \
+                     && useradd --uid 10001 --gid 10001 --home-dir /data --no-create-home --shell /usr/sbin/nologin fleet \\\n    \
+                     && install -d -o 10001 -g 10001 /data\nCOPY --from=binaries /dist/{name} /usr/local/bin/{name}",
+                    p.image.packages.join(" ")
+                );
+                let _ = writeln!(s, "ENV PATH=/usr/local/bin:/usr/bin:/bin MCP_LISTEN_ADDR=0.0.0.0:8080 HOME=/data{env}");
+            }
         }
         let _ = writeln!(s, "USER 10001:10001\nEXPOSE 8080");
         let _ = writeln!(
@@ -504,6 +521,7 @@ fn terraform(m: &Manifest) -> anyhow::Result<String> {
                 "user": if c.projects { json!("${var.fleet_uid}") } else { Value::Null },
                 "init": c.init,
                 "group_add": if c.docker_socket { json!(["${var.docker_gid}"]) } else { json!([]) },
+                "networks": if c.apps_network { json!(["${docker_network.apps.name}"]) } else { json!([]) },
                 "memory": megabytes(name, c.mem_limit.as_deref().unwrap_or("256m"))?,
                 "cpus": cpus,
                 "tmpfs": tmpfs,

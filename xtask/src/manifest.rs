@@ -138,6 +138,11 @@ pub enum Base {
     Scratch,
     /// The `toolchain` stage: Debian with what builds and tests run.
     Toolchain,
+    /// Debian (the base image) with the image's `packages` installed by apt:
+    /// for a program whose runtime is a large Debian package with data files
+    /// and helpers a scratch root cannot collect by `ldd` (the browser
+    /// server's Chromium).
+    Debian,
 }
 
 /// The `[programs.X.image]` table.
@@ -149,7 +154,8 @@ pub struct Image {
     /// `ENV` the image sets besides the listen address and `HOME`.
     #[serde(default)]
     pub env: Pairs,
-    /// Debian packages the rootfs stage installs for `files`.
+    /// Debian packages the rootfs stage installs for `files` (scratch), or
+    /// the packages a `debian` image installs.
     #[serde(default)]
     pub packages: Vec<String>,
     /// Paths copied into a scratch root, with the libraries they load.
@@ -193,6 +199,11 @@ pub struct Compose {
     /// between the fleet and the engine (see ARCHITECTURE.md).
     #[serde(default)]
     pub docker_socket: bool,
+    /// Also join the docker server's application network (`apps` in
+    /// docker-compose.yml, `<DOCKER_INSTANCE>-default`), where the services
+    /// it deploys answer by their aliases (the browser server).
+    #[serde(default)]
+    pub apps_network: bool,
     /// Run an init as PID 1 (programs that start children).
     #[serde(default)]
     pub init: bool,
@@ -388,12 +399,21 @@ impl Manifest {
             if p.secrets.iter().any(|s| s == "mcp_token") {
                 problems.push(format!("[programs.{name}]: mcp_token is every program's; remove it from secrets"));
             }
-            if p.image.base != Base::Scratch
-                && (!p.image.files.is_empty() || !p.image.links.0.is_empty() || !p.image.packages.is_empty())
-            {
+            let extras = !p.image.files.is_empty() || !p.image.links.0.is_empty();
+            let misplaced = match p.image.base {
+                Base::Scratch => false,
+                Base::Debian => extras,
+                Base::Toolchain => extras || !p.image.packages.is_empty(),
+            };
+            if misplaced {
                 problems.push(format!(
-                    "[programs.{name}.image]: packages, files and links are for scratch roots; a {:?} image installs packages in its stage",
+                    "[programs.{name}.image]: files and links are for scratch roots (packages for scratch and debian images); a {:?} image installs what it needs in its stage",
                     p.image.base
+                ));
+            }
+            if p.image.base == Base::Debian && p.image.packages.is_empty() {
+                problems.push(format!(
+                    "[programs.{name}.image]: a debian image lists the packages it installs; without any, use scratch"
                 ));
             }
             for (k, v) in p.local.env.iter() {

@@ -857,6 +857,20 @@ impl Peer {
         }
     }
 
+    /// Call `tool` and keep its whole result — the content blocks too (an
+    /// image a screenshot answers with) — with an error result as the error.
+    pub async fn call_full(&self, tool: &str, args: Value) -> Result<CallResult, PeerError> {
+        let r = self
+            .client
+            .call(tool, args)
+            .await
+            .map_err(|e| PeerError { kind: e.kind(), message: format!("{} {tool}: {e}", self.name) })?;
+        match r.error {
+            Some(kind) => Err(PeerError { kind, message: format!("{} {tool}: {}", self.name, r.text) }),
+            None => Ok(r),
+        }
+    }
+
     /// Call `tool` and read its result as `T` (a contract type): a result
     /// that does not match is an `internal` error naming the tool, because
     /// it means the two programs disagree about the contract.

@@ -488,6 +488,11 @@ impl McpHandler {
             progress,
             deadline: Instant::now() + timeout,
             meta: Arc::new(meta),
+            session: http_parts(&ctx)
+                .and_then(|p| p.headers.get("mcp-session-id"))
+                .and_then(|v| v.to_str().ok())
+                .filter(|s| !s.is_empty())
+                .map(Arc::from),
         };
         let cancel = tctx.cancel.clone();
         let args = Value::Object(req.arguments.unwrap_or_default());

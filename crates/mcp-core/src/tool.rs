@@ -339,6 +339,7 @@ pub struct Ctx {
     pub(crate) progress: Option<Progress>,
     pub(crate) deadline: Instant,
     pub(crate) meta: Arc<JsonObject>,
+    pub(crate) session: Option<Arc<str>>,
 }
 
 impl Ctx {
@@ -351,7 +352,16 @@ impl Ctx {
             progress: None,
             deadline: Instant::now() + timeout,
             meta: Arc::new(JsonObject::new()),
+            session: None,
         }
+    }
+
+    /// The MCP session this call belongs to (`Mcp-Session-Id` of a
+    /// 2025-11-25 session), or `None` for a stateless (2026-07-28) request
+    /// and a context made outside a request. A server that keeps state per
+    /// session (the browser server's browsers) keys it by this.
+    pub fn session_id(&self) -> Option<&str> {
+        self.session.as_deref()
     }
 
     /// Who made the call, as the program's authenticator named them

@@ -20,11 +20,17 @@
 //! - [`approval`]: the planner's human approval gates (`approvals_list`, `approval_get`, `approval_decide`).
 //! - [`docker`]: containers run to completion and applications deployed, as the planner and the
 //!   gitlab server's local pipelines ask the docker server for them.
+//! - [`registry`]: a manifest's dependencies checked and pinned (`check_dependencies`, `pin_dependencies`).
+//! - [`documents`]: documents rendered by the spec server (`spec_generate`).
+//! - [`browser`]: a page opened and shot (`browser_navigate`, `browser_screenshot`).
 
 pub mod approval;
+pub mod browser;
 pub mod docker;
+pub mod documents;
 pub mod peer;
 pub mod plan;
+pub mod registry;
 pub mod request;
 pub mod spec;
 

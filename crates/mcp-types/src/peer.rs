@@ -30,6 +30,26 @@ pub struct GitCommitted {
     pub unchanged: bool,
 }
 
+/// A commit in `git_log`'s list, as the planner reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct LoggedCommit {
+    /// Full id.
+    pub id: String,
+    /// Abbreviated id.
+    pub short_id: String,
+    /// The message's first line.
+    pub summary: String,
+}
+
+/// `git_log`'s result, as the planner reads it (newest first).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct GitLog {
+    /// The commits.
+    pub commits: Vec<LoggedCommit>,
+    /// More commits exist past `max_count`.
+    pub more: bool,
+}
+
 /// `git_status`'s result, as the planner reads it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct GitStatus {

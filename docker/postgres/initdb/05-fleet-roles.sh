@@ -22,16 +22,16 @@ fi
 psql -v ON_ERROR_STOP=1 -q -U "$POSTGRES_USER" -d "$POSTGRES_DB" -v pw="$password" -v db="$POSTGRES_DB" <<'SQL'
 SELECT format('CREATE ROLE %I LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS', r)
   FROM unnest(ARRAY['fleet_email', 'fleet_sql', 'fleet_log', 'fleet_observer', 'fleet_planner', 'fleet_agent', 'fleet_test',
-                    'fleet_gateway', 'fleet_query']) AS r
+                    'fleet_gateway', 'fleet_registry', 'fleet_spec', 'fleet_query']) AS r
  WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) \gexec
 -- \gexec runs each generated statement without echoing it: the password never reaches a log.
 SELECT format('ALTER ROLE %I PASSWORD %L', r, :'pw')
   FROM unnest(ARRAY['fleet_email', 'fleet_sql', 'fleet_log', 'fleet_observer', 'fleet_planner', 'fleet_agent', 'fleet_test',
-                    'fleet_gateway', 'fleet_query']) AS r
+                    'fleet_gateway', 'fleet_registry', 'fleet_spec', 'fleet_query']) AS r
  WHERE :'pw' <> '' \gexec
-GRANT CONNECT ON DATABASE :"db" TO fleet_email, fleet_sql, fleet_log, fleet_observer, fleet_planner, fleet_agent, fleet_test,
+GRANT CONNECT ON DATABASE :"db" TO fleet_email, fleet_sql, fleet_log, fleet_observer, fleet_planner, fleet_agent, fleet_test, fleet_registry, fleet_spec,
                                   fleet_gateway, fleet_query;
-GRANT USAGE, CREATE ON SCHEMA public TO fleet_email, fleet_sql, fleet_log, fleet_observer, fleet_planner, fleet_agent, fleet_test,
+GRANT USAGE, CREATE ON SCHEMA public TO fleet_email, fleet_sql, fleet_log, fleet_observer, fleet_planner, fleet_agent, fleet_test, fleet_registry, fleet_spec,
                                         fleet_gateway;
 GRANT USAGE ON SCHEMA public TO fleet_query;
 ALTER DEFAULT PRIVILEGES FOR ROLE fleet_sql IN SCHEMA public GRANT SELECT ON TABLES TO fleet_query;

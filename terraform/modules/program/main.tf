@@ -75,6 +75,14 @@ resource "docker_container" "program" {
     aliases = [each.key]
   }
 
+  # The docker server's application network (fleet.toml's apps_network).
+  dynamic "networks_advanced" {
+    for_each = var.programs[each.key].networks
+    content {
+      name = networks_advanced.value
+    }
+  }
+
   dynamic "volumes" {
     for_each = var.programs[each.key].mounts
     content {

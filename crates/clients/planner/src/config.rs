@@ -79,6 +79,12 @@ pub const PLANNER_GITLAB_PROJECT: &str = "PLANNER_GITLAB_PROJECT";
 /// times `PLANNER_COMMAND_TIMEOUT_SECS` plus a minute). A pipeline still running then is reported as not
 /// passed, with its status and link; it is not canceled.
 pub const PLANNER_GITLAB_WAIT_SECS: &str = "PLANNER_GITLAB_WAIT_SECS";
+/// How the browser server reaches a deployed service for the report's screenshot: `published` (the default:
+/// the address the docker server published it on, `127.0.0.1:<port>` — the browser runs on the same host, as
+/// under `cargo xtask up`) or `alias` (its network alias and container port on the docker server's application
+/// network, which the browser's container joins — compose). Used when `MCP_SERVER_BROWSER_URL` is set and a
+/// service is deployed.
+pub const PLANNER_BROWSE_ADDRESS: &str = "PLANNER_BROWSE_ADDRESS";
 /// The GitLab project path template's default.
 pub const DEFAULT_GITLAB_PROJECT: &str = "fleet/{slug}";
 /// The toolchain image `cargo xtask images` builds.
@@ -146,6 +152,25 @@ pub struct Runtime {
     pub gitlab_project: String,
     /// `PLANNER_GITLAB_WAIT_SECS` (unset: [`crate::peers::pipeline_timeout`]).
     pub gitlab_wait: Option<Duration>,
+    /// `MCP_SERVER_REGISTRY_URL`: the generated project's dependencies pinned after the scaffold (unset: not
+    /// pinned, and the report says so).
+    pub registry: Option<String>,
+    /// `MCP_SERVER_SPEC_URL`: SPEC.md, README.md and CHANGELOG.md rendered by the spec server (unset: SPEC.md
+    /// and README.md from the planner's own templates, no CHANGELOG, and the report says so).
+    pub spec: Option<String>,
+    /// `MCP_SERVER_BROWSER_URL`: a deployed service opened and shot for the report (unset: no screenshot).
+    pub browser: Option<String>,
+    /// `PLANNER_BROWSE_ADDRESS`.
+    pub browse: Browse,
+}
+
+/// How the browser reaches a deployed service (`PLANNER_BROWSE_ADDRESS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Browse {
+    /// The published host address.
+    Published,
+    /// The network alias and container port.
+    Alias,
 }
 
 impl Runtime {
@@ -162,6 +187,10 @@ impl Runtime {
             gitlab_remote: None,
             gitlab_project: DEFAULT_GITLAB_PROJECT.into(),
             gitlab_wait: None,
+            registry: None,
+            spec: None,
+            browser: None,
+            browse: Browse::Published,
         }
     }
 
@@ -252,6 +281,14 @@ impl Runtime {
             ));
         }
         let gitlab_wait = r.raw(PLANNER_GITLAB_WAIT_SECS).map(|_| r.secs(PLANNER_GITLAB_WAIT_SECS, Duration::ZERO));
+        let browse = match r.raw(PLANNER_BROWSE_ADDRESS).map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+            None | Some("published") => Browse::Published,
+            Some("alias") => Browse::Alias,
+            Some(other) => {
+                r.error(format!("{PLANNER_BROWSE_ADDRESS}={other:?}: expected published or alias"));
+                Browse::Published
+            }
+        };
         Self {
             isolation,
             toolchain_image,
@@ -263,6 +300,10 @@ impl Runtime {
             gitlab_remote,
             gitlab_project,
             gitlab_wait,
+            registry: r.optional_peer("mcp-server-registry"),
+            spec: r.optional_peer("mcp-server-spec"),
+            browser: r.optional_peer("mcp-server-browser"),
+            browse,
         }
     }
 }

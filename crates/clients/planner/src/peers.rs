@@ -79,6 +79,12 @@ pub struct Peers {
     /// gitlab: local pipelines and delivery (long calls: every job of a pipeline; a GitLab pipeline is waited
     /// for in calls shorter than this).
     pub gitlab: Option<Peer>,
+    /// registry: the project's dependencies checked and pinned.
+    pub registry: Option<Peer>,
+    /// spec: SPEC.md, README.md and CHANGELOG.md rendered.
+    pub spec: Option<Peer>,
+    /// browser: a deployed service opened and shot.
+    pub browser: Option<Peer>,
 }
 
 impl Peers {
@@ -99,6 +105,10 @@ impl Peers {
             agent: opt("llm-agent", &c.peers.agent, Duration::from_secs(1800))?,
             docker: opt("docker", &c.runtime.docker, c.command_timeout + Duration::from_secs(180))?,
             gitlab: opt("gitlab", &c.runtime.gitlab, pipeline_timeout(c))?,
+            registry: opt("registry", &c.runtime.registry, short)?,
+            spec: opt("spec", &c.runtime.spec, short)?,
+            // A page load and a screenshot, each bounded by the browser's own timeouts.
+            browser: opt("browser", &c.runtime.browser, Duration::from_secs(120))?,
         })
     }
 }

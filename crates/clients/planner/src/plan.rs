@@ -20,6 +20,12 @@ use crate::templates::Template;
 pub enum Action {
     /// Write `SPEC.md` and the template's files into `projects/<slug>` (fs).
     Scaffold,
+    /// Check the project's dependencies against their registries and pin
+    /// them to current, non-yanked versions without known vulnerabilities
+    /// (the registry server's `pin_dependencies`, the manifest rewritten
+    /// through fs). Never fails the run: a registry that cannot answer is
+    /// recorded, and the report says the versions were not pinned.
+    Pin,
     /// `git init` the project (git).
     GitInit,
     /// Stage everything and commit with this summary (git). The commit
@@ -45,6 +51,13 @@ pub enum Action {
     Fix {
         /// Most rounds.
         rounds: u32,
+    },
+    /// Write `CHANGELOG.md` for `version` from the run's commits (the spec
+    /// server's `spec_generate`, kind `changelog`) and commit it, before the
+    /// pipeline and the tag, so the tagged release carries it.
+    Changelog {
+        /// The version released (without the `v`).
+        version: String,
     },
     /// Run the project's `.gitlab-ci.yml` locally (the gitlab server's
     /// `ci_run_local`) and record its verdict; a failed pipeline blocks the
@@ -78,6 +91,15 @@ pub enum Action {
         /// The branch pushed, and the pipeline's ref.
         branch: String,
     },
+    /// Open the deployed service in the browser server and take a
+    /// screenshot of its page for the report (`browser_navigate`,
+    /// `browser_screenshot`); runs after a healthy deployment. The PNG is
+    /// kept in the project's `.fleet/` folder (ignored by git) and attached
+    /// to the report.
+    Screenshot {
+        /// The environment deployed to.
+        environment: String,
+    },
     /// Tell the requester what was and was not done (email), and record
     /// the outcome in the decision log (sql).
     Report,
@@ -89,15 +111,18 @@ impl Action {
     pub const fn kind(&self) -> &'static str {
         match self {
             Self::Scaffold => "scaffold",
+            Self::Pin => "pin",
             Self::GitInit => "git_init",
             Self::Commit { .. } => "commit",
             Self::Command { .. } => "command",
             Self::Implement => "implement",
             Self::Fix { .. } => "fix",
+            Self::Changelog { .. } => "changelog",
             Self::Pipeline => "pipeline",
             Self::Tag { .. } => "tag",
             Self::Deploy { .. } => "deploy",
             Self::Deliver { .. } => "deliver",
+            Self::Screenshot { .. } => "screenshot",
             Self::Report => "report",
         }
     }
@@ -155,6 +180,29 @@ pub struct Shape {
     pub deploy: bool,
     /// Where a `delivery: "gitlab"` project goes (`None`: this planner does not deliver to GitLab).
     pub gitlab: Option<GitlabShape>,
+    /// Pin the dependencies after the scaffold (a registry server is configured).
+    pub pin: bool,
+    /// Write and commit a CHANGELOG before the tag (a spec server is configured).
+    pub changelog: bool,
+    /// Shoot a deployed service (a browser server is configured).
+    pub screenshot: bool,
+}
+
+impl Shape {
+    /// Only the steps every planner has: no pipeline, deployment, delivery, pins, changelog or screenshot.
+    pub fn basic(llm: bool, fix_rounds: u32, command_secs: u64) -> Self {
+        Self {
+            llm,
+            fix_rounds,
+            command_secs,
+            pipeline: false,
+            deploy: false,
+            gitlab: None,
+            pin: false,
+            changelog: false,
+            screenshot: false,
+        }
+    }
 }
 
 /// Where a project delivered to GitLab goes, from the settings: templates with `{slug}`, which
@@ -192,7 +240,21 @@ pub fn default_plan(spec: &ProjectSpec, slug: &str, template: &Template, shape: 
             Retry::TRANSIENT,
             120,
         ),
-        step("git_init", "Initialise the git repository".into(), Action::GitInit, &["scaffold"], Retry::TRANSIENT, 60),
+    ];
+    let mut init_after = "scaffold";
+    if shape.pin {
+        plan.push(step(
+            "pin",
+            "Pin the dependencies to current, safe versions".into(),
+            Action::Pin,
+            &["scaffold"],
+            Retry::TRANSIENT,
+            180,
+        ));
+        init_after = "pin";
+    }
+    plan.extend([
+        step("git_init", "Initialise the git repository".into(), Action::GitInit, &[init_after], Retry::TRANSIENT, 60),
         step(
             "commit_scaffold",
             "Commit the scaffold".into(),
@@ -210,7 +272,7 @@ pub fn default_plan(spec: &ProjectSpec, slug: &str, template: &Template, shape: 
             c,
         ),
         step("build", "Build".into(), Action::Command { phase: "build".into() }, &["install"], Retry::TRANSIENT, c),
-    ];
+    ]);
     let mut checks_after = "build";
     if shape.llm {
         plan.push(step(
@@ -260,12 +322,23 @@ pub fn default_plan(spec: &ProjectSpec, slug: &str, template: &Template, shape: 
         60,
     ));
     let mut tag_after = "commit_work";
+    if shape.changelog {
+        plan.push(step(
+            "changelog",
+            "Write and commit the CHANGELOG for 0.1.0".into(),
+            Action::Changelog { version: "0.1.0".into() },
+            &["commit_work"],
+            Retry::TRANSIENT,
+            120,
+        ));
+        tag_after = "changelog";
+    }
     if shape.pipeline && template.files.iter().any(|(rel, _)| rel == ".gitlab-ci.yml") {
         plan.push(step(
             "pipeline",
             "Run the project's CI pipeline locally".into(),
             Action::Pipeline,
-            &["commit_work"],
+            &[tag_after],
             Retry::TRANSIENT,
             // Each job installs and runs one phase, one after another.
             c * 4 + 60,
@@ -306,6 +379,16 @@ pub fn default_plan(spec: &ProjectSpec, slug: &str, template: &Template, shape: 
             // An image build and the health check's start period.
             c + 120,
         ));
+        if shape.screenshot {
+            plan.push(step(
+                "screenshot",
+                "Open the deployed service and take a screenshot".into(),
+                Action::Screenshot { environment: "dev".into() },
+                &["deploy"],
+                Retry::TRANSIENT,
+                180,
+            ));
+        }
     }
     plan.push(step("report", "Report to the requester".into(), Action::Report, &[], Retry::TRANSIENT, 120));
     plan
@@ -356,7 +439,7 @@ mod tests {
         let t = Templates::load(&dir).unwrap();
         let tpl = t.find("python", "cli").unwrap();
         for llm in [false, true] {
-            let shape = Shape { llm, fix_rounds: 3, command_secs: 600, pipeline: false, deploy: false, gitlab: None };
+            let shape = Shape::basic(llm, 3, 600);
             let p = default_plan(&spec(), "word-counter", tpl, &shape);
             check(&p).unwrap();
             assert_eq!(p.iter().any(|s| s.action == Action::Implement), llm);
@@ -366,7 +449,7 @@ mod tests {
                 assert_eq!(serde_json::to_value(&s.action).unwrap()["type"], s.action.kind());
             }
         }
-        let shape = Shape { llm: false, fix_rounds: 0, command_secs: 1, pipeline: false, deploy: false, gitlab: None };
+        let shape = Shape::basic(false, 0, 1);
         let mut bad = default_plan(&spec(), "x", tpl, &shape);
         bad.swap(0, 1);
         assert!(check(&bad).unwrap_err().contains("does not come before"));
@@ -377,7 +460,7 @@ mod tests {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../templates");
         let t = Templates::load(&dir).unwrap();
         let keys = |tpl: &Template, pipeline, deploy| {
-            let shape = Shape { llm: false, fix_rounds: 0, command_secs: 600, pipeline, deploy, gitlab: None };
+            let shape = Shape { pipeline, deploy, ..Shape::basic(false, 0, 600) };
             let p = default_plan(&spec(), "x", tpl, &shape);
             check(&p).unwrap();
             p.iter().map(|s| s.key.clone()).collect::<Vec<_>>().join(",")
@@ -394,6 +477,35 @@ mod tests {
     }
 
     #[test]
+    fn pins_follow_the_scaffold_the_changelog_precedes_the_pipeline_and_screenshots_follow_deployments() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../templates");
+        let t = Templates::load(&dir).unwrap();
+        let all = Shape {
+            pipeline: true,
+            deploy: true,
+            pin: true,
+            changelog: true,
+            screenshot: true,
+            ..Shape::basic(false, 0, 600)
+        };
+        let keys = |tpl: &Template| {
+            let p = default_plan(&spec(), "x", tpl, &all);
+            check(&p).unwrap();
+            p.iter().map(|s| s.key.clone()).collect::<Vec<_>>().join(",")
+        };
+        assert_eq!(
+            keys(t.find("python", "service").unwrap()),
+            "scaffold,pin,git_init,commit_scaffold,install,build,lint,test,commit_work,changelog,pipeline,tag,deploy,\
+             screenshot,report"
+        );
+        // Nothing deployed, nothing to shoot.
+        assert!(keys(t.find("python", "cli").unwrap()).ends_with("changelog,pipeline,tag,report"));
+        // The screenshot needs the deployment: without it, no screenshot step.
+        let p = default_plan(&spec(), "x", t.find("python", "service").unwrap(), &Shape { deploy: false, ..all });
+        assert!(p.iter().all(|s| s.key != "screenshot"));
+    }
+
+    #[test]
     fn gitlab_delivery_comes_after_the_tag_for_gitlab_specs_only() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../templates");
         let t = Templates::load(&dir).unwrap();
@@ -403,8 +515,7 @@ mod tests {
             project: "fleet/{slug}".into(),
             wait_secs: 900,
         };
-        let shape =
-            Shape { llm: false, fix_rounds: 0, command_secs: 600, pipeline: true, deploy: true, gitlab: Some(gitlab) };
+        let shape = Shape { pipeline: true, deploy: true, gitlab: Some(gitlab), ..Shape::basic(false, 0, 600) };
         let gitlab_spec = ProjectSpec { delivery: "gitlab".into(), ..spec() };
         let p = default_plan(&gitlab_spec, "hello", service, &shape);
         check(&p).unwrap();

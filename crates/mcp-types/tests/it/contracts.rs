@@ -8,7 +8,7 @@
 
 use std::path::PathBuf;
 
-use mcp_types::{approval, docker, peer, plan};
+use mcp_types::{approval, browser, docker, documents, peer, plan, registry};
 use schemars::JsonSchema;
 use serde_json::Value;
 
@@ -141,6 +141,7 @@ fn every_contract_matches_its_callee() {
     let mut e = Vec::new();
     contract::<peer::GitCommitted>("servers/git", "git_commit", Dir::Reads, &mut e);
     contract::<peer::GitStatus>("servers/git", "git_status", Dir::Reads, &mut e);
+    contract::<peer::GitLog>("servers/git", "git_log", Dir::Reads, &mut e);
     contract::<peer::GitTags>("servers/git", "git_tag", Dir::Reads, &mut e);
     contract::<peer::ShellRun>("servers/shell", "run", Dir::Reads, &mut e);
     contract::<peer::LintRunArgs>("servers/lint", "lint_run", Dir::Sends, &mut e);
@@ -168,6 +169,14 @@ fn every_contract_matches_its_callee() {
     contract::<docker::AppDeployArgs>("servers/docker", "app_deploy", Dir::Sends, &mut e);
     contract::<docker::AppState>("servers/docker", "app_deploy", Dir::Reads, &mut e);
     contract::<docker::AppState>("servers/docker", "app_status", Dir::Reads, &mut e);
+    contract::<registry::ManifestInput>("servers/registry", "pin_dependencies", Dir::Sends, &mut e);
+    contract::<registry::PinnedManifest>("servers/registry", "pin_dependencies", Dir::Reads, &mut e);
+    contract::<documents::SpecGenerate>("servers/spec", "spec_generate", Dir::Sends, &mut e);
+    contract::<documents::SpecGenerated>("servers/spec", "spec_generate", Dir::Reads, &mut e);
+    contract::<browser::NavigateArgs>("servers/browser", "browser_navigate", Dir::Sends, &mut e);
+    contract::<browser::Navigation>("servers/browser", "browser_navigate", Dir::Reads, &mut e);
+    contract::<browser::ScreenshotArgs>("servers/browser", "browser_screenshot", Dir::Sends, &mut e);
+    contract::<browser::Screenshot>("servers/browser", "browser_screenshot", Dir::Reads, &mut e);
     assert!(
         e.is_empty(),
         "contracts that no longer match their callee (fix the server, or the type in mcp-types and its callers, \

@@ -56,6 +56,68 @@ pub struct Draft {
     pub request_id: Option<String>,
     /// Makes the send idempotent: the same key never sends twice.
     pub idempotency: Option<Keyed>,
+    /// Files attached after the text (a report's screenshot).
+    pub attachments: Vec<Attachment>,
+}
+
+/// A file attached to an outgoing message.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Attachment {
+    /// The file name the recipient sees: letters, digits, '.', '-', '_' (at most 100 characters).
+    pub filename: String,
+    /// Its media type: image/png, image/jpeg, text/plain, application/pdf or application/json.
+    pub content_type: String,
+    /// The bytes, base64 (standard alphabet, padded).
+    pub content_base64: String,
+}
+
+/// Attachments at most, per message.
+pub const MAX_ATTACHMENTS: usize = 5;
+
+/// Media types an attachment may have: what the fleet's reports carry, nothing executable or active.
+pub const ATTACHMENT_TYPES: &[&str] = &["image/png", "image/jpeg", "text/plain", "application/pdf", "application/json"];
+
+/// Checked attachments as MIME parts; their decoded bytes count against `max_bytes` with the text.
+fn attachment_parts(list: &[Attachment], mut budget: usize) -> Result<Vec<lettre::message::SinglePart>, ToolError> {
+    use base64::Engine as _;
+    if list.len() > MAX_ATTACHMENTS {
+        return Err(ToolError::invalid(format!("attachments: at most {MAX_ATTACHMENTS}")));
+    }
+    let mut parts = Vec::with_capacity(list.len());
+    for (i, a) in list.iter().enumerate() {
+        let name = a.filename.trim();
+        let valid_name = !name.is_empty()
+            && name.len() <= 100
+            && !name.starts_with('.')
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+        if !valid_name {
+            return Err(ToolError::invalid(format!(
+                "attachments[{i}].filename {:?}: letters, digits, '.', '-' and '_' only, not starting with '.',                  at most 100 characters",
+                a.filename
+            )));
+        }
+        let ct = a.content_type.trim().to_ascii_lowercase();
+        if !ATTACHMENT_TYPES.contains(&ct.as_str()) {
+            return Err(ToolError::invalid(format!(
+                "attachments[{i}].content_type {:?}: one of {}",
+                a.content_type,
+                ATTACHMENT_TYPES.join(", ")
+            )));
+        }
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(a.content_base64.trim())
+            .map_err(|e| ToolError::invalid(format!("attachments[{i}].content_base64: not base64 ({e})")))?;
+        if bytes.len() > budget {
+            return Err(ToolError::invalid(
+                "attachments: the text and the attachments together are over EMAIL_MAX_SEND_BYTES; attach less",
+            ));
+        }
+        budget -= bytes.len();
+        let content_type = ContentType::parse(&ct).map_err(|e| ToolError::invalid(e.to_string()))?;
+        parts.push(lettre::message::Attachment::new(name.to_owned()).body(bytes, content_type));
+    }
+    Ok(parts)
 }
 
 /// A checked idempotency key with the hash of the calling tool's arguments.
@@ -228,7 +290,18 @@ pub fn compose(e: &Email, d: &Draft) -> Result<Composed, ToolError> {
         b = b.references(references.join(" "));
     }
     let text = d.text.replace("\r\n", "\n");
-    let msg = b.header(ContentType::TEXT_PLAIN).body(text).map_err(|err| ToolError::invalid(err.to_string()))?;
+    let attachments = attachment_parts(&d.attachments, e.config.max_send_bytes.saturating_sub(d.text.len()))?;
+    let msg = if attachments.is_empty() {
+        b.header(ContentType::TEXT_PLAIN).body(text)
+    } else {
+        // multipart/mixed: the text first, then each file.
+        let mut mixed = lettre::message::MultiPart::mixed().singlepart(lettre::message::SinglePart::plain(text));
+        for part in attachments {
+            mixed = mixed.singlepart(part);
+        }
+        b.multipart(mixed)
+    }
+    .map_err(|err| ToolError::invalid(err.to_string()))?;
     let mut recipients = to.clone();
     recipients.extend(cc.iter().cloned());
     Ok(Composed {

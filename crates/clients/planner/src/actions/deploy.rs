@@ -47,11 +47,13 @@ pub(super) async fn run(cx: &mut Ctx<'_>, environment: &str) -> Result<Value, St
         ..AppDeployArgs::default()
     };
     let app: AppState = docker.call_as("app_deploy", to_args(&args)?).await?;
-    Ok(result(&app))
+    Ok(result(&app, d.port))
 }
 
-/// What the run records: `passed` only when every replica is healthy.
-fn result(app: &AppState) -> Value {
+/// What the run records: `passed` only when every replica is healthy; the
+/// alias and container `port` are where a container on the application
+/// network reaches it (the screenshot step's browser, in compose).
+fn result(app: &AppState, port: u16) -> Value {
     let passed = app.status == "healthy";
     let addresses: Vec<&str> = app.replicas.iter().flat_map(|r| r.addresses.iter().map(String::as_str)).collect();
     let probe = app.replicas.iter().find_map(|r| r.health_output.as_deref()).map(|o| flat(o, 300));
@@ -67,7 +69,7 @@ fn result(app: &AppState) -> Value {
     json!({
         "phase": "deploy", "passed": passed, "summary": summary, "name": app.name,
         "environment": app.environment, "revision": app.revision, "status": app.status, "image": app.image,
-        "addresses": addresses, "health_output": probe, "replicas": app.replicas,
+        "addresses": addresses, "health_output": probe, "replicas": app.replicas, "alias": app.alias, "port": port,
     })
 }
 
@@ -105,14 +107,14 @@ mod tests {
 
     #[test]
     fn the_result_says_only_what_the_server_answered() {
-        let r = result(&app("healthy", "healthy", Some("{\"status\": \"ok\"}\n"), &["127.0.0.1:49153"]));
+        let r = result(&app("healthy", "healthy", Some("{\"status\": \"ok\"}\n"), &["127.0.0.1:49153"]), 8080);
         assert_eq!(r["passed"], true);
         assert_eq!(r["addresses"], json!(["127.0.0.1:49153"]));
         assert_eq!(
             r["summary"],
             "dev revision 2: healthy, published at 127.0.0.1:49153; health check said: {\"status\": \"ok\"}"
         );
-        let r = result(&app("unhealthy", "unhealthy", None, &[]));
+        let r = result(&app("unhealthy", "unhealthy", None, &[]), 8080);
         assert_eq!(r["passed"], false);
         assert_eq!(r["summary"], "dev revision 2: unhealthy; the health check left no output");
     }

@@ -13,6 +13,7 @@
 //! GitLab pipeline), the step notes what it created in its checkpoint
 //! before it goes on, and a repeat picks that up. Each module says which.
 
+mod changelog;
 mod command;
 mod commit;
 mod container;
@@ -21,9 +22,11 @@ mod deploy;
 mod fix;
 mod git_init;
 mod implement;
+mod pin;
 mod pipeline;
 mod report;
 mod scaffold;
+mod screenshot;
 mod tag;
 mod vars;
 
@@ -38,15 +41,18 @@ use crate::plan::{Action, StepDef};
 pub(crate) async fn run(cx: &mut Ctx<'_>, def: &StepDef) -> Result<Value, StepError> {
     match &def.action {
         Action::Scaffold => scaffold::run(cx).await,
+        Action::Pin => pin::run(cx).await,
         Action::GitInit => git_init::run(cx).await,
         Action::Commit { summary } => commit::run(cx, &def.key, summary).await,
         Action::Command { phase } => command::run(cx, phase).await,
         Action::Implement => implement::run(cx).await,
         Action::Fix { rounds } => fix::run(cx, *rounds).await,
+        Action::Changelog { version } => changelog::run(cx, &def.key, version).await,
         Action::Pipeline => pipeline::run(cx).await,
         Action::Tag { name } => tag::run(cx, &def.key, name).await,
         Action::Deploy { environment } => deploy::run(cx, environment).await,
         Action::Deliver { remote, project, branch } => deliver::run(cx, &def.key, remote, project, branch).await,
+        Action::Screenshot { environment } => screenshot::run(cx, environment).await,
         Action::Report => report::run(cx).await,
     }
 }

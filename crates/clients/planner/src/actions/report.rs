@@ -141,6 +141,7 @@ pub(super) async fn run(cx: &mut Ctx<'_>) -> Result<Value, StepError> {
         render(&cx.p.templates.email[&which], &v).map_err(|e| StepError::fatal(format!("email/{which}.txt: {e}")))?;
     let subject = cx.run.request.subject.clone().unwrap_or_else(|| format!("Your project {}", cx.run.spec.name));
     let key = format!("{}/report", cx.run.id);
+    let attachments = attachments(cx).await;
     let deployment = deployment(cx);
     let delivered = delivery(cx);
     let mut out = json!({"state": state, "reason": reason, "commit": commit_full, "tag": tag, "location": location,
@@ -151,7 +152,8 @@ pub(super) async fn run(cx: &mut Ctx<'_>) -> Result<Value, StepError> {
             email
                 .call(
                     "reply",
-                    json!({"id": id, "text": text, "request_id": cx.run.request.request_id, "idempotency_key": key}),
+                    json!({"id": id, "text": text, "request_id": cx.run.request.request_id, "idempotency_key": key,
+                           "attachments": attachments}),
                 )
                 .await,
         ),
@@ -160,7 +162,8 @@ pub(super) async fn run(cx: &mut Ctx<'_>) -> Result<Value, StepError> {
                 .call(
                     "send",
                     json!({"to": [to], "subject": format!("Re: {subject}"), "text": text,
-                           "request_id": cx.run.request.request_id, "idempotency_key": key}),
+                           "request_id": cx.run.request.request_id, "idempotency_key": key,
+                           "attachments": attachments}),
                 )
                 .await,
         ),
@@ -329,7 +332,120 @@ fn results(cx: &Ctx<'_>, pl: bool) -> String {
     {
         out.extend(deployment_lines(d, pl));
     }
+    if let Some(r) = cx.result_of("screenshot").filter(|r| r["ran"] != false) {
+        let summary = r["summary"].as_str().unwrap_or("");
+        out.push(match (pl, r["passed"] == true) {
+            (false, true) => format!("Screenshot of the deployed service: {summary}"),
+            (true, true) => format!("Zrzut ekranu wdrożonej usługi (w załączniku): {summary}"),
+            (false, false) => format!("Screenshot of the deployed service: not taken ({summary})"),
+            (true, false) => format!("Zrzut ekranu wdrożonej usługi: nie wykonano ({summary})"),
+        });
+    }
+    out.extend(documents_lines(cx, pl));
+    out.extend(dependency_lines(cx, pl));
     out.join("\n")
+}
+
+/// The files the report carries: the deployed service's screenshot, when
+/// the screenshot step took one. A file that cannot be read back is left
+/// out (and logged): the report goes without it rather than not at all.
+async fn attachments(cx: &Ctx<'_>) -> Vec<Value> {
+    let Some(r) = cx.result_of("screenshot").filter(|r| r["passed"] == true) else { return Vec::new() };
+    let Some(rel) = r["file"].as_str() else { return Vec::new() };
+    let path = format!("{}/{rel}", cx.run.slug);
+    match cx.p.peers.fs.call("read_file", json!({"path": path, "binary": "base64"})).await {
+        Ok(f) => match f["content"].as_str() {
+            Some(b64) => vec![json!({"filename": format!("{}-{}", cx.run.slug, rel.rsplit('/').next().unwrap_or(rel)
+                                        .trim_start_matches("screenshot-")),
+                                     "content_type": "image/png", "content_base64": b64})],
+            None => Vec::new(),
+        },
+        Err(e) => {
+            warn!(error = %e, "the screenshot could not be read back; the report goes without it");
+            Vec::new()
+        }
+    }
+}
+
+/// Who wrote SPEC.md, README.md and CHANGELOG.md: the spec server (with the
+/// template it used) or the planner's own templates, as the steps recorded.
+fn documents_lines(cx: &Ctx<'_>, pl: bool) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(r) = cx.result_of("scaffold") {
+        for d in r["documents"].as_array().into_iter().flatten() {
+            let file = d["file"].as_str().unwrap_or("?");
+            let by = d["by"].as_str().unwrap_or("?");
+            out.push(match pl {
+                true => format!("{file}: {by}"),
+                false => format!("{file}: {by}"),
+            });
+        }
+    }
+    if let Some(r) = cx.result_of("changelog") {
+        let summary = r["summary"].as_str().unwrap_or("");
+        out.push(match pl {
+            true => format!("CHANGELOG: {summary}, serwer spec"),
+            false => format!("CHANGELOG: {summary}, rendered by the spec server"),
+        });
+    }
+    if !out.is_empty() {
+        out.insert(0, if pl { "Dokumenty:".into() } else { "Documents:".into() });
+    }
+    out
+}
+
+/// The dependencies as the registry server pinned them: each with its
+/// version and what was checked, or why it was not pinned.
+fn dependency_lines(cx: &Ctx<'_>, pl: bool) -> Vec<String> {
+    let Some(r) = cx.result_of("pin") else { return Vec::new() };
+    let manifest = r["manifest"].as_str().unwrap_or("the manifest");
+    let deps = r["dependencies"].as_array().cloned().unwrap_or_default();
+    if deps.is_empty() {
+        let summary = r["summary"].as_str().unwrap_or("");
+        return vec![match pl {
+            true => format!("Zależności: {summary}"),
+            false => format!("Dependencies: {summary}"),
+        }];
+    }
+    let mut out = vec![match pl {
+        true => format!("Zależności (przypięte w {manifest} przez serwer rejestru):"),
+        false => format!("Dependencies (pinned in {manifest} by the registry server):"),
+    }];
+    for d in &deps {
+        let name = d["name"].as_str().unwrap_or("?");
+        let line = match d["pinned"].as_str() {
+            Some(v) => {
+                let mut facts = Vec::new();
+                if d["latest"].as_str() == Some(v) {
+                    facts.push(if pl { "najnowsza".to_owned() } else { "latest".to_owned() });
+                }
+                facts.push(if pl { "nie wycofana".to_owned() } else { "not yanked".to_owned() });
+                facts.push(match (d["vulnerabilities_checked"] == true, pl) {
+                    (true, false) => format!(
+                        "no known vulnerabilities ({})",
+                        d["vulnerability_source"].as_str().unwrap_or("checked")
+                    ),
+                    (true, true) => format!(
+                        "bez znanych podatności ({})",
+                        d["vulnerability_source"].as_str().unwrap_or("sprawdzone")
+                    ),
+                    (false, false) => "vulnerabilities not checked".to_owned(),
+                    (false, true) => "podatności niesprawdzone".to_owned(),
+                });
+                let was = d["requested"].as_str().filter(|r| !r.is_empty()).map(|r| format!(", was {r}"));
+                format!("  {name} {v} ({}{})", facts.join(", "), was.unwrap_or_default())
+            }
+            None => {
+                let why = d["note"].as_str().or(d["status"].as_str()).unwrap_or("unknown");
+                match pl {
+                    true => format!("  {name}: nie przypięto ({why})"),
+                    false => format!("  {name}: not pinned ({why})"),
+                }
+            }
+        };
+        out.push(line);
+    }
+    out
 }
 
 /// The delivery to GitLab as the git and gitlab servers reported it: what

@@ -1,5 +1,7 @@
 //! `scaffold`: write `SPEC.md` and the template's files into
-//! `projects/<slug>` (fs).
+//! `projects/<slug>` (fs). With a spec server, `SPEC.md` and `README.md` are
+//! its documents (`spec_generate`), else the planner's own templates; the
+//! result's `documents` says which made each.
 //!
 //! Idempotent because every file is written whole (the fs server writes
 //! atomically), so a repeat rewrites the same bytes. An existing folder is
@@ -7,8 +9,12 @@
 //! of the same requester whose run on it failed (a retry, which `plan_start`
 //! allowed); anything else is another request's project and is not touched.
 
+use std::collections::BTreeMap;
+
+use mcp_types::documents::{ReadmeDoc, SpecDoc, SpecGenerate, SpecGenerated};
 use serde_json::{Value, json};
 
+use super::command::to_args;
 use super::vars::{template, vars};
 use crate::exec::Ctx;
 use crate::peers::StepError;
@@ -56,13 +62,35 @@ pub(super) async fn run(cx: &mut Ctx<'_>) -> Result<Value, StepError> {
     }
     let template = template(cx)?;
     let vars = vars(cx)?;
-    let spec_md = render(&cx.p.templates.spec, &vars).map_err(|e| StepError::fatal(format!("SPEC.md.tmpl: {e}")))?;
+    // SPEC.md and README.md: the spec server's when one is configured, else the planner's own templates; the
+    // result says which, and the report passes it on.
+    let mut documents = Vec::new();
+    let spec_md = match &cx.p.peers.spec {
+        Some(spec) => {
+            let g: SpecGenerated = spec.call_as("spec_generate", to_args(&SpecGenerate::from(&spec_doc(cx, &vars)))?).await?;
+            documents.push(json!({"file": "SPEC.md", "by": format!("spec server, {}", g.source)}));
+            g.content
+        }
+        None => {
+            documents.push(json!({"file": "SPEC.md", "by": "the planner's SPEC.md.tmpl (no spec server configured)"}));
+            render(&cx.p.templates.spec, &vars).map_err(|e| StepError::fatal(format!("SPEC.md.tmpl: {e}")))?
+        }
+    };
     fs.call("write_file", json!({"path": format!("{slug}/SPEC.md"), "content": spec_md, "create_parents": true}))
         .await?;
     let mut written = vec!["SPEC.md".to_owned()];
     for (rel, content) in &template.files {
         let path = rel.replace("__module__", &vars["module"]);
-        let body = render(content, &vars).map_err(|e| StepError::fatal(format!("{}/{rel}: {e}", template.name)))?;
+        let mut body =
+            render(content, &vars).map_err(|e| StepError::fatal(format!("{}/{rel}: {e}", template.name)))?;
+        if path == "README.md" {
+            if let Some(spec) = &cx.p.peers.spec {
+                let doc = readme_doc(cx, &template.manifest, &body, &vars);
+                let g: SpecGenerated = spec.call_as("spec_generate", to_args(&SpecGenerate::from(&doc))?).await?;
+                documents.push(json!({"file": "README.md", "by": format!("spec server, {}", g.source)}));
+                body = g.content;
+            }
+        }
         fs.call("write_file", json!({"path": format!("{slug}/{path}"), "content": body, "create_parents": true}))
             .await?;
         written.push(path);
@@ -75,7 +103,61 @@ pub(super) async fn run(cx: &mut Ctx<'_>) -> Result<Value, StepError> {
             .await?;
         written.push(path.to_owned());
     }
-    Ok(json!({"template": template.name, "files": written}))
+    Ok(json!({"template": template.name, "files": written, "documents": documents}))
+}
+
+/// SPEC.md's data: the same facts the planner's `SPEC.md.tmpl` carries.
+fn spec_doc(cx: &Ctx<'_>, vars: &BTreeMap<&'static str, String>) -> SpecDoc {
+    let s = &cx.run.spec;
+    SpecDoc {
+        name: vars["name"].clone(),
+        summary: vars["summary"].clone(),
+        language: s.language.clone(),
+        kind: s.kind.clone(),
+        template: cx.run.template.clone(),
+        delivery: s.delivery.clone(),
+        request_id: cx.run.request.request_id.clone(),
+        trace_id: cx.run.trace_id.clone(),
+        status: vars["status"].clone(),
+        features: s.features.iter().map(|f| one_line(f, 300)).collect(),
+        acceptance: s.acceptance.iter().map(|a| one_line(a, 300)).collect(),
+        requester: cx.run.request.requester.as_deref().map(|r| one_line(r, 200)),
+        requested_at: Some(vars["requested_at"].clone()),
+        dependencies: Vec::new(),
+    }
+}
+
+/// README.md's data: what it is, the template's install and test commands,
+/// and its usage — the commands of the template README's first shell block,
+/// which say how to run this kind of project.
+fn readme_doc(
+    cx: &Ctx<'_>,
+    manifest: &crate::templates::Manifest,
+    template_readme: &str,
+    vars: &BTreeMap<&'static str, String>,
+) -> ReadmeDoc {
+    let argv = |phase: &str| -> Vec<String> {
+        manifest.commands.get(phase).into_iter().flatten().map(|a| a.join(" ")).collect()
+    };
+    ReadmeDoc {
+        name: vars["name"].clone(),
+        summary: vars["summary"].clone(),
+        language: cx.run.spec.language.clone(),
+        kind: cx.run.spec.kind.clone(),
+        install: argv("install"),
+        usage: shell_block(template_readme),
+        test: argv("test"),
+        features: cx.run.spec.features.iter().map(|f| one_line(f, 300)).collect(),
+    }
+}
+
+/// The lines of the first fenced `sh` block of a Markdown text.
+fn shell_block(md: &str) -> Vec<String> {
+    let mut lines = md.lines().skip_while(|l| !matches!(l.trim(), "```sh" | "```bash" | "```console"));
+    if lines.next().is_none() {
+        return Vec::new();
+    }
+    lines.take_while(|l| l.trim() != "```").map(|l| l.trim_end().to_owned()).filter(|l| !l.is_empty()).collect()
 }
 
 /// The features and acceptance criteria as pending tests, by language: a

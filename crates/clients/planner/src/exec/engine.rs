@@ -188,8 +188,21 @@ fn blocked(cx: &Ctx<'_>, def: &StepDef) -> Option<String> {
             .into(),
         ),
         Action::Fix { .. } if cx.checks().0 => Some(format!("{NOT_NEEDED}lint and tests already pass")),
+        // Only a service that answers its health check has a page to show.
+        Action::Screenshot { environment } if !deployed_healthy(cx, environment) => {
+            Some(format!("{NOT_NEEDED}the {environment} deployment is not healthy"))
+        }
         _ => None,
     }
+}
+
+/// Whether the deployment to `environment` recorded a healthy service.
+fn deployed_healthy(cx: &Ctx<'_>, environment: &str) -> bool {
+    cx.steps
+        .iter()
+        .find(|s| matches!(&s.def.action, Action::Deploy { environment: e } if e == environment))
+        .and_then(|s| cx.result_of(&s.def.key))
+        .is_some_and(|r| r["passed"] == true)
 }
 
 /// Skip a step, saying why; a stop (budget, cancellation) also records its kind.

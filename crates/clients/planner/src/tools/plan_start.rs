@@ -86,6 +86,9 @@ async fn run(s: Arc<Planner>, a: Args, ctx: Ctx) -> Result<Out<RunView>, ToolErr
             project: p.config.runtime.gitlab_project.clone(),
             wait_secs: gitlab_wait(&p.config).as_secs(),
         }),
+        pin: p.peers.registry.is_some(),
+        changelog: p.peers.spec.is_some(),
+        screenshot: p.peers.browser.is_some(),
     };
     let steps = plan::default_plan(&a.spec, &slug, template, &shape);
     plan::check(&steps).map_err(ToolError::internal)?;

@@ -4,7 +4,7 @@ use mcp_core::prelude::*;
 
 use super::load;
 use crate::Email;
-use crate::outbound::{self, Draft, Keyed, Sent};
+use crate::outbound::{self, Attachment, Draft, Keyed, Sent};
 
 /// Arguments.
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
@@ -27,6 +27,10 @@ pub struct Args {
     /// key whose earlier send was interrupted is refused. Use one key per message meant.
     #[serde(default)]
     pub idempotency_key: Option<String>,
+    /// Files attached after the text (at most 5; PNG, JPEG, plain text, PDF or JSON; their bytes count against
+    /// the server's size limit with the text).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
 }
 
 /// The tool.
@@ -91,6 +95,7 @@ async fn run(e: Arc<Email>, a: Args, _ctx: Ctx) -> Result<Out<Sent>, ToolError> 
         references,
         request_id: a.request_id,
         idempotency,
+        attachments: a.attachments,
     };
     Ok(Out::new(outbound::send(&e, &draft).await?))
 }

@@ -4,7 +4,7 @@
 use mcp_core::prelude::*;
 
 use crate::addr::normalize_message_id;
-use crate::outbound::{self, Draft, Keyed, Sent};
+use crate::outbound::{self, Attachment, Draft, Keyed, Sent};
 use crate::{Email, db_error};
 
 /// Arguments.
@@ -32,6 +32,10 @@ pub struct Args {
     /// key whose earlier send was interrupted is refused. Use one key per message meant.
     #[serde(default)]
     pub idempotency_key: Option<String>,
+    /// Files attached after the text (at most 5; PNG, JPEG, plain text, PDF or JSON; their bytes count against
+    /// the server's size limit with the text).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
 }
 
 /// The tool.
@@ -68,6 +72,7 @@ async fn run(e: Arc<Email>, a: Args, _ctx: Ctx) -> Result<Out<Sent>, ToolError> 
         references,
         request_id: a.request_id,
         idempotency,
+        attachments: a.attachments,
     };
     Ok(Out::new(outbound::send(&e, &draft).await?))
 }

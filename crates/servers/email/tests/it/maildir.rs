@@ -556,3 +556,55 @@ async fn keys_sent_before_the_hash_was_kept_still_replay() {
         assert_eq!(outbox_files(&f).len(), 1, "{backend}");
     }
 }
+
+/// A report carries its screenshot: `send` with an attachment writes a
+/// multipart/mixed message whose text comes first and whose file decodes to
+/// the bytes given; names, media types, counts, encodings and sizes outside
+/// the rules are refused and send nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attachments_go_out_as_files_and_bad_ones_are_refused() {
+    use base64::Engine as _;
+    use mail_parser::MimeHeaders as _;
+    let f = Fixture::maildir(|v| v.push((cfg::EMAIL_MAX_SEND_BYTES, "64K".into()))).await;
+    let png: Vec<u8> = b"\x89PNG\r\n\x1a\n".iter().copied().chain((0..3000u32).map(|i| (i % 251) as u8)).collect();
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&png);
+    let att = |name: &str, ct: &str, data: &str| json!({"filename": name, "content_type": ct, "content_base64": data});
+    let sent = f
+        .ok(
+            "send",
+            json!({"to": ["alice@example.test"], "subject": "Your project", "text": "See the screenshot.",
+                   "attachments": [att("hello-dev.png", "image/png", &b64)]}),
+        )
+        .await;
+    assert_eq!(sent["duplicate"], false);
+    let files = outbox_files(&f);
+    assert_eq!(files.len(), 1);
+    let raw = std::fs::read(&files[0]).unwrap();
+    let m = MessageParser::default().parse(&raw).unwrap();
+    assert_eq!(m.body_text(0).unwrap().trim(), "See the screenshot.");
+    let a = m.attachments().next().expect("one attachment");
+    assert_eq!(a.attachment_name(), Some("hello-dev.png"));
+    assert_eq!(a.contents(), png.as_slice());
+    let ct = a.content_type().unwrap();
+    assert_eq!((ct.ctype(), ct.subtype()), ("image", Some("png")));
+
+    let refused = [
+        (att("../etc/passwd", "image/png", &b64), "filename"),
+        (att(".hidden.png", "image/png", &b64), "filename"),
+        (att("a b.png", "image/png", &b64), "filename"),
+        (att(&"x".repeat(101), "image/png", &b64), "filename"),
+        (att("x.html", "text/html", "PGI+"), "content_type"),
+        (att("x.exe", "application/octet-stream", "AAAA"), "content_type"),
+        (att("x.png", "image/png", "not base64!"), "base64"),
+        (att("big.png", "image/png", &base64::engine::general_purpose::STANDARD.encode(vec![0u8; 70 << 10])), "EMAIL_MAX_SEND_BYTES"),
+    ];
+    for (a, why) in refused {
+        let r = f.call("send", json!({"to": ["alice@example.test"], "subject": "x", "text": "y", "attachments": [a]})).await;
+        let e = crate::err(&r);
+        assert!(e.contains(why), "{why}: {e}");
+    }
+    let six: Vec<Value> = (0..6).map(|i| att(&format!("f{i}.txt"), "text/plain", "aGk=")).collect();
+    let e = crate::err(&f.call("send", json!({"to": ["alice@example.test"], "subject": "x", "text": "y", "attachments": six})).await);
+    assert!(e.contains("at most 5"), "{e}");
+    assert_eq!(outbox_files(&f).len(), 1, "a refused attachment must send nothing");
+}
