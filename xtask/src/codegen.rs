@@ -388,7 +388,8 @@ fn stanzas(m: &Manifest, base: Base) -> String {
                      && install -d -o 10001 -g 10001 /data\nCOPY --from=binaries /dist/{name} /usr/local/bin/{name}",
                     p.image.packages.join(" ")
                 );
-                let _ = writeln!(s, "ENV PATH=/usr/local/bin:/usr/bin:/bin MCP_LISTEN_ADDR=0.0.0.0:8080 HOME=/data{env}");
+                let _ =
+                    writeln!(s, "ENV PATH=/usr/local/bin:/usr/bin:/bin MCP_LISTEN_ADDR=0.0.0.0:8080 HOME=/data{env}");
             }
         }
         let _ = writeln!(s, "USER 10001:10001\nEXPOSE 8080");

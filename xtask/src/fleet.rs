@@ -69,6 +69,10 @@ impl LocalContext for Local<'_> {
     fn var(&self, name: &str) -> Option<String> {
         std::env::var(name).ok()
     }
+
+    fn root(&self) -> bool {
+        running_as_root()
+    }
 }
 
 /// The environment a program needs on embedded defaults: the sinks, its
@@ -97,12 +101,23 @@ fn env_for(
         }
     }
     let cx = Local { data, projects };
-    for (k, v) in program.local.env.iter() {
-        if let Some(v) = manifest::expand(v, &cx).with_context(|| format!("[programs.{name}.local.env] {k}"))? {
+    for (k, raw) in program.local.env.iter() {
+        if let Some(v) = manifest::expand(raw, &cx).with_context(|| format!("[programs.{name}.local.env] {k}"))? {
+            if raw.contains("{as_root:") && cx.root() {
+                eprintln!(
+                    "WARNING: running as root, so {name} gets {k}={v} (fleet.toml); run `cargo xtask up` as another \
+                     user to keep that protection"
+                );
+            }
             env.push((k.to_owned(), v));
         }
     }
     Ok(env)
+}
+
+/// Whether xtask (and so the programs it starts) runs as root.
+fn running_as_root() -> bool {
+    std::fs::metadata("/proc/self").is_ok_and(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
 }
 
 /// A random secret kept in `data/name` (created once, owner-only).

@@ -505,6 +505,10 @@ pub enum Piece<'a> {
     Cache,
     /// `{env:NAME}` or `{env:NAME:-default}`.
     Env(&'a str, Option<&'a str>),
+    /// `{as_root:VALUE}`: VALUE when `cargo xtask up` runs as root, else the
+    /// variable is left out (the browser server's `BROWSER_NO_SANDBOX`:
+    /// Chromium's sandbox cannot start as root). `up` says so when it applies.
+    AsRoot(&'a str),
 }
 
 /// Split a local environment value into literal text and placeholders.
@@ -537,10 +541,12 @@ pub fn placeholders(value: &str) -> anyhow::Result<Vec<Piece<'_>>> {
                         bail!("{{env:{name}}}: not a variable name");
                     }
                     Piece::Env(name, default)
+                } else if let Some(v) = inner.strip_prefix("as_root:") {
+                    Piece::AsRoot(v)
                 } else {
                     bail!(
                         "unknown placeholder {{{inner}}}; the known ones are {{data}}, {{projects}}, {{secret:NAME}}, \
-                         {{rust_sysroot_bin}}, {{cache}}, {{env:NAME}} and {{env:NAME:-default}}"
+                         {{rust_sysroot_bin}}, {{cache}}, {{env:NAME}}, {{env:NAME:-default}} and {{as_root:VALUE}}"
                     )
                 }
             }
@@ -570,6 +576,10 @@ pub trait LocalContext {
     fn cache(&self) -> PathBuf;
     /// The caller's variable.
     fn var(&self, name: &str) -> Option<String>;
+    /// Whether the programs run as root.
+    fn root(&self) -> bool {
+        false
+    }
 }
 
 /// Expand a local environment value. `None`: an `{env:NAME}` without a
@@ -589,6 +599,8 @@ pub fn expand(value: &str, cx: &dyn LocalContext) -> anyhow::Result<Option<Strin
                 (None, Some(d)) => out.push_str(d),
                 (None, None) => return Ok(None),
             },
+            Piece::AsRoot(v) if cx.root() => out.push_str(v),
+            Piece::AsRoot(_) => return Ok(None),
         }
     }
     Ok(Some(out))
@@ -789,6 +801,33 @@ image.base = "scratch"
         assert_eq!(x("{env:SET}").as_deref(), Some("yes"));
         assert_eq!(x("{env:UNSET:-@localhost}").as_deref(), Some("@localhost"));
         assert_eq!(x("{env:UNSET}"), None);
+        // Not root (the default): the variable is left out; as root, the value.
+        assert_eq!(x("{as_root:true}"), None);
+        struct Root;
+        impl LocalContext for Root {
+            fn data(&self) -> PathBuf {
+                Cx.data()
+            }
+            fn projects(&self) -> PathBuf {
+                Cx.projects()
+            }
+            fn secret(&self, name: &str) -> anyhow::Result<PathBuf> {
+                Cx.secret(name)
+            }
+            fn rust_sysroot_bin(&self) -> anyhow::Result<PathBuf> {
+                Cx.rust_sysroot_bin()
+            }
+            fn cache(&self) -> PathBuf {
+                Cx.cache()
+            }
+            fn var(&self, name: &str) -> Option<String> {
+                Cx.var(name)
+            }
+            fn root(&self) -> bool {
+                true
+            }
+        }
+        assert_eq!(expand("{as_root:true}", &Root).unwrap().as_deref(), Some("true"));
         assert!(placeholders("{home}").unwrap_err().to_string().contains("unknown placeholder {home}"));
         assert!(placeholders("{data").is_err());
     }

@@ -16,6 +16,10 @@
 //! - [`gitlab`]: a GitLab REST v4 API double (pipelines on a clock, job logs,
 //!   artifacts, merge requests, CI lint, pagination, 401/403/404/429), since
 //!   GitLab itself cannot run here.
+//! - [`registry`]: a double of the package registries (PyPI Simple and JSON
+//!   APIs, the crates.io sparse index and `.crate` files, npm, Docker Hub,
+//!   GitHub and GitLab releases, OSV) with ETags and 304s, rate limits,
+//!   outages and hostile answers on demand, since most cannot be reached here.
 //! - [`docker`]: the Docker Engine's test image (`mcp-fleet-test/busybox:1`,
 //!   imported from Debian's static busybox) and cleanup by instance label.
 //! - [`images`]: images container tests run (`mcp-fleet-test/python:1`: Python,
@@ -32,6 +36,7 @@ pub mod mail;
 pub mod process;
 pub mod proxy;
 pub mod raw;
+pub mod registry;
 pub mod services;
 pub mod telemetry;
 

@@ -231,16 +231,14 @@ fn step(key: &str, title: String, action: Action, deps: &[&str], retry: Retry, t
 /// The default plan for a complete spec and its template.
 pub fn default_plan(spec: &ProjectSpec, slug: &str, template: &Template, shape: &Shape) -> Vec<StepDef> {
     let c = shape.command_secs;
-    let mut plan = vec![
-        step(
-            "scaffold",
-            format!("Create projects/{slug} from the {} template and write SPEC.md", template.name),
-            Action::Scaffold,
-            &[],
-            Retry::TRANSIENT,
-            120,
-        ),
-    ];
+    let mut plan = vec![step(
+        "scaffold",
+        format!("Create projects/{slug} from the {} template and write SPEC.md", template.name),
+        Action::Scaffold,
+        &[],
+        Retry::TRANSIENT,
+        120,
+    )];
     let mut init_after = "scaffold";
     if shape.pin {
         plan.push(step(

@@ -24,8 +24,7 @@ pub(super) async fn run(cx: &mut Ctx<'_>, key: &str, version: &str) -> Result<Va
         return Err(StepError::fatal("no spec server is configured to write the changelog"));
     };
     let repo = cx.run.slug.clone();
-    let log: GitLog =
-        cx.p.peers.git.call_as("git_log", json!({"repo": repo, "max_count": MAX_COMMITS})).await?;
+    let log: GitLog = cx.p.peers.git.call_as("git_log", json!({"repo": repo, "max_count": MAX_COMMITS})).await?;
     // A repeat after the changelog was committed finds that commit in the log and leaves it out, so the text
     // is the same on every attempt.
     let ours = summary(version);
@@ -39,13 +38,18 @@ pub(super) async fn run(cx: &mut Ctx<'_>, key: &str, version: &str) -> Result<Va
     let doc = ChangelogDoc { version: version.to_owned(), date, commits, changes: Vec::new(), existing: None };
     let generated: SpecGenerated = spec.call_as("spec_generate", to_args(&SpecGenerate::from(&doc))?).await?;
     let path = format!("{repo}/{}", generated.suggested_path);
-    cx.p.peers.fs.call("write_file", json!({"path": path, "content": generated.content, "create_parents": true})).await?;
+    cx.p.peers
+        .fs
+        .call("write_file", json!({"path": path, "content": generated.content, "create_parents": true}))
+        .await?;
     let committed = super::commit::run(cx, key, &ours).await?;
+    let n = doc.commits.len();
+    let commits = if n == 1 { "1 commit".to_owned() } else { format!("{n} commits") };
     Ok(json!({
         "file": generated.suggested_path, "template": generated.template, "template_source": generated.template_source,
         "commits": doc.commits.len(), "commit": committed["commit"], "short_id": committed["short_id"],
-        "summary": format!("{} for {version} from {} commits ({} template)", generated.suggested_path,
-                           doc.commits.len(), generated.template_source),
+        "summary": format!("{} for {version} from {commits} ({} template)", generated.suggested_path,
+                           generated.template_source),
     }))
 }
 

@@ -31,8 +31,7 @@ pub(super) async fn run(cx: &mut Ctx<'_>) -> Result<Value, StepError> {
         return Ok(json!({"passed": false, "ran": false, "summary": "no registry server is configured"}));
     };
     let template = template(cx)?;
-    let Some(kind) = MANIFESTS.iter().copied().find(|m| template.files.iter().any(|(rel, _)| rel == m.as_str()))
-    else {
+    let Some(kind) = MANIFESTS.iter().copied().find(|m| template.files.iter().any(|(rel, _)| rel == m.as_str())) else {
         return Ok(json!({"passed": true, "ran": false, "summary": "the template has no dependency manifest",
                          "dependencies": []}));
     };

@@ -39,17 +39,14 @@ pub(super) async fn run(cx: &mut Ctx<'_>) -> Result<Value, StepError> {
         .and_then(|r| r["path"].as_str())
         .map(str::to_owned)
         .unwrap_or_else(|| format!("projects/{}", cx.run.slug));
-    let commit = cx
-        .result_of("commit_work")
-        .and_then(|r| r["short_id"].as_str())
-        .or_else(|| cx.result_of("commit_scaffold").and_then(|r| r["short_id"].as_str()))
-        .unwrap_or("none")
-        .to_owned();
-    let commit_full = cx
-        .result_of("commit_work")
-        .and_then(|r| r["commit"].as_str())
-        .or_else(|| cx.result_of("commit_scaffold").and_then(|r| r["commit"].as_str()))
-        .map(str::to_owned);
+    // The project's last commit, the one the tag is on: the changelog's when one was committed after the work.
+    let last = |field: &str| {
+        ["changelog", "commit_work", "commit_scaffold"]
+            .into_iter()
+            .find_map(|k| cx.result_of(k).and_then(|r| r[field].as_str()).map(str::to_owned))
+    };
+    let commit = last("short_id").unwrap_or_else(|| "none".to_owned());
+    let commit_full = last("commit");
     let tag = cx.result_of("tag").and_then(|r| r["tag"].as_str()).unwrap_or("not tagged").to_owned();
     let (_, checks) = cx.checks();
     let pl = cx.run.request.lang == Lang::Pl;
@@ -407,9 +404,13 @@ fn dependency_lines(cx: &Ctx<'_>, pl: bool) -> Vec<String> {
             false => format!("Dependencies: {summary}"),
         }];
     }
-    let mut out = vec![match pl {
-        true => format!("Zależności (przypięte w {manifest} przez serwer rejestru):"),
-        false => format!("Dependencies (pinned in {manifest} by the registry server):"),
+    // A header claiming pins only when there are some: with none, the manifest keeps the template's constraints.
+    let none_pinned = deps.iter().all(|d| d["pinned"].as_str().is_none());
+    let mut out = vec![match (pl, none_pinned) {
+        (true, false) => format!("Zależności (przypięte w {manifest} przez serwer rejestru):"),
+        (false, false) => format!("Dependencies (pinned in {manifest} by the registry server):"),
+        (true, true) => format!("Zależności: nie przypięto żadnej, {manifest} zachowuje wymagania szablonu:"),
+        (false, true) => format!("Dependencies: none pinned, {manifest} keeps the template's constraints:"),
     }];
     for d in &deps {
         let name = d["name"].as_str().unwrap_or("?");

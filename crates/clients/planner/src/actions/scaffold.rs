@@ -67,7 +67,8 @@ pub(super) async fn run(cx: &mut Ctx<'_>) -> Result<Value, StepError> {
     let mut documents = Vec::new();
     let spec_md = match &cx.p.peers.spec {
         Some(spec) => {
-            let g: SpecGenerated = spec.call_as("spec_generate", to_args(&SpecGenerate::from(&spec_doc(cx, &vars)))?).await?;
+            let g: SpecGenerated =
+                spec.call_as("spec_generate", to_args(&SpecGenerate::from(&spec_doc(cx, &vars)))?).await?;
             documents.push(json!({"file": "SPEC.md", "by": format!("spec server, {}", g.source)}));
             g.content
         }
@@ -81,15 +82,14 @@ pub(super) async fn run(cx: &mut Ctx<'_>) -> Result<Value, StepError> {
     let mut written = vec!["SPEC.md".to_owned()];
     for (rel, content) in &template.files {
         let path = rel.replace("__module__", &vars["module"]);
-        let mut body =
-            render(content, &vars).map_err(|e| StepError::fatal(format!("{}/{rel}: {e}", template.name)))?;
-        if path == "README.md" {
-            if let Some(spec) = &cx.p.peers.spec {
-                let doc = readme_doc(cx, &template.manifest, &body, &vars);
-                let g: SpecGenerated = spec.call_as("spec_generate", to_args(&SpecGenerate::from(&doc))?).await?;
-                documents.push(json!({"file": "README.md", "by": format!("spec server, {}", g.source)}));
-                body = g.content;
-            }
+        let mut body = render(content, &vars).map_err(|e| StepError::fatal(format!("{}/{rel}: {e}", template.name)))?;
+        if path == "README.md"
+            && let Some(spec) = &cx.p.peers.spec
+        {
+            let doc = readme_doc(cx, &template.manifest, &body, &vars);
+            let g: SpecGenerated = spec.call_as("spec_generate", to_args(&SpecGenerate::from(&doc))?).await?;
+            documents.push(json!({"file": "README.md", "by": format!("spec server, {}", g.source)}));
+            body = g.content;
         }
         fs.call("write_file", json!({"path": format!("{slug}/{path}"), "content": body, "create_parents": true}))
             .await?;

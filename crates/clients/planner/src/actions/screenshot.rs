@@ -51,7 +51,8 @@ pub(super) async fn run(cx: &mut Ctx<'_>, environment: &str) -> Result<Value, St
     let Some(url) = url else {
         return Ok(json!({"passed": false, "summary": "the deployment recorded no address to open"}));
     };
-    let nav: Navigation = match browser.call_as("browser_navigate", to_args(&NavigateArgs { url: url.clone() })?).await {
+    let nav: Navigation = match browser.call_as("browser_navigate", to_args(&NavigateArgs { url: url.clone() })?).await
+    {
         Ok(n) => n,
         Err(e) => {
             warn!(error = %e, %url, "the deployed service could not be opened");

@@ -15,6 +15,7 @@
 mod approvals;
 mod containers;
 mod deliver;
+mod documents;
 mod flows;
 mod resume;
 mod templates;

@@ -596,15 +596,22 @@ async fn attachments_go_out_as_files_and_bad_ones_are_refused() {
         (att("x.html", "text/html", "PGI+"), "content_type"),
         (att("x.exe", "application/octet-stream", "AAAA"), "content_type"),
         (att("x.png", "image/png", "not base64!"), "base64"),
-        (att("big.png", "image/png", &base64::engine::general_purpose::STANDARD.encode(vec![0u8; 70 << 10])), "EMAIL_MAX_SEND_BYTES"),
+        (
+            att("big.png", "image/png", &base64::engine::general_purpose::STANDARD.encode(vec![0u8; 70 << 10])),
+            "EMAIL_MAX_SEND_BYTES",
+        ),
     ];
     for (a, why) in refused {
-        let r = f.call("send", json!({"to": ["alice@example.test"], "subject": "x", "text": "y", "attachments": [a]})).await;
+        let r = f
+            .call("send", json!({"to": ["alice@example.test"], "subject": "x", "text": "y", "attachments": [a]}))
+            .await;
         let e = crate::err(&r);
         assert!(e.contains(why), "{why}: {e}");
     }
     let six: Vec<Value> = (0..6).map(|i| att(&format!("f{i}.txt"), "text/plain", "aGk=")).collect();
-    let e = crate::err(&f.call("send", json!({"to": ["alice@example.test"], "subject": "x", "text": "y", "attachments": six})).await);
+    let e = crate::err(
+        &f.call("send", json!({"to": ["alice@example.test"], "subject": "x", "text": "y", "attachments": six})).await,
+    );
     assert!(e.contains("at most 5"), "{e}");
     assert_eq!(outbox_files(&f).len(), 1, "a refused attachment must send nothing");
 }

@@ -118,7 +118,7 @@ async fn an_expired_answer_is_used_when_the_registry_is_down() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cache_works_on_sqlite_and_postgresql() {
-    let double = crate::double::Double::start().await;
+    let double = mcp_test::registry::Double::start().await;
     let dir = tempfile::tempdir().unwrap();
     for (label, url) in mcp_test::services::both_backends(dir.path(), "registry") {
         let s = start(&double, &dir, &[("REGISTRY_DATABASE_URL", url.as_str()), ("REGISTRY_TTLS", "pypi=0")]).await;

@@ -2,7 +2,7 @@
 //!
 //! npm, Docker Hub, GitHub, GitLab and OSV are unreachable from the
 //! project's machines, and PyPI and crates.io answer there without `ETag`
-//! or rate limits, so the server talks to `double::Double`, built from each
+//! or rate limits, so the server talks to `mcp_test::registry::Double`, built from each
 //! registry's documented API, for everything but `live.rs`, which asks the
 //! real PyPI and crates.io and skips (saying why) when they cannot be reached.
 
@@ -12,16 +12,15 @@
 mod bench;
 mod cache;
 mod crosscheck;
-mod double;
 mod hostile;
 mod live;
 mod manifests;
 mod tools;
 
-use double::Double;
 use mcp_server_registry::{Config, server};
 use mcp_test::TestServer;
 use mcp_test::raw::Reply;
+use mcp_test::registry::Double;
 use serde_json::{Value, json};
 
 pub use mcp_test::raw::{err, ok};

@@ -1,29 +1,39 @@
-//! A double of the registries, served over real HTTP on `127.0.0.1:0`.
+//! A double of the package registries the registry server reads, served
+//! over real HTTP on `127.0.0.1:0`: npm, Docker Hub, GitHub, GitLab and OSV
+//! cannot be reached from the project's machines, and the reachable ones
+//! (PyPI, crates.io) strip `ETag` and never answer 304 or 429 there, so the
+//! registry server's tests, and the planner's tests of its `pin` step, talk to
+//! this instead.
 //!
-//! npm, Docker Hub, GitHub, GitLab and OSV cannot be reached from the
-//! project's machines, and the reachable ones (PyPI, crates.io) strip
-//! `ETag` and never answer 304 or 429 there, so every one of those paths is
-//! tested here. Each answer follows the registry's documented API:
+//! Each answer follows the registry's documented API:
 //!
 //! - PyPI Simple API, PEP 691 JSON (`meta.api-version`, `versions` in text
 //!   order as PyPI sends them, `files[].yanked` bool-or-reason per PEP 592,
-//!   `upload-time`) at `/simple/<name>/`; JSON API `info`, `releases`,
-//!   `vulnerabilities` at `/pypi/<name>/json`.
+//!   `files[].requires-python`, `upload-time`) at `/simple/<name>/`; JSON API
+//!   `info`, `releases`, `vulnerabilities` at `/pypi/<name>/json`.
 //! - crates.io sparse index (`/index/<prefix>/<name>`, one JSON object per
-//!   line: `name`, `vers`, `deps`, `cksum`, `features`, `yanked`, `pubtime`)
-//!   and `.crate` downloads (`/crates/<name>/<name>-<version>.crate`, a
-//!   gzipped tar with `<name>-<version>/Cargo.toml`).
+//!   line: `name`, `vers`, `deps`, `cksum`, `features`, `yanked`, `pubtime`;
+//!   `config.json` per RFC 2789) and `.crate` downloads
+//!   (`/crates/<name>/<name>-<version>.crate`, a gzipped tar with
+//!   `<name>-<version>/Cargo.toml`, its real SHA-256 in the index).
 //! - npm packument (`/npm/<name>`: `dist-tags`, `versions.*.deprecated`, `time`).
 //! - Docker Hub `/hub/v2/namespaces/<ns>/repositories/<repo>/tags`
 //!   (`count`, `next`, `results[].name/last_updated/digest/images`).
 //! - GitHub `/gh/repos/<o>/<r>/releases/latest` and `/tags`; GitLab
-//!   `/gl/api/v4/projects/<id>/releases`.
+//!   `/gl/api/v4/projects/<id>/releases` and `/packages`.
 //! - OSV `POST /osv/v1/query` (`{package: {name, ecosystem}, version}` →
 //!   `{vulns: [...]}` or `{}`).
 //!
-//! Every GET answer carries a strong `ETag` and honours `If-None-Match` with
-//! 304. Paths can be made to answer 429/503 with `Retry-After`, to answer
-//! anything else (hostile bodies, redirects), or to be down.
+//! What it checks and lets a test check: every GET answer carries a strong
+//! `ETag` and honours `If-None-Match` with 304 ([`Double::not_modified`]);
+//! requests are counted per path ([`Double::hits`]) and the credentials sent
+//! recorded ([`Double::auth_seen`]). Paths can be made to answer 429/503
+//! with `Retry-After` ([`Double::limit`]), to answer anything else (hostile
+//! bodies, redirects: [`Double::can`]), or everything to be down
+//! ([`Double::set_down`], [`Double::set_osv_down`]). A test can serve its
+//! own PyPI project ([`Double::set_pypi`]). The registry server's tests
+//! check the double against independent clients: pip reads its Simple API
+//! and cargo its sparse index, and both must agree with the server.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -37,11 +47,45 @@ use serde_json::{Value, json};
 /// A canned answer.
 #[derive(Clone)]
 pub struct Canned {
+    /// HTTP status.
     pub status: u16,
+    /// Headers, as sent.
     pub headers: Vec<(String, String)>,
+    /// Body, as sent.
     pub body: Vec<u8>,
 }
 
+/// One release of a PyPI project a test serves ([`Double::set_pypi`]).
+#[derive(Clone, Debug)]
+pub struct PypiRelease {
+    /// The version, as PyPI lists it.
+    pub version: String,
+    /// PEP 592's `yanked`: `false`, `true` or the reason.
+    pub yanked: Value,
+    /// The files' `requires-python`.
+    pub requires_python: String,
+}
+
+impl PypiRelease {
+    /// A release that is not yanked and supports Python 3.8 and later.
+    pub fn new(version: &str) -> Self {
+        Self { version: version.into(), yanked: json!(false), requires_python: ">=3.8".into() }
+    }
+
+    /// Yanked, with `reason`.
+    pub fn yanked(mut self, reason: &str) -> Self {
+        self.yanked = json!(reason);
+        self
+    }
+
+    /// Files declaring `requires-python = spec`.
+    pub fn requires_python(mut self, spec: &str) -> Self {
+        self.requires_python = spec.into();
+        self
+    }
+}
+
+/// What the double has seen and how it is told to answer.
 #[derive(Default)]
 pub struct State {
     /// Requests seen per path (with query).
@@ -58,15 +102,32 @@ pub struct State {
     pub auth: Mutex<Vec<(String, String)>>,
     /// OSV answers 503 (unavailable) when true.
     pub osv_down: Mutex<bool>,
+    /// PyPI projects a test added, served instead of the built-in ones.
+    pub pypi: Mutex<HashMap<String, Vec<PypiRelease>>>,
 }
 
+/// A lock that a panicking test thread did not poison for the others.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The registries' double, running until dropped.
 pub struct Double {
+    /// Address bound.
     pub addr: SocketAddr,
+    /// What it has seen and how it answers.
     pub state: Arc<State>,
-    _task: tokio::task::JoinHandle<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Double {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
 }
 
 impl Double {
+    /// Serve on `127.0.0.1:0`.
     pub async fn start() -> Self {
         let state = Arc::new(State::default());
         let s = state.clone();
@@ -74,19 +135,20 @@ impl Double {
             let s = s.clone();
             async move { handle(&s, m, u, h, b) }
         });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
+        let addr = listener.local_addr().expect("local addr");
         let task = tokio::spawn(async move {
-            axum::serve(listener, app).await.unwrap();
+            let _ = axum::serve(listener, app).await;
         });
-        Self { addr, state, _task: task }
+        Self { addr, state, task }
     }
 
+    /// `http://127.0.0.1:PORT`.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
 
-    /// The server's variables pointing every registry here.
+    /// The registry server's variables pointing every registry here.
     pub fn vars(&self) -> Vec<(String, String)> {
         let u = self.url();
         vec![
@@ -101,25 +163,29 @@ impl Double {
         ]
     }
 
+    /// Requests seen for `path` (with its query).
     pub fn hits(&self, path: &str) -> u32 {
-        self.state.hits.lock().unwrap().get(path).copied().unwrap_or(0)
+        lock(&self.state.hits).get(path).copied().unwrap_or(0)
     }
 
+    /// Requests seen in all.
     pub fn total_hits(&self) -> u32 {
-        self.state.hits.lock().unwrap().values().sum()
+        lock(&self.state.hits).values().sum()
     }
 
+    /// 304 answers given.
     pub fn not_modified(&self) -> u32 {
-        *self.state.not_modified.lock().unwrap()
+        *lock(&self.state.not_modified)
     }
 
     /// `path` answers `times` × `status` with `Retry-After: retry_after`.
     pub fn limit(&self, path: &str, times: u32, retry_after: &str, status: u16) {
-        self.state.limited.lock().unwrap().insert(path.into(), (times, retry_after.into(), status));
+        lock(&self.state.limited).insert(path.into(), (times, retry_after.into(), status));
     }
 
+    /// `path` answers `status` with `headers` and `body`, whatever was asked.
     pub fn can(&self, path: &str, status: u16, headers: &[(&str, &str)], body: impl Into<Vec<u8>>) {
-        self.state.canned.lock().unwrap().insert(
+        lock(&self.state.canned).insert(
             path.into(),
             Canned {
                 status,
@@ -129,16 +195,27 @@ impl Double {
         );
     }
 
+    /// Every path answers 503 without `Retry-After` while `down`.
     pub fn set_down(&self, down: bool) {
-        *self.state.down.lock().unwrap() = down;
+        *lock(&self.state.down) = down;
     }
 
+    /// OSV answers 503 while `down`.
     pub fn set_osv_down(&self, down: bool) {
-        *self.state.osv_down.lock().unwrap() = down;
+        *lock(&self.state.osv_down) = down;
     }
 
+    /// `(path, value)` of every `Authorization` or `PRIVATE-TOKEN` header seen.
     pub fn auth_seen(&self) -> Vec<(String, String)> {
-        self.state.auth.lock().unwrap().clone()
+        lock(&self.state.auth).clone()
+    }
+
+    /// Serve PyPI project `name` with `releases` (in the order PyPI's
+    /// `versions` lists them) instead of the built-in fixture of that name.
+    /// Each release has an sdist and a wheel; the JSON API's `info.version`
+    /// is the last release that is neither yanked nor a pre-release.
+    pub fn set_pypi(&self, name: &str, releases: &[PypiRelease]) {
+        lock(&self.state.pypi).insert(name.into(), releases.to_vec());
     }
 }
 
@@ -155,37 +232,39 @@ fn etag_of(body: &[u8]) -> String {
 fn handle(s: &State, m: Method, u: Uri, h: HeaderMap, body: Bytes) -> Response {
     let path = u.path().to_owned();
     let full = u.path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_else(|| path.clone());
-    *s.hits.lock().unwrap().entry(full.clone()).or_default() += 1;
+    *lock(&s.hits).entry(full.clone()).or_default() += 1;
     for k in ["authorization", "private-token"] {
         if let Some(v) = h.get(k) {
-            s.auth.lock().unwrap().push((path.clone(), v.to_str().unwrap_or_default().to_owned()));
+            lock(&s.auth).push((path.clone(), v.to_str().unwrap_or_default().to_owned()));
         }
     }
-    if *s.down.lock().unwrap() {
+    if *lock(&s.down) {
         return StatusCode::SERVICE_UNAVAILABLE.into_response();
     }
-    if let Some(e) = s.limited.lock().unwrap().get_mut(&path)
+    if let Some(e) = lock(&s.limited).get_mut(&path)
         && e.0 > 0
     {
         e.0 -= 1;
-        return (StatusCode::from_u16(e.2).unwrap(), [("retry-after", e.1.clone())], "slow down").into_response();
+        return (status(e.2), [("retry-after", e.1.clone())], "slow down").into_response();
     }
-    if let Some(c) = s.canned.lock().unwrap().get(&path).cloned() {
+    if let Some(c) = lock(&s.canned).get(&path).cloned() {
         let mut r = Response::builder().status(c.status);
         for (k, v) in &c.headers {
             r = r.header(k, v);
         }
-        return r.body(axum::body::Body::from(c.body)).unwrap();
+        return r
+            .body(axum::body::Body::from(c.body))
+            .unwrap_or_else(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response());
     }
     let (status, ctype, bytes): (u16, &str, Vec<u8>) = if m == Method::POST && path == "/osv/v1/query" {
-        if *s.osv_down.lock().unwrap() {
+        if *lock(&s.osv_down) {
             return StatusCode::SERVICE_UNAVAILABLE.into_response();
         }
         let q: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
         (200, "application/json", osv(&q).to_string().into_bytes())
     } else if m == Method::GET {
         let host = h.get("host").and_then(|v| v.to_str().ok()).unwrap_or("127.0.0.1").to_owned();
-        match route(&path, &host) {
+        match route(s, &path, &host) {
             Some((ctype, b)) => (200, ctype, b),
             None => (404, "application/json", b"{\"message\":\"Not Found\"}".to_vec()),
         }
@@ -193,14 +272,19 @@ fn handle(s: &State, m: Method, u: Uri, h: HeaderMap, body: Bytes) -> Response {
         (405, "text/plain", Vec::new())
     };
     if status != 200 || m == Method::POST {
-        return (StatusCode::from_u16(status).unwrap(), [("content-type", ctype.to_owned())], bytes).into_response();
+        return (self::status(status), [("content-type", ctype.to_owned())], bytes).into_response();
     }
     let etag = etag_of(&bytes);
     if h.get("if-none-match").and_then(|v| v.to_str().ok()) == Some(etag.as_str()) {
-        *s.not_modified.lock().unwrap() += 1;
+        *lock(&s.not_modified) += 1;
         return (StatusCode::NOT_MODIFIED, [("etag", etag)]).into_response();
     }
     (StatusCode::OK, [("content-type", ctype.to_owned()), ("etag", etag)], bytes).into_response()
+}
+
+/// `code` as a status (500 when it is not one).
+fn status(code: u16) -> StatusCode {
+    StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
 /// 200 versions for the benchmark's projects (a realistic Simple API page).
@@ -210,9 +294,7 @@ static BENCH_VERSIONS: std::sync::LazyLock<Vec<&'static str>> = std::sync::LazyL
 
 const SIMPLE: &str = "application/vnd.pypi.simple.v1+json";
 
-fn file(name: &str, v: &str, ext: &str, yanked: Value, t: &str) -> Value {
-    // pytest 8.1.0 needs a newer Python than the others (a `requires-python` test).
-    let rp = if (name, v) == ("pytest", "8.1.0") { ">=3.10" } else { ">=3.8" };
+fn file(name: &str, v: &str, ext: &str, yanked: Value, rp: &str, t: &str) -> Value {
     json!({
         "filename": format!("{name}-{v}{ext}"),
         "url": format!("https://files.example/{name}-{v}{ext}"),
@@ -223,8 +305,26 @@ fn file(name: &str, v: &str, ext: &str, yanked: Value, t: &str) -> Value {
     })
 }
 
-/// PyPI projects: name → [(version, yanked)] in PyPI's text order.
-fn pypi_project(name: &str) -> Option<Vec<(&'static str, Value)>> {
+/// PyPI projects: a test's ([`Double::set_pypi`]), else the built-in ones.
+fn pypi_project(s: &State, name: &str) -> Option<Vec<PypiRelease>> {
+    if let Some(r) = lock(&s.pypi).get(name) {
+        return Some(r.clone());
+    }
+    let builtin = builtin_pypi(name)?;
+    Some(
+        builtin
+            .into_iter()
+            .map(|(v, yanked)| {
+                // pytest 8.1.0 needs a newer Python than the others (a `requires-python` test).
+                let rp = if (name, v) == ("pytest", "8.1.0") { ">=3.10" } else { ">=3.8" };
+                PypiRelease { version: v.into(), yanked, requires_python: rp.into() }
+            })
+            .collect(),
+    )
+}
+
+/// The built-in PyPI projects: name → [(version, yanked)] in PyPI's text order.
+fn builtin_pypi(name: &str) -> Option<Vec<(&'static str, Value)>> {
     Some(match name {
         // `versions` as PyPI sends them: text order (0.9.10 before 0.9.9).
         "demo" => vec![
@@ -244,35 +344,41 @@ fn pypi_project(name: &str) -> Option<Vec<(&'static str, Value)>> {
     })
 }
 
-fn route(path: &str, host: &str) -> Option<(&'static str, Vec<u8>)> {
+fn route(s: &State, path: &str, host: &str) -> Option<(&'static str, Vec<u8>)> {
     let j = |v: Value| Some(("application/json", v.to_string().into_bytes()));
     // The sparse index's configuration, as cargo reads it (RFC 2789).
     if path == "/index/config.json" {
         return j(json!({"dl": format!("http://{host}/crates/{{crate}}/{{crate}}-{{version}}.crate"), "api": null}));
     }
     if let Some(name) = path.strip_prefix("/simple/").and_then(|p| p.strip_suffix('/')) {
-        let rel = pypi_project(name)?;
+        let rel = pypi_project(s, name)?;
         let mut files = Vec::new();
-        for (i, (v, y)) in rel.iter().enumerate() {
+        for (i, r) in rel.iter().enumerate() {
             let t = format!("2024-0{}-01T00:00:00Z", (i % 9) + 1);
-            files.push(file(name, v, ".tar.gz", y.clone(), &t));
-            files.push(file(name, v, "-py3-none-any.whl", y.clone(), &t));
+            let (v, y, rp) = (&r.version, &r.yanked, &r.requires_python);
+            files.push(file(name, v, ".tar.gz", y.clone(), rp, &t));
+            files.push(file(name, v, "-py3-none-any.whl", y.clone(), rp, &t));
         }
         return Some((
             SIMPLE,
-            json!({"meta": {"api-version": "1.1"}, "name": name, "versions": rel.iter().map(|r| r.0).collect::<Vec<_>>(), "files": files})
+            json!({"meta": {"api-version": "1.1"}, "name": name, "versions": rel.iter().map(|r| r.version.as_str()).collect::<Vec<_>>(), "files": files})
                 .to_string()
                 .into_bytes(),
         ));
     }
     if let Some(name) = path.strip_prefix("/pypi/").and_then(|p| p.strip_suffix("/json")) {
-        let rel = pypi_project(name)?;
+        let rel = pypi_project(s, name)?;
+        let added = lock(&s.pypi).contains_key(name);
         let latest = match name {
-            "demo" => "1.1",
-            "onlybad" => "1.1",
-            _ => rel.iter().rev().find(|r| !r.0.contains("rc")).map(|r| r.0).unwrap_or("0"),
+            "demo" | "onlybad" if !added => "1.1",
+            _ => rel
+                .iter()
+                .rev()
+                .find(|r| r.yanked == json!(false) && !r.version.chars().any(|c| c.is_ascii_alphabetic()))
+                .map(|r| r.version.as_str())
+                .unwrap_or("0"),
         };
-        let vulns = if name == "demo" {
+        let vulns = if name == "demo" && !added {
             json!([{"id": "PYSEC-2099-1", "aliases": ["CVE-2099-0001"], "summary": "demo is bad", "fixed_in": ["1.2"], "withdrawn": null}])
         } else {
             json!([])
@@ -412,15 +518,15 @@ pub fn crate_file(name: &str, version: &str, manifest: &str) -> Vec<u8> {
     h.set_size(manifest.len() as u64);
     h.set_mode(0o644);
     h.set_cksum();
-    b.append_data(&mut h, format!("{name}-{version}/Cargo.toml"), manifest.as_bytes()).unwrap();
+    b.append_data(&mut h, format!("{name}-{version}/Cargo.toml"), manifest.as_bytes()).expect("tar in memory");
     let lib = b"//! demo\n";
     let mut h = tar::Header::new_gnu();
     h.set_size(lib.len() as u64);
     h.set_mode(0o644);
     h.set_cksum();
-    b.append_data(&mut h, format!("{name}-{version}/src/lib.rs"), &lib[..]).unwrap();
-    let tar = b.into_inner().unwrap();
+    b.append_data(&mut h, format!("{name}-{version}/src/lib.rs"), &lib[..]).expect("tar in memory");
+    let tar = b.into_inner().expect("tar in memory");
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    std::io::Write::write_all(&mut gz, &tar).unwrap();
-    gz.finish().unwrap()
+    std::io::Write::write_all(&mut gz, &tar).expect("gzip in memory");
+    gz.finish().expect("gzip in memory")
 }
