@@ -57,7 +57,7 @@ HEALTH = "Health check returned: "
 COMMIT = re.compile(r"Commit:\s*([0-9a-f]{7,40})\b")
 SPEC_BY_SERVER = re.compile(r"SPEC\.md: spec server, template:spec \((builtin|user)\)")
 README_BY_SERVER = re.compile(r"README\.md: spec server, template:readme \((builtin|user)\)")
-CHANGELOG = re.compile(r"CHANGELOG: CHANGELOG\.md for 0\.1\.0 from \d+ commits \((builtin|user) template\), rendered by the spec server")
+CHANGELOG = re.compile(r"CHANGELOG: CHANGELOG\.md for 0\.1\.0 from \d+ commits? \((builtin|user) template\), rendered by the spec server")
 # pytest and flake8 (the dev extra of the Python templates), each pinned to a version with what was checked.
 PINNED = re.compile(r"Dependencies \(pinned in pyproject\.toml by the registry server\):\r?\n(\s+\S+ \d[^\r\n]*not yanked[^\r\n]*\r?\n){2}")
 SCREENSHOT = re.compile(r"Screenshot of the deployed service: http://\S+ answered HTTP 200")
