@@ -62,6 +62,10 @@ pub struct Planner {
     pub peers: peers::Peers,
     /// Wakes the executor (a new run, a finished one).
     pub wake: Notify,
+    /// Held from a screenshot step's navigation to its shot: the browser
+    /// server keys a stateless caller's browser by its subject, so two runs
+    /// shooting at once would share one page.
+    pub browsing: tokio::sync::Mutex<()>,
     active: Mutex<HashSet<String>>,
     events: broadcast::Sender<exec::Event>,
 }
@@ -91,6 +95,7 @@ impl Planner {
             templates,
             peers,
             wake: Notify::new(),
+            browsing: tokio::sync::Mutex::new(()),
             active: Mutex::new(HashSet::new()),
             events,
         }))

@@ -347,7 +347,9 @@ fn results(cx: &Ctx<'_>, pl: bool) -> String {
 /// the screenshot step took one. A file that cannot be read back is left
 /// out (and logged): the report goes without it rather than not at all.
 async fn attachments(cx: &Ctx<'_>) -> Vec<Value> {
-    let Some(r) = cx.result_of("screenshot").filter(|r| r["passed"] == true) else { return Vec::new() };
+    let Some(r) = cx.result_of("screenshot").filter(|r| r["passed"] == true && r["attach"] == true) else {
+        return Vec::new();
+    };
     let Some(rel) = r["file"].as_str() else { return Vec::new() };
     let path = format!("{}/{rel}", cx.run.slug);
     match cx.p.peers.fs.call("read_file", json!({"path": path, "binary": "base64"})).await {

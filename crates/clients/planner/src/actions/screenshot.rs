@@ -24,6 +24,12 @@ use crate::config::Browse;
 use crate::exec::Ctx;
 use crate::peers::StepError;
 
+/// The largest screenshot the report attaches, bytes: the email server's
+/// default limit (`EMAIL_MAX_SEND_BYTES`, 256 KiB) holds it beside the text
+/// once base64 is undone. A larger one stays in the project and the report
+/// says where.
+pub(crate) const ATTACH_MAX: usize = 160 << 10;
+
 /// Where the PNG is kept, inside the project.
 pub(crate) fn file(environment: &str) -> String {
     format!(".fleet/screenshot-{environment}.png")
@@ -51,6 +57,8 @@ pub(super) async fn run(cx: &mut Ctx<'_>, environment: &str) -> Result<Value, St
     let Some(url) = url else {
         return Ok(json!({"passed": false, "summary": "the deployment recorded no address to open"}));
     };
+    // One page at a time per planner: the browser is shared by subject (see `Planner::browsing`).
+    let _one = cx.p.browsing.lock().await;
     let nav: Navigation = match browser.call_as("browser_navigate", to_args(&NavigateArgs { url: url.clone() })?).await
     {
         Ok(n) => n,
@@ -88,7 +96,13 @@ pub(super) async fn run(cx: &mut Ctx<'_>, environment: &str) -> Result<Value, St
     Ok(json!({
         "passed": nav.status.is_none_or(|s| s < 400), "url": nav.url, "title": nav.title, "status": nav.status,
         "file": rel, "bytes": bytes, "width": w, "height": h, "blocked": nav.blocked,
-        "summary": format!("{} answered {status}, title {title:?}; screenshot {w}x{h} attached", nav.url),
+        "attach": bytes > 0 && bytes <= ATTACH_MAX,
+        "summary": if bytes <= ATTACH_MAX {
+            format!("{} answered {status}, title {title:?}; screenshot {w}x{h} attached", nav.url)
+        } else {
+            format!("{} answered {status}, title {title:?}; screenshot {w}x{h} too large to attach, kept in {rel}",
+                    nav.url)
+        },
     }))
 }
 
