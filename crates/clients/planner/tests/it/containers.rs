@@ -2,12 +2,15 @@
 //! (in-process) and Docker Engine: the phases of a project run in
 //! containers of a Python image (install with a network, the rest without),
 //! and a service is deployed, answers over HTTP and is reported with its
-//! address and health. Every test's containers, images and networks carry
-//! its instance label and are removed when it ends.
+//! address and health, and a screenshot of its page taken by the real
+//! browser server (in-process, Debian's Chromium) is attached to the report.
+//! Every test's containers, images and networks carry its instance label and
+//! are removed when it ends.
 
 use std::path::Path;
 use std::time::Duration;
 
+use mail_parser::MimeHeaders;
 use mcp_client_planner::config::{Isolation, Runtime};
 use mcp_test::TestServer;
 use mcp_test::docker::Guard;
@@ -26,6 +29,18 @@ async fn docker_server(fleet: &Fleet, guard: &Guard) -> TestServer {
     c.bind_writable = vec![projects];
     c.allow_root = true;
     TestServer::start(mcp_server_docker::server(c).await.unwrap()).await
+}
+
+/// A browser server allowing loopback on any port (where the docker server
+/// publishes a deployed service), started as `mcp-server-browser` starts it
+/// (its idle reaper kills every Chromium when the test ends). The tests run
+/// as root in the project's containers, where Chromium's sandbox cannot
+/// start: `BROWSER_NO_SANDBOX` is set explicitly, as the browser's own tests do.
+async fn browser_server(fleet: &Fleet) -> TestServer {
+    let c =
+        mcp_server_browser::Config::for_tests("http://127.0.0.1:*", fleet.dir.path().join("browser"), true).unwrap();
+    let core = mcp_core::CoreConfig::defaults(mcp_server_browser::NAME);
+    TestServer::start_program(mcp_server_browser::start(c, core).await.unwrap()).await
 }
 
 fn runtime(docker: &TestServer, image: &str) -> Runtime {
@@ -131,15 +146,19 @@ async fn with_container_isolation_the_phases_run_in_containers() {
     assert!(m.contains("test: passed") && m.contains("Lint and tests ran in containers"), "{m}");
 }
 
+/// The deployment path end to end: built, deployed, answering over HTTP,
+/// opened in the browser and shot, and the screenshot kept out of the
+/// repository and attached to the report.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_service_is_deployed_answers_and_is_reported_with_its_address_and_health() {
+async fn a_service_is_deployed_answers_and_is_reported_with_its_address_health_and_screenshot() {
     let image = python_image().await;
     let fleet = Fleet::start().await;
     let guard = Guard::new("planner-deploy");
     let docker = docker_server(&fleet, &guard).await;
+    let browser = browser_server(&fleet).await;
     let planner = fleet
         .planner(|c| {
-            c.runtime = Runtime { deploy: true, ..runtime(&docker, &image) };
+            c.runtime = Runtime { deploy: true, browser: Some(browser.url()), ..runtime(&docker, &image) };
         })
         .await;
     let request = json!({"request_id": "req-svc", "requester": "alice@example.test"});
@@ -149,10 +168,13 @@ async fn a_service_is_deployed_answers_and_is_reported_with_its_address_and_heal
         .await)
     .clone();
     let keys: Vec<&str> = v["steps"].as_array().unwrap().iter().map(|s| s["def"]["key"].as_str().unwrap()).collect();
-    assert_eq!(keys[keys.len() - 3..], ["tag", "deploy", "report"]);
+    assert_eq!(keys[keys.len() - 4..], ["tag", "deploy", "screenshot", "report"]);
     let done = wait_done(&planner, v["id"].as_str().unwrap(), Duration::from_secs(900)).await;
     assert_eq!(done["state"], "succeeded", "{done}");
-    let deploy = &done["steps"].as_array().unwrap().iter().find(|s| s["def"]["key"] == "deploy").unwrap()["result"];
+    let result = |key: &str| {
+        done["steps"].as_array().unwrap().iter().find(|s| s["def"]["key"] == key).unwrap()["result"].clone()
+    };
+    let deploy = result("deploy");
     assert_eq!(deploy["passed"], true, "{deploy}");
     assert_eq!(deploy["status"], "healthy", "{deploy}");
     let address = deploy["addresses"][0].as_str().unwrap_or_else(|| panic!("no address: {deploy}")).to_owned();
@@ -167,16 +189,51 @@ async fn a_service_is_deployed_answers_and_is_reported_with_its_address_and_heal
     let about: Value = reqwest::get(format!("http://{address}/")).await.unwrap().json().await.unwrap();
     assert_eq!(about["name"], "hello-service", "{about}");
 
-    // The report: where it answers and what its health check returned, as recorded.
+    // The browser opened the published address and shot it.
+    let shot = result("screenshot");
+    assert_eq!(shot["passed"], true, "{shot}");
+    assert_eq!(shot["status"], 200, "{shot}");
+    assert_eq!(shot["url"], format!("http://{address}/"), "{shot}");
+    assert_eq!(shot["attach"], true, "{shot}");
+    assert_eq!(shot["file"], ".fleet/screenshot-dev.png", "{shot}");
+    let project = fleet.projects().join("hello-service");
+    let png = std::fs::read(project.join(".fleet/screenshot-dev.png")).unwrap();
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG: {:?}", &png[..png.len().min(16)]);
+    assert_eq!(shot["bytes"], png.len(), "{shot}");
+
+    // It is kept out of the repository: ignored (the template's `.fleet/`), never committed.
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git").args(args).current_dir(&project).output().unwrap();
+        (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    assert!(git(&["check-ignore", "-q", ".fleet/screenshot-dev.png"]).0, "the screenshot is not ignored");
+    assert_eq!(git(&["ls-files", "--", ".fleet"]).1, "", "the screenshot is tracked");
+    let (_, status) = git(&["status", "--porcelain", "--ignored", "--", ".fleet"]);
+    assert_eq!(status.trim(), "!! .fleet/", "{status}");
+    let (_, committed) = git(&["log", "--all", "--name-only", "--format="]);
+    assert!(!committed.contains(".fleet/"), "{committed}");
+
+    // The report: where it answers, what its health check returned, and the screenshot attached.
     let mails = fleet.outbox();
     assert_eq!(mails.len(), 1);
-    let m = unfold(&mails[0]);
+    let mail = mail_parser::MessageParser::default().parse(mails[0].as_bytes()).unwrap();
+    assert!(mail.content_type().is_some_and(|t| t.ctype() == "multipart"), "not multipart: {}", mails[0]);
+    let m = mail.body_text(0).unwrap_or_else(|| panic!("no text part: {}", mails[0])).into_owned();
     assert!(m.contains("Deployment (dev): healthy, revision "), "{m}");
     assert!(m.contains(&format!("Answers at (on the Docker host): http://{address}/")), "{m}");
     assert!(m.contains(&format!("Health check returned: {health}")), "{m}");
+    assert!(m.contains("Screenshot of the deployed service: http://127.0.0.1:"), "{m}");
+    assert!(m.contains(&format!("Screenshot of the deployed service: http://{address}/ answered HTTP 200")), "{m}");
+    let attached: Vec<_> = mail.attachments().collect();
+    assert_eq!(attached.len(), 1, "{}", mails[0]);
+    let part = attached[0];
+    assert_eq!(part.attachment_name(), Some("hello-service-dev.png"));
+    let ct = part.content_type().unwrap();
+    assert_eq!((ct.ctype(), ct.subtype()), ("image", Some("png")));
+    assert!(part.contents() == png.as_slice(), "the attachment is not the screenshot file");
 
     // The image was built from the project's Dockerfile, FROM the toolchain image it was tested in.
-    let dockerfile = std::fs::read_to_string(fleet.projects().join("hello-service/Dockerfile")).unwrap();
+    let dockerfile = std::fs::read_to_string(project.join("Dockerfile")).unwrap();
     assert!(dockerfile.contains(&format!("ARG BASE={image}")), "{dockerfile}");
-    assert!(Path::new(&fleet.projects().join("hello-service/.gitlab-ci.yml")).exists());
+    assert!(Path::new(&project.join(".gitlab-ci.yml")).exists());
 }

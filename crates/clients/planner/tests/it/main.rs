@@ -5,9 +5,10 @@
 //! idempotent per request; budgets and cancellation stop cleanly with a
 //! report; a planner killed with SIGKILL resumes without doing anything
 //! twice; with container isolation the phases run in containers, and a
-//! service is deployed; a project delivered to GitLab is pushed to a real
-//! remote and its pipeline (on the GitLab API double) reported; every
-//! template's CI file is valid.
+//! service is deployed, opened in the real browser server (Chromium) and its
+//! screenshot attached to the report; a project delivered to GitLab is
+//! pushed to a real remote and its pipeline (on the GitLab API double)
+//! reported; every template's CI file is valid.
 
 // Test helpers unwrap (a panic is how a test fails) and need no API docs.
 #![allow(clippy::unwrap_used, missing_docs)]
