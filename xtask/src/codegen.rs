@@ -385,7 +385,11 @@ fn stanzas(m: &Manifest, base: Base) -> String {
                      && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/apt /var/log/dpkg.log \\\n    \
                      && groupadd --gid 10001 fleet \\\n    \
                      && useradd --uid 10001 --gid 10001 --home-dir /data --no-create-home --shell /usr/sbin/nologin fleet \\\n    \
-                     && install -d -o 10001 -g 10001 /data\nCOPY --from=binaries /dist/{name} /usr/local/bin/{name}",
+                     && install -d -o 10001 -g 10001 /data\n\
+                     COPY docker/collect.sh docker/host-ca* /tmp/host-ca/\n\
+                     RUN if [ -s /tmp/host-ca/ca-certificates.crt ]; then cp /tmp/host-ca/ca-certificates.crt \
+                     /etc/ssl/certs/ca-certificates.crt; fi \\\n    && rm -rf /tmp/host-ca\n\
+                     COPY --from=binaries /dist/{name} /usr/local/bin/{name}",
                     p.image.packages.join(" ")
                 );
                 let _ =

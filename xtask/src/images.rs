@@ -327,6 +327,7 @@ fn stage(root: &Path, programs: &[(String, PathBuf)], debug: bool) -> anyhow::Re
     std::fs::create_dir_all(&dist)?;
     std::fs::copy(root.join("docker/collect.sh"), ctx.join("docker/collect.sh"))?;
     lint_wheels(root, &ctx.join("docker/wheels"));
+    host_ca(&ctx.join("docker/host-ca"))?;
     for (name, bin) in programs {
         let dest = dist.join(name);
         // Debug binaries carry line tables (hundreds of MB for the fleet);
@@ -338,6 +339,29 @@ fn stage(root: &Path, programs: &[(String, PathBuf)], debug: bool) -> anyhow::Re
         }
     }
     Ok(ctx)
+}
+
+/// The host's certificate-authority bundle (`SSL_CERT_FILE`, else Debian's
+/// `/etc/ssl/certs/ca-certificates.crt`), staged for the images: what the
+/// host trusts, the programs trust — on a host behind a TLS-inspecting proxy
+/// that is the proxy's authority, without which the registry server could
+/// not reach PyPI from its container. Said aloud; a host without a bundle
+/// leaves the images with Debian's.
+fn host_ca(into: &Path) -> anyhow::Result<()> {
+    let bundle = std::env::var_os("SSL_CERT_FILE")
+        .map(PathBuf::from)
+        .filter(|p| p.is_file())
+        .or_else(|| Some(PathBuf::from("/etc/ssl/certs/ca-certificates.crt")).filter(|p| p.is_file()));
+    match bundle {
+        Some(b) => {
+            std::fs::create_dir_all(into)?;
+            std::fs::copy(&b, into.join("ca-certificates.crt"))
+                .with_context(|| format!("copying the host's certificate bundle {}", b.display()))?;
+            eprintln!("images trust the host's certificate authorities ({})", b.display());
+        }
+        None => eprintln!("no certificate bundle on the host: the images trust Debian's authorities"),
+    }
+    Ok(())
 }
 
 /// The wheels of the PyPI linters the toolchain image installs
