@@ -64,12 +64,12 @@ resource "docker_network" "fleet" {
   driver = "bridge"
 }
 
-# The docker server's application network, where the services it deploys
-# answer by their aliases; its name and label are the docker server's
-# (DOCKER_INSTANCE, mcp-fleet by default), so the server uses this one.
-# Programs with fleet.toml's apps_network (the browser server) join it.
+# The docker server's application network (its DOCKER_APPS_NETWORK), which
+# every service it deploys joins under the service's name; labelled as the
+# docker server's (DOCKER_INSTANCE, mcp-fleet by default), so the server uses
+# this one. Programs with fleet.toml's apps_network (the browser) join it.
 resource "docker_network" "apps" {
-  name   = "mcp-fleet-default"
+  name   = "mcp-fleet-apps"
   driver = "bridge"
   labels {
     label = "io.mcp-fleet.managed-by"

@@ -586,10 +586,14 @@ fn scenario(root: &Path, opts: &Options) -> anyhow::Result<()> {
         let _ = compose_run(&["ps"]);
         let _ = compose_run(&["logs", "--tail", "60"]);
     }
-    let down = compose_run(&["down", "--volumes", "--remove-orphans"]);
     // What the docker server made for the scenario (the deployed services,
-    // their networks and images) outlives compose: removed by its label.
-    remove_labelled(&format!("io.mcp-fleet.managed-by={project}"));
+    // their networks and images) outlives compose: removed by its label —
+    // first, because the deployed services hold the `apps` network, which
+    // compose could not remove under them; again after, for that network.
+    let label = format!("io.mcp-fleet.managed-by={project}");
+    remove_labelled(&label);
+    let down = compose_run(&["down", "--volumes", "--remove-orphans"]);
+    remove_labelled(&label);
     result.and(down)
 }
 

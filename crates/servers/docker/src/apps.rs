@@ -215,7 +215,18 @@ async fn start_replica(
         ..Default::default()
     };
     let name = e.policy.prefixed(&format!("{}-{}-r{rev}-{slot}", k.name, k.env));
-    e.create(&name, &spec, true).await
+    // Created, joined to the apps network (when one is configured) and only then started, so a replica is
+    // never up unreachable from there.
+    let id = e.create(&name, &spec, false).await?;
+    let started = async {
+        e.join_apps_network(&id, &k.name).await?;
+        e.docker.start_container(&id, None::<StartContainerOptions>).await.map_err(api)
+    };
+    if let Err(err) = started.await {
+        let _ = e.remove_force(&id).await;
+        return Err(err);
+    }
+    Ok(id)
 }
 
 /// Wait until a replica is healthy (or running, without a health check).

@@ -68,6 +68,14 @@ pub const DOCKER_MAX_TIMEOUT_SECS: &str = "DOCKER_MAX_TIMEOUT_SECS";
 /// values, mode 0600, for rollback) and compose overrides (default
 /// `./.data/docker`).
 pub const DOCKER_DATA_DIR: &str = "DOCKER_DATA_DIR";
+/// A network every deployed app's replicas also join, under the app's name
+/// as their alias (default none: each app has only its own network). For
+/// the programs that open deployed services from another container — the
+/// browser server in compose, where this is the `apps` network compose
+/// makes with this server's ownership label. Made (labelled) when missing;
+/// an existing one must carry this server's label. Phase and job containers
+/// never join it.
+pub const DOCKER_APPS_NETWORK: &str = "DOCKER_APPS_NETWORK";
 /// The compose CLI: `auto` (default: `docker compose` v2 when the plugin is
 /// there, else `docker-compose` v1), `none`, or a path to `docker-compose`.
 pub const DOCKER_COMPOSE: &str = "DOCKER_COMPOSE";
@@ -129,6 +137,8 @@ pub struct Config {
     pub max_timeout: Duration,
     /// Data directory.
     pub data_dir: PathBuf,
+    /// `DOCKER_APPS_NETWORK`.
+    pub apps_network: Option<String>,
     /// Compose CLI choice.
     pub compose: String,
     /// hadolint choice.
@@ -226,6 +236,7 @@ impl Config {
             timeout,
             max_timeout,
             data_dir: PathBuf::from(r.string(DOCKER_DATA_DIR, "./.data/docker")),
+            apps_network: r.optional(DOCKER_APPS_NETWORK).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()),
             compose: r.string(DOCKER_COMPOSE, "auto"),
             hadolint: r.string(DOCKER_HADOLINT, "auto"),
         }

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use bollard::Docker;
 use bollard::container::LogOutput;
-use bollard::models::{ContainerInspectResponse, ContainerSummary, NetworkCreateRequest};
+use bollard::models::{
+    ContainerInspectResponse, ContainerSummary, EndpointSettings, NetworkConnectRequest, NetworkCreateRequest,
+};
 use bollard::query_parameters::{
     CreateContainerOptions, InspectContainerOptions, ListContainersOptions, ListNetworksOptions,
     RemoveContainerOptions, StartContainerOptions,
@@ -261,6 +263,19 @@ impl Engine {
             return Err(api(e));
         }
         Ok(r.id)
+    }
+
+    /// Put container `id` on the apps network (`DOCKER_APPS_NETWORK`) under
+    /// `alias`, making the network (labelled) when it is missing; an existing
+    /// one must be this server's. Nothing without the setting.
+    pub async fn join_apps_network(&self, id: &str, alias: &str) -> Result<(), ToolError> {
+        let Some(net) = self.config.apps_network.as_deref() else { return Ok(()) };
+        self.ensure_network(net, false).await?;
+        let req = NetworkConnectRequest {
+            container: id.to_owned(),
+            endpoint_config: Some(EndpointSettings { aliases: Some(vec![alias.to_owned()]), ..Default::default() }),
+        };
+        self.docker.connect_network(net, req).await.map_err(api)
     }
 
     /// Remove a container with force (kill first), volumes of its own too.
