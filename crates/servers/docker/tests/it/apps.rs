@@ -122,3 +122,25 @@ async fn deploy_from_a_build_and_refusals() {
     e.ok("app_remove", json!({"name": "site", "environment": "staging", "confirm": true})).await;
     let _ = std::process::Command::new("docker").args(["image", "rm", "-f", "mcp-app/site:staging-1"]).output();
 }
+
+/// With `DOCKER_APPS_NETWORK`, every replica also joins that network under
+/// the app's name (how the browser server reaches deployed services in
+/// compose), made and labelled by the server when missing; a container on
+/// the server's default network still cannot reach the app.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deployed_apps_also_answer_on_the_apps_network() {
+    let e = Env::with("appsnet", |c| c.apps_network = Some(format!("{}-apps", c.instance))).await;
+    let port = free_port();
+    let s = e.ok("app_deploy", deploy_args(&e, port, 8080, 1, "one")).await;
+    assert_eq!(s["status"], "healthy", "{s:#}");
+    let get = |network: &str| {
+        json!({"image": e.image, "network": network, "wait": true,
+               "argv": ["wget", "-q", "-O", "-", "http://web:8080/index.html"]})
+    };
+    let r = e.ok("container_run", get("apps")).await;
+    assert_eq!(r["stdout"], "busybox ok\n", "{r}");
+    let r = e.ok("container_run", get("bridge")).await;
+    assert_ne!(r["exit_code"], 0, "the default network must not reach the app: {r}");
+    let rm = e.ok("app_remove", json!({"name": "web", "confirm": true})).await;
+    assert_eq!(rm["removed"].as_array().unwrap().len(), 1);
+}
