@@ -76,7 +76,10 @@ async fn run(e: Arc<Engine>, a: Args, _ctx: Ctx) -> Result<Out<Output>, ToolErro
         }
     };
     let since = t(a.since.as_deref(), now - 900, "since")?;
-    let until = t(a.until.as_deref(), now, "until")?.min(now);
+    // The engine's `until` is whole seconds and leaves out the second it names: asking for the next one keeps
+    // what happened in the current second (a container removed just before the call), at the cost of the
+    // engine holding the answer until that second has passed.
+    let until = t(a.until.as_deref(), now + 1, "until")?.min(now + 1);
     if since > until {
         return Err(ToolError::invalid("since is after until"));
     }
