@@ -328,12 +328,18 @@ static LIVE: Mutex<Vec<String>> = Mutex::new(Vec::new());
 /// leave them alone, or tokio's wait would find them gone.
 static OWNED: Mutex<Vec<i32>> = Mutex::new(Vec::new());
 
-/// A direct child registered in [`OWNED`] for as long as it may need waiting.
-struct Owned(i32);
+/// A direct child registered in [`OWNED`] for as long as it may need
+/// waiting: keep it until the child has been waited for.
+pub struct Owned(i32);
 
 /// Spawn `cmd` and register the child in [`OWNED`] under one lock, so the
 /// reaper (which holds the lock while it scans) never sees it unregistered.
-fn spawn_owned(cmd: &mut Command) -> std::io::Result<(Child, Owned)> {
+/// Every child that leads a process group of its own and is waited for by
+/// tokio must be spawned so (the git server's git, the browser's Chromium):
+/// where a server with a reaper shares the process (the tests run several
+/// servers in one), the reaper would otherwise collect its exit status and
+/// tokio's wait would fail.
+pub fn spawn_owned(cmd: &mut Command) -> std::io::Result<(Child, Owned)> {
     let mut owned = OWNED.lock().map_err(|_| std::io::Error::other("the table of children is poisoned"))?;
     let child = cmd.spawn()?;
     let pid = child.id().map_or(0, |p| p as i32);

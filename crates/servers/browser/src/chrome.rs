@@ -429,9 +429,26 @@ impl Chrome {
             request_timeout: config.nav_timeout + Duration::from_secs(5),
             ..HandlerConfig::default()
         };
-        let (browser, mut handler) = Browser::connect_with_config(ws, hc)
-            .await
-            .map_err(|e| ToolError::unavailable(format!("cannot connect to Chromium: {e}")))?;
+        // Chromium prints its DevTools address before its WebSocket server
+        // always finishes a handshake: on a loaded machine the first attempt
+        // can fail ("Handshake not finished"). A few attempts, a short pause
+        // between them, then the error.
+        let mut attempt = 0;
+        let (browser, mut handler) = loop {
+            attempt += 1;
+            match Browser::connect_with_config(ws.clone(), hc.clone()).await {
+                Ok(pair) => break pair,
+                Err(e) if attempt < 5 => {
+                    tracing::debug!(error = %e, attempt, "DevTools connection failed; trying again");
+                    tokio::time::sleep(Duration::from_millis(200 * attempt)).await;
+                }
+                Err(e) => {
+                    return Err(ToolError::unavailable(format!(
+                        "cannot connect to Chromium after {attempt} attempts: {e}"
+                    )));
+                }
+            }
+        };
         let errs = errors.clone();
         let handler_task = tokio::spawn(async move {
             while let Some(r) = handler.next().await {

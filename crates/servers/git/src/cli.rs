@@ -242,8 +242,9 @@ impl Cli {
         }
         let shown: Vec<String> = run.args.iter().map(|a| self.policy.redact(&a.to_string_lossy())).collect();
         let start = Instant::now();
-        let mut child = cmd
-            .spawn()
+        // Registered as this process's own child: a reaper of another server sharing the process (tests) must
+        // not collect git's exit status before tokio does.
+        let (mut child, _owned) = mcp_core::jobs::spawn_owned(&mut cmd)
             .map_err(|e| ToolError::Unavailable(format!("cannot run git: {e}; is git installed and on PATH?")))?;
         // Kills the whole group if this future is dropped before git exits
         // (the call's own timeout or cancellation), so no helper survives.
