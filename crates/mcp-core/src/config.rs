@@ -100,6 +100,29 @@ impl<const N: usize> Source for [(&str, &str); N] {
     }
 }
 
+/// A secret setting (an access token, a password) as the program holds it:
+/// its `Debug` never shows it, so a config printed whole or logged leaks
+/// nothing. `expose` is for the one place it is sent.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wrap a secret.
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+    /// The secret itself, for the request header (or the log masking) only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Token([redacted])")
+    }
+}
+
 /// Every configuration problem found, reported together.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ConfigErrors(pub Vec<String>);

@@ -78,26 +78,8 @@ impl Mode {
     }
 }
 
-/// The access token. Its `Debug` and `Display` never show it.
-#[derive(Clone)]
-pub struct Token(String);
-
-impl Token {
-    /// Wrap a token.
-    pub fn new(t: impl Into<String>) -> Self {
-        Self(t.into())
-    }
-    /// The token itself, for the request header and the log masking only.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Token {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Token([redacted])")
-    }
-}
+/// The access token: mcp-core's secret wrapper, whose `Debug` never shows it.
+pub type Token = mcp_core::config::Secret;
 
 /// One entry of [`GITLAB_PROJECTS`].
 #[derive(Debug, Clone)]

@@ -8,7 +8,6 @@
 //! reaches a result, a log line or an error.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -121,26 +120,8 @@ impl Source {
     }
 }
 
-/// A registry token. Its `Debug` never shows it.
-#[derive(Clone)]
-pub struct Token(String);
-
-impl Token {
-    /// Wrap a token.
-    pub fn new(t: impl Into<String>) -> Self {
-        Self(t.into())
-    }
-    /// The token, for the request header only.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Token {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Token([redacted])")
-    }
-}
+/// A registry token: mcp-core's secret wrapper, whose `Debug` never shows it.
+pub type Token = mcp_core::config::Secret;
 
 /// The server's settings.
 #[derive(Debug, Clone)]
